@@ -1,0 +1,25 @@
+// One place where failures become answers: HTTP errors with a status and a JSON {error} body, and
+// the conversion of anything thrown in a handler into a ConnectError with a precise code.
+import { Code, ConnectError } from '@connectrpc/connect';
+
+export class HttpError extends Error {
+  override name = 'HttpError';
+  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
+  constructor(status: HttpError['status'], message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export const badRequest = (message: string) => new HttpError(400, message);
+export const notFound = (message: string) => new HttpError(404, message);
+
+/** HTTP status → gRPC code, so the REST and gRPC faces of one query fail the same way. */
+export function toConnectError(err: unknown): ConnectError {
+  if (err instanceof ConnectError) return err;
+  if (err instanceof HttpError) {
+    const code = { 400: Code.InvalidArgument, 401: Code.Unauthenticated, 403: Code.PermissionDenied, 404: Code.NotFound, 409: Code.AlreadyExists, 413: Code.ResourceExhausted, 429: Code.ResourceExhausted, 500: Code.Internal, 503: Code.Unavailable }[err.status];
+    return new ConnectError(err.message, code);
+  }
+  return new ConnectError(err instanceof Error ? err.message : String(err), Code.Internal);
+}

@@ -1,0 +1,122 @@
+// The read side of the fleet, shared by the REST gateway and the gRPC FleetService so both answer the
+// same: machine list, one machine's latest report, history with validated parameters.
+import { fromBinary, toJson, type JsonObject } from '@bufbuild/protobuf';
+import { ReportSchema } from '../../proto/gen/sysmonstm/v1/report_pb.js';
+import { isMetricName, METRIC_NAMES, type Metrics, type MetricName } from '../../proto/metrics.ts';
+import { machineStatus, type MachineStatus } from '../../proto/status.ts';
+import { badRequest, notFound } from '../errors.ts';
+import type { HistoryPoint, HistoryStep, HistoryStore } from '../history/history-store.ts';
+import { chooseStep, downsample, MAX_HISTORY_POINTS } from '../history/rollup-tier.ts';
+import type { MachineRecord, RecentPoint, StateStore } from '../state/state-store.ts';
+import { MACHINE_ID_PATTERN } from '../validate-report.ts';
+
+export interface MachineSummaryJson {
+  id: string;
+  hostname: string;
+  name: string;
+  lastSeen: number;
+  status: MachineStatus;
+  labels: Record<string, string>;
+  intervalMs: number;
+  lastSeq: number;
+  metrics: Metrics;
+}
+
+export interface MachineDetailJson extends MachineSummaryJson {
+  report: JsonObject;
+}
+
+export interface HistoryJson {
+  machine: string;
+  metric: MetricName;
+  step: HistoryStep;
+  from: number;
+  to: number;
+  points: HistoryPoint[];
+}
+
+export interface HistoryParams {
+  metric?: string;
+  from?: string;
+  to?: string;
+  step?: string;
+}
+
+export const MAX_HISTORY_RANGE_MS = 3 * 365 * 24 * 3600_000;
+
+export function toSummary(record: MachineRecord, nowMs: number): MachineSummaryJson {
+  return {
+    id: record.id,
+    hostname: record.hostname,
+    name: record.displayName,
+    lastSeen: record.lastSeenMs,
+    status: machineStatus(record.metrics, record.lastSeenMs, record.intervalMs, nowMs),
+    labels: record.labels,
+    intervalMs: record.intervalMs,
+    lastSeq: record.lastSeq,
+    metrics: record.metrics,
+  };
+}
+
+function checkId(id: string): string {
+  if (!MACHINE_ID_PATTERN.test(id)) throw badRequest('machine id must match [A-Za-z0-9._-]{1,128}');
+  return id;
+}
+
+function parseMs(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d{1,15}$/.test(value)) throw badRequest(`${name} must be a time in milliseconds since the epoch`);
+  return Number(value);
+}
+
+export function createFleetQuery(deps: { state: StateStore; history: HistoryStore; now?: () => number }) {
+  const now = deps.now ?? Date.now;
+
+  async function requireRecord(id: string): Promise<MachineRecord> {
+    const record = await deps.state.get(checkId(id));
+    if (!record) throw notFound(`unknown machine "${id}"`);
+    return record;
+  }
+
+  return {
+    async list(): Promise<MachineSummaryJson[]> {
+      const t = now();
+      const records = await deps.state.list();
+      return records.map((r) => toSummary(r, t)).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    },
+
+    async detail(id: string): Promise<MachineDetailJson> {
+      const record = await requireRecord(id);
+      const bytes = await deps.state.latestReport(id);
+      const report = bytes ? (toJson(ReportSchema, fromBinary(ReportSchema, bytes), { useProtoFieldName: true }) as JsonObject) : {};
+      return { ...toSummary(record, now()), report };
+    },
+
+    async recent(id: string, limit?: number): Promise<RecentPoint[]> {
+      await requireRecord(id);
+      return deps.state.recent(id, limit);
+    },
+
+    async history(id: string, params: HistoryParams): Promise<HistoryJson> {
+      checkId(id);
+      const metric = params.metric ?? 'cpu_percent';
+      if (!isMetricName(metric)) throw badRequest(`unknown metric "${metric}"; one of: ${METRIC_NAMES.join(', ')}`);
+      const t = now();
+      const to = parseMs(params.to, 'to', t);
+      const from = parseMs(params.from, 'from', to - 3600_000);
+      if (from >= to) throw badRequest('from must be before to');
+      if (to - from > MAX_HISTORY_RANGE_MS) throw badRequest('the range may span at most 3 years');
+      const requested = params.step ?? 'auto';
+      if (requested !== 'auto' && requested !== 'raw' && requested !== '1m' && requested !== '1h') {
+        throw badRequest('step must be one of auto, raw, 1m, 1h');
+      }
+      const known = (await deps.state.get(id)) ?? ((await deps.history.lastSeq(id)) > 0 ? true : undefined);
+      if (!known) throw notFound(`unknown machine "${id}"`);
+      const step = chooseStep(from, to, requested);
+      const points = await deps.history.query(id, metric, from, to, step);
+      return { machine: id, metric, step, from, to, points: requested === 'auto' ? downsample(points, MAX_HISTORY_POINTS) : points };
+    },
+  };
+}
+
+export type FleetQuery = ReturnType<typeof createFleetQuery>;

@@ -1,0 +1,82 @@
+// The hub's live picture of the fleet: the latest view of every machine, fed by report events (from
+// every replica when Redis is used) and a once-a-second sweep that turns silent machines offline.
+// It is the source for the local /ws stream and the edge forwarder.
+import type { MachineView } from '../../proto/delta.ts';
+import { machineStatus } from '../../proto/status.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import type { Logger } from '../log.ts';
+import type { MachineRecord, StateStore } from '../state/state-store.ts';
+import { toMachineView } from './machine-view.ts';
+
+export interface FleetView {
+  current(): Iterable<MachineView>;
+  get(id: string): MachineView | undefined;
+  onChange(listener: (view: MachineView) => void): () => void;
+  close(): void;
+}
+
+export async function createFleetView(deps: {
+  state: StateStore;
+  events: EventBus;
+  log: Logger;
+  sweepIntervalMs?: number;
+  now?: () => number;
+}): Promise<FleetView> {
+  const now = deps.now ?? Date.now;
+  const views = new Map<string, MachineView>();
+  const records = new Map<string, MachineRecord>();
+  const listeners = new Set<(view: MachineView) => void>();
+
+  const emit = (view: MachineView) => {
+    for (const listener of listeners) {
+      try {
+        listener(view);
+      } catch (err) {
+        deps.log.error({ err }, 'fleet view listener failed');
+      }
+    }
+  };
+  const accept = (record: MachineRecord) => {
+    const prev = records.get(record.id);
+    if (prev && prev.lastSeq > record.lastSeq && prev.lastSeenMs >= record.lastSeenMs) return;
+    records.set(record.id, record);
+    const view = toMachineView(record, now());
+    views.set(record.id, view);
+    emit(view);
+  };
+
+  const unsubscribe = deps.events.subscribe((event) => accept(event.record));
+  try {
+    for (const record of await deps.state.list()) accept(record);
+  } catch (err) {
+    deps.log.warn({ err: (err as Error).message }, 'could not load current state; starting empty');
+  }
+
+  const sweep = setInterval(() => {
+    const t = now();
+    for (const [id, view] of views) {
+      const record = records.get(id)!;
+      const status = machineStatus(record.metrics, record.lastSeenMs, record.intervalMs, t);
+      if (status !== view.status) {
+        const next = { ...view, status };
+        views.set(id, next);
+        emit(next);
+      }
+    }
+  }, deps.sweepIntervalMs ?? 1000);
+  sweep.unref();
+
+  return {
+    current: () => views.values(),
+    get: (id) => views.get(id),
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close() {
+      clearInterval(sweep);
+      unsubscribe();
+      listeners.clear();
+    },
+  };
+}

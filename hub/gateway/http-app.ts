@@ -1,0 +1,75 @@
+// The hub's HTTP face (Hono): the REST API, health and readiness, and the local dashboard's assets.
+// Errors leave as JSON {error} with the right status through one onError.
+import { existsSync } from 'node:fs';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { Hono } from 'hono';
+import { HttpError } from '../errors.ts';
+import type { FleetQuery } from '../fleet/fleet-query.ts';
+import type { Logger } from '../log.ts';
+
+export interface HttpAppDeps {
+  fleet: FleetQuery;
+  /** Storage and state reachability, for /ready. */
+  ready: () => Promise<Record<string, boolean>>;
+  info: () => Record<string, unknown>;
+  log: Logger;
+  /** Folder with the built dashboard (index.html ...), served at /. */
+  webRoot?: string;
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Content-Security-Policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+};
+
+export function createHttpApp(deps: HttpAppDeps): Hono {
+  const app = new Hono();
+
+  app.use('*', async (c, next) => {
+    await next();
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
+  });
+
+  app.get('/health', (c) => c.json({ status: 'ok', ...deps.info() }));
+  app.get('/ready', async (c) => {
+    const checks = await deps.ready();
+    const ok = Object.values(checks).every(Boolean);
+    return c.json({ status: ok ? 'ready' : 'not ready', checks }, ok ? 200 : 503);
+  });
+
+  app.get('/api/machines', async (c) => c.json(await deps.fleet.list()));
+  app.get('/api/machines/:id/metrics', async (c) => c.json(await deps.fleet.detail(c.req.param('id'))));
+  app.get('/api/machines/:id/recent', async (c) => {
+    const limit = c.req.query('limit');
+    const n = limit === undefined ? undefined : Number(limit);
+    if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 10_000)) throw new HttpError(400, 'limit must be an integer in 1..10000');
+    return c.json(await deps.fleet.recent(c.req.param('id'), n));
+  });
+  app.get('/api/machines/:id/history', async (c) =>
+    c.json(
+      await deps.fleet.history(c.req.param('id'), {
+        metric: c.req.query('metric'),
+        from: c.req.query('from'),
+        to: c.req.query('to'),
+        step: c.req.query('step'),
+      }),
+    ),
+  );
+  app.all('/api/*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
+
+  if (deps.webRoot && existsSync(deps.webRoot)) {
+    app.use('/*', serveStatic({ root: deps.webRoot }));
+    app.get('/machines/*', serveStatic({ root: deps.webRoot, path: 'index.html' }));
+  }
+
+  app.notFound((c) => c.json({ error: `not found: ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+    deps.log.error({ err, path: c.req.path }, 'request failed');
+    return c.json({ error: 'internal error' }, 500);
+  });
+  return app;
+}

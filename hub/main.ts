@@ -1,0 +1,41 @@
+// Entry points used by the CLI: `sysmonstm hub` (the hub alone) and `sysmonstm all` (the hub plus a
+// collector for this machine — the one-command default). One signal hook closes everything in order.
+import closeWithGrace from 'close-with-grace';
+import { ConfigError, parseHubConfig } from './config.ts';
+import { startHub, type Hub } from './hub.ts';
+import { createLogger } from './log.ts';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export async function runHub(argv: readonly string[], env: Env, opts: { withCollector?: boolean } = {}): Promise<Hub> {
+  let config;
+  try {
+    config = parseHubConfig(argv, env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sysmonstm hub: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'hub' });
+  const hub = await startHub(config, { log });
+  const closers: Array<() => Promise<void>> = [];
+  if (opts.withCollector) {
+    const { startCollector } = await import('../collector/main.ts');
+    const collector = await startCollector([], {
+      ...env,
+      AGGREGATOR_URL: env.AGGREGATOR_URL ?? `http://127.0.0.1:${hub.grpcPort}`,
+      DATA_DIR: env.DATA_DIR ?? config.dataDir,
+    });
+    closers.push(() => collector.close());
+    log.info({ dashboard: `http://${config.httpHost === '0.0.0.0' ? 'localhost' : config.httpHost}:${hub.httpPort}/` }, 'local collector started; open the dashboard');
+  }
+  closers.push(() => hub.close());
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'shutting down after an unexpected error');
+    else log.info({ signal }, 'shutting down');
+    for (const close of closers) await close();
+  });
+  return hub;
+}

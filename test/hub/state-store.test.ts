@@ -1,0 +1,64 @@
+// One contract suite for both current-state stores: memory and real Redis (127.0.0.1:6379, own key prefix).
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, test } from 'vitest';
+import { createMemoryState } from '../../hub/state/memory-state.ts';
+import { createRedisState } from '../../hub/state/redis-state.ts';
+import type { MachineRecord, StateStore } from '../../hub/state/state-store.ts';
+import { METRIC_NAMES, type Metrics } from '../../proto/metrics.ts';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redis = new Redis(REDIS_URL, { lazyConnect: true });
+const prefix = `sysmonstm-test:${randomUUID()}:`;
+
+afterAll(async () => {
+  if (redis.status === 'ready') {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  }
+});
+
+function metrics(cpu: number): Metrics {
+  const m = Object.fromEntries(METRIC_NAMES.map((n) => [n, null])) as Metrics;
+  m.cpu_percent = cpu;
+  return m;
+}
+
+function record(id: string, seq: number, cpu: number): MachineRecord {
+  return { id, hostname: `${id}.lan`, displayName: id.toUpperCase(), labels: { env: 'test' }, lastSeenMs: 1000 + seq, sampledAtMs: 900 + seq, lastSeq: seq, intervalMs: 1000, metrics: metrics(cpu) };
+}
+
+function contract(name: string, make: () => Promise<StateStore>) {
+  describe(name, () => {
+    test('put, get, list, count', async () => {
+      const s = await make();
+      expect(await s.get('a')).toBeUndefined();
+      await s.put(record('a', 1, 10), new Uint8Array([1, 2, 3]));
+      await s.put(record('b', 1, 20), new Uint8Array([4]));
+      await s.put(record('a', 2, 30), new Uint8Array([5, 6]));
+      expect(await s.get('a')).toEqual(record('a', 2, 30));
+      expect((await s.list()).map((r) => r.id).sort()).toEqual(['a', 'b']);
+      expect(await s.count()).toBe(2);
+      expect(await s.latestReport('a')).toEqual(new Uint8Array([5, 6]));
+      expect(await s.latestReport('zzz')).toBeUndefined();
+      expect(await s.ping()).toBe(true);
+    });
+
+    test('recent ring keeps the newest points, oldest first', async () => {
+      const s = await make();
+      for (let seq = 1; seq <= 8; seq++) await s.put(record('r', seq, seq), new Uint8Array());
+      const recent = await s.recent('r');
+      expect(recent.map((p) => p.metrics.cpu_percent)).toEqual([4, 5, 6, 7, 8]);
+      expect((await s.recent('r', 2)).map((p) => p.t)).toEqual([907, 908]);
+      expect(await s.recent('nobody')).toEqual([]);
+    });
+  });
+}
+
+contract('memory state', async () => createMemoryState(5));
+let n = 0;
+contract('redis state', async () => {
+  if (redis.status !== 'ready') await redis.connect();
+  return createRedisState(redis, { prefix: `${prefix}${n++}:`, ringSize: 5 });
+});
