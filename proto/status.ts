@@ -40,3 +40,18 @@ export function machineStatus(
   }
   return status;
 }
+
+/**
+ * Status when alert rules exist: offline as above, otherwise the worst severity among the machine's
+ * firing alerts (critical > warning), otherwise healthy. The thresholds of machineStatus() are the
+ * fallback when no rule is configured at all.
+ */
+export function statusFromAlerts(
+  lastSeenMs: number,
+  intervalMs: number,
+  nowMs: number,
+  worstFiring: 'warning' | 'critical' | undefined,
+): MachineStatus {
+  if (nowMs - lastSeenMs > offlineAfterMs(intervalMs)) return 'offline';
+  return worstFiring ?? 'healthy';
+}
