@@ -1,0 +1,90 @@
+// The Sampler interface both samplers implement (/proc on Linux, systeminformation elsewhere) and the
+// plain shape of one machine sample: the metric part of a Report, without identity, seq or timestamp,
+// which the collector adds. Field names match report.proto so a sample spreads straight into a Report.
+
+export interface CpuSample {
+  totalPercent: number;
+  perCorePercent: number[];
+  userPercent: number;
+  systemPercent: number;
+  iowaitPercent: number;
+  stealPercent: number;
+  coreCount: number;
+}
+
+export interface MemorySample {
+  totalBytes: number;
+  usedBytes: number;
+  availableBytes: number;
+  usedPercent: number;
+  swapTotalBytes: number;
+  swapUsedBytes: number;
+  swapPercent: number;
+}
+
+export interface LoadSample {
+  load1m: number;
+  load5m: number;
+  load15m: number;
+}
+
+export interface FilesystemSample {
+  mount: string;
+  device: string;
+  fsType: string;
+  sizeBytes: number;
+  usedBytes: number;
+  usedPercent: number;
+}
+
+export interface DiskIoSample {
+  device: string;
+  readBytesPerSec: number;
+  writeBytesPerSec: number;
+  readOpsPerSec: number;
+  writeOpsPerSec: number;
+}
+
+export interface NetworkSample {
+  name: string;
+  recvBytesPerSec: number;
+  sentBytesPerSec: number;
+  recvBytesTotal: number;
+  sentBytesTotal: number;
+  recvErrorsPerSec: number;
+  sentErrorsPerSec: number;
+}
+
+export interface TemperatureSample {
+  sensor: string;
+  celsius: number;
+}
+
+export interface MachineSample {
+  cpu: CpuSample;
+  memory: MemorySample;
+  load: LoadSample;
+  filesystems: FilesystemSample[];
+  disks: DiskIoSample[];
+  network: NetworkSample[];
+  processCount: number;
+  uptimeSeconds: number;
+  temperatures: TemperatureSample[];
+}
+
+/** What the Hello tells the hub about the machine, gathered once at start. */
+export interface MachineInfo {
+  os: string;
+  kernel: string;
+  arch: string;
+  cpuModel: string;
+}
+
+export interface Sampler {
+  readonly kind: 'proc' | 'systeminformation';
+  /** Reads the counters once so the first sample has rates over a real interval. */
+  prime(): Promise<void>;
+  /** One sample; rates are over the time since the previous call (or prime()). */
+  sample(): Promise<MachineSample>;
+  describe(): Promise<MachineInfo>;
+}
