@@ -1,0 +1,385 @@
+// The HistoryStore over SQL, for both storage paths:
+// - TimescaleDB (server or embedded PGlite): `metrics` is a hypertable, metrics_1m / metrics_1h are
+//   real-time continuous aggregates. A server's background workers run the policies; PGlite has none,
+//   so maintain() runs the policy jobs itself.
+// - plain PostgreSQL: metrics_1m / metrics_1h are tables that maintain() fills by upserting the
+//   averages of complete buckets up to a watermark (history_rollup_state); queries add the buckets
+//   past the watermark computed on the fly, so freshly written rows show at every step, as they do
+//   with real-time aggregates.
+// Metric names are checked against METRIC_NAMES before any SQL is built: a column name is never input.
+import { isMetricName, METRIC_NAMES, type MetricName } from '../../proto/metrics.ts';
+import { migrate, type SchemaPath } from '../../schema/migrate.ts';
+import type { SqlClient, SqlExecutor } from '../db.ts';
+import type { Logger } from '../log.ts';
+import type { HistoryPoint, HistoryRow, HistoryStep, HistoryStore } from './history-store.ts';
+import { DEFAULT_RETENTION, type HistoryRetentionDays } from './rollup-tier.ts';
+import { reconcileTimescalePolicies, timescalePolicies } from './timescale-policies.ts';
+
+export interface SqlHistoryOptions {
+  retention?: Partial<HistoryRetentionDays>;
+  log?: Logger;
+}
+
+/** Rows per INSERT: at most 1000, and never past PostgreSQL's 65535 bind parameters. */
+export const INSERT_CHUNK_ROWS = Math.min(1000, Math.floor(65_535 / (3 + METRIC_NAMES.length)));
+/** Plain path: on the first maintain() after start, buckets this far behind the watermark are recomputed
+ *  (late rows another process wrote just before it stopped). */
+export const PLAIN_RESTART_LOOKBACK_MS = 2 * 3_600_000;
+/** Plain path: catch-up work per transaction, so a long backlog does not become one huge statement. */
+const PLAIN_SLICE_MS = { '1m': 6 * 3_600_000, '1h': 7 * 86_400_000 } as const;
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const floorTo = (ms: number, width: number) => Math.floor(ms / width) * width;
+
+function checkMetric(metric: string): MetricName {
+  if (!isMetricName(metric)) throw new RangeError(`unknown metric "${metric}"; one of: ${METRIC_NAMES.join(', ')}`);
+  return metric;
+}
+
+function checkRow(row: HistoryRow): void {
+  if (typeof row.machineId !== 'string' || row.machineId === '') throw new RangeError('history row without a machine id');
+  if (!Number.isSafeInteger(row.seq) || row.seq < 0) throw new RangeError(`history row for ${row.machineId} has an invalid seq ${row.seq}`);
+  if (!Number.isFinite(row.timeMs)) throw new RangeError(`history row ${row.machineId}#${row.seq} has an invalid time ${row.timeMs}`);
+}
+
+/** A metric value for SQL: non-finite numbers (NaN, ±Infinity) are stored as NULL, i.e. "no value". */
+function value(v: number | null | undefined): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+const COLUMNS = ['time', 'machine_id', 'seq', ...METRIC_NAMES];
+
+function insertSql(rowCount: number): string {
+  const width = COLUMNS.length;
+  const tuples: string[] = [];
+  for (let r = 0; r < rowCount; r++) {
+    const base = r * width;
+    const cells = COLUMNS.map((_, c) => (c === 0 ? `$${base + 1}::timestamptz` : `$${base + c + 1}`));
+    tuples.push(`(${cells.join(', ')})`);
+  }
+  return `INSERT INTO metrics (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')} ON CONFLICT (machine_id, seq, time) DO NOTHING`;
+}
+
+function insertParams(rows: readonly HistoryRow[]): unknown[] {
+  const params: unknown[] = [];
+  for (const row of rows) {
+    params.push(iso(row.timeMs), row.machineId, row.seq);
+    for (const name of METRIC_NAMES) params.push(value(row.metrics[name]));
+  }
+  return params;
+}
+
+// --- plain-path SQL, built from METRIC_NAMES only ---------------------------------------------
+
+const EPOCH = `TIMESTAMPTZ '1970-01-01 00:00:00+00'`;
+const upsertSet = (cols: readonly string[]) => cols.map((c) => `${c} = EXCLUDED.${c}`).join(', ');
+const ROLLUP_COLUMNS = [...METRIC_NAMES, 'cpu_percent_max', 'samples'];
+
+/** 1 min buckets of [$1, $2) from raw rows. */
+const ROLLUP_1M_SQL = `
+  INSERT INTO metrics_1m (bucket, machine_id, ${ROLLUP_COLUMNS.join(', ')})
+  SELECT date_bin(INTERVAL '1 minute', time, ${EPOCH}) AS bucket, machine_id,
+         ${METRIC_NAMES.map((n) => `avg(${n})`).join(', ')}, max(cpu_percent), count(*)
+    FROM metrics WHERE time >= $1::timestamptz AND time < $2::timestamptz
+   GROUP BY 1, 2
+  ON CONFLICT (machine_id, bucket) DO UPDATE SET ${upsertSet(ROLLUP_COLUMNS)}`;
+
+/** 1 h buckets of [$1, $2) from the 1 min table (average of the minute averages, like the hierarchical aggregate). */
+const ROLLUP_1H_SQL = `
+  INSERT INTO metrics_1h (bucket, machine_id, ${ROLLUP_COLUMNS.join(', ')})
+  SELECT date_bin(INTERVAL '1 hour', bucket, ${EPOCH}) AS b, machine_id,
+         ${METRIC_NAMES.map((n) => `avg(${n})`).join(', ')}, max(cpu_percent_max), sum(samples)::bigint
+    FROM metrics_1m WHERE bucket >= $1::timestamptz AND bucket < $2::timestamptz
+   GROUP BY 1, 2
+  ON CONFLICT (machine_id, bucket) DO UPDATE SET ${upsertSet(ROLLUP_COLUMNS)}`;
+
+const watermarkSql = (tier: '1m' | '1h') =>
+  `coalesce((SELECT materialized_until FROM history_rollup_state WHERE tier = '${tier}'), '-infinity'::timestamptz)`;
+
+/** Minute averages of one metric for one machine over [lo, hi): materialised below the 1m watermark, live above. */
+function plainMinutesSql(col: MetricName, machine: string, lo: string, hi: string): string {
+  return `
+    SELECT bucket, ${col} AS v FROM metrics_1m
+     WHERE machine_id = ${machine} AND bucket >= ${lo} AND bucket < ${hi} AND bucket < ${watermarkSql('1m')}
+    UNION ALL
+    SELECT date_bin(INTERVAL '1 minute', time, ${EPOCH}), avg(${col}) FROM metrics
+     WHERE machine_id = ${machine} AND time >= greatest(${lo}, ${watermarkSql('1m')}) AND time < ${hi}
+     GROUP BY 1`;
+}
+
+function plainQuerySql(step: '1m' | '1h', col: MetricName): string {
+  const out = (inner: string) =>
+    `SELECT (extract(epoch FROM bucket) * 1000)::float8 AS t, v::float8 AS v FROM (${inner}) q WHERE v IS NOT NULL ORDER BY bucket`;
+  if (step === '1m') return out(plainMinutesSql(col, '$1', '$2::timestamptz', '$3::timestamptz'));
+  return out(`
+    SELECT bucket, ${col} AS v FROM metrics_1h
+     WHERE machine_id = $1 AND bucket >= $2::timestamptz AND bucket < $3::timestamptz AND bucket < ${watermarkSql('1h')}
+    UNION ALL
+    SELECT date_bin(INTERVAL '1 hour', bucket, ${EPOCH}) AS bucket, avg(v) FROM (
+      ${plainMinutesSql(col, '$1', `greatest($2::timestamptz, ${watermarkSql('1h')})`, '$3::timestamptz')}
+    ) m GROUP BY 1`);
+}
+
+// -------------------------------------------------------------------------------------------------
+
+async function checkColumns(client: SqlClient): Promise<void> {
+  const { rows } = await client.query<{ column_name: string }>(
+    `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'metrics'`,
+  );
+  const have = new Set(rows.map((r) => r.column_name));
+  const missing = METRIC_NAMES.filter((n) => !have.has(n));
+  if (missing.length > 0) throw new Error(`table metrics lacks the column(s) ${missing.join(', ')}: add a migration in schema/`);
+}
+
+export function resolveRetention(retention: Partial<HistoryRetentionDays> | undefined): HistoryRetentionDays {
+  const r = { ...DEFAULT_RETENTION, ...retention };
+  for (const [key, days] of Object.entries(r)) {
+    if (!Number.isFinite(days) || days <= 0) throw new RangeError(`retention.${key} must be a positive number of days, got ${days}`);
+  }
+  if (r.rawDays > r.oneMinuteDays || r.oneMinuteDays > r.oneHourDays) {
+    throw new RangeError('retention must not shrink from raw to 1 min to 1 h (rawDays ≤ oneMinuteDays ≤ oneHourDays)');
+  }
+  return Object.freeze(r);
+}
+
+/** Migrates (idempotent), reconciles TimescaleDB policies, and returns the store. The caller owns `client`. */
+export async function createSqlHistory(client: SqlClient, options: SqlHistoryOptions = {}): Promise<HistoryStore> {
+  const retention = resolveRetention(options.retention);
+  const { path, applied } = await migrate(client);
+  if (applied.length > 0) options.log?.info({ applied }, 'history: schema migrated');
+  await checkColumns(client);
+  if (path === 'timescaledb') {
+    const changed = await reconcileTimescalePolicies(client, timescalePolicies(retention));
+    if (changed.length > 0) options.log?.info({ policies: changed }, 'history: TimescaleDB policies set');
+  }
+  return path === 'timescaledb' ? timescaleStore(client, options) : plainStore(client, retention, options);
+}
+
+interface Common {
+  path: SchemaPath;
+  client: SqlClient;
+  guard(): void;
+}
+
+function commonStore(base: Common, tierSql: (step: '1m' | '1h', col: MetricName) => string, hooks: { written(rows: readonly HistoryRow[]): void }) {
+  const { client, guard } = base;
+  return {
+    path: base.path,
+    async write(rows: readonly HistoryRow[]): Promise<void> {
+      guard();
+      if (rows.length === 0) return;
+      rows.forEach(checkRow);
+      const insert = async (tx: SqlExecutor) => {
+        for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
+          const chunk = rows.slice(i, i + INSERT_CHUNK_ROWS);
+          await tx.query(insertSql(chunk.length), insertParams(chunk));
+        }
+      };
+      // One chunk is one atomic statement; several are made atomic together.
+      if (rows.length <= INSERT_CHUNK_ROWS) await insert(client);
+      else await client.transaction(insert);
+      hooks.written(rows);
+    },
+    async query(machineId: string, metric: MetricName, fromMs: number, toMs: number, step: HistoryStep): Promise<HistoryPoint[]> {
+      guard();
+      const col = checkMetric(metric);
+      if (!Number.isFinite(fromMs) || !Number.isFinite(toMs)) throw new RangeError('history range needs finite fromMs and toMs');
+      let text: string;
+      let params: unknown[];
+      if (step === 'raw') {
+        text = `SELECT (extract(epoch FROM time) * 1000)::float8 AS t, ${col}::float8 AS v FROM metrics
+                 WHERE machine_id = $1 AND time >= $2::timestamptz AND time <= $3::timestamptz AND ${col} IS NOT NULL ORDER BY time`;
+        params = [machineId, iso(fromMs), iso(toMs)];
+      } else if (step === '1m' || step === '1h') {
+        // Every bucket that overlaps [fromMs, toMs]: starts from floor(fromMs) through floor(toMs).
+        const width = step === '1m' ? MINUTE_MS : HOUR_MS;
+        text = tierSql(step, col);
+        params = [machineId, iso(floorTo(fromMs, width)), iso(floorTo(toMs, width) + width)];
+      } else {
+        throw new RangeError(`unknown history step "${String(step)}"; one of raw, 1m, 1h`);
+      }
+      const { rows } = await client.query<{ t: number; v: number }>(text, params);
+      return rows.map((r) => [Number(r.t), Number(r.v)]);
+    },
+    async lastSeq(machineId: string): Promise<number> {
+      guard();
+      const { rows } = await client.query<{ seq: number }>(`SELECT coalesce(max(seq), 0)::float8 AS seq FROM metrics WHERE machine_id = $1`, [machineId]);
+      return Number(rows[0].seq);
+    },
+    async ping(): Promise<boolean> {
+      try {
+        guard();
+        await client.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+function closable() {
+  let closed = false;
+  return {
+    guard() {
+      if (closed) throw new Error('history store is closed');
+    },
+    async close() {
+      closed = true;
+    },
+  };
+}
+
+/** Runs every step, reports all failures together (a failing step does not stop the rest). */
+async function runSteps(steps: ReadonlyArray<readonly [string, () => Promise<unknown>]>, log: Logger | undefined): Promise<void> {
+  const failures: string[] = [];
+  for (const [name, run] of steps) {
+    try {
+      await run();
+    } catch (err) {
+      const message = `${name}: ${(err as Error).message}`;
+      log?.warn({ err: message }, 'history maintenance step failed');
+      failures.push(message);
+    }
+  }
+  if (failures.length > 0) throw new Error(`history maintenance failed (${failures.join('; ')})`);
+}
+
+// Retention on this path is the reconciled policies' job (run by the server, or by maintain() on PGlite).
+function timescaleStore(client: SqlClient, options: SqlHistoryOptions): HistoryStore {
+  const c = closable();
+  const tierSql = (step: '1m' | '1h', col: MetricName) =>
+    `SELECT (extract(epoch FROM bucket) * 1000)::float8 AS t, ${col}::float8 AS v FROM ${step === '1m' ? 'metrics_1m' : 'metrics_1h'}
+      WHERE machine_id = $1 AND bucket >= $2::timestamptz AND bucket < $3::timestamptz AND ${col} IS NOT NULL ORDER BY bucket`;
+  const order = (proc: string, relation: string) =>
+    proc === 'policy_refresh_continuous_aggregate' ? (relation === 'metrics_1m' ? 0 : 1) : proc === 'policy_compression' ? 2 : 3;
+  return {
+    ...commonStore({ path: 'timescaledb', client, guard: c.guard }, tierSql, { written() {} }),
+    async maintain(): Promise<void> {
+      c.guard();
+      // A TimescaleDB server runs its jobs in background workers; the embedded build has none.
+      if (client.kind !== 'pglite') return;
+      const { rows } = await client.query<{ job_id: number; proc_name: string; relation: string }>(
+        `SELECT job_id, proc_name, hypertable_name AS relation FROM timescaledb_information.jobs
+          WHERE proc_name IN ('policy_refresh_continuous_aggregate', 'policy_compression', 'policy_retention')`,
+      );
+      // Minutes before hours (the hour aggregate reads the minute one), then compression, then retention.
+      const jobs = [...rows].sort((a, b) => order(a.proc_name, a.relation) - order(b.proc_name, b.relation) || a.job_id - b.job_id);
+      await runSteps(
+        jobs.map((j) => [`${j.proc_name} ${j.relation} (job ${j.job_id})`, () => client.exec(`CALL run_job(${Number(j.job_id)})`)] as const),
+        options.log,
+      );
+    },
+    close: c.close,
+  };
+}
+
+function plainStore(client: SqlClient, retention: HistoryRetentionDays, options: SqlHistoryOptions): HistoryStore {
+  const c = closable();
+  /** Earliest row time written since the last rollup, or undefined; -Infinity = unknown (just started). */
+  let dirtyFromMs: number | undefined = Number.NEGATIVE_INFINITY;
+  let maintaining: Promise<void> | undefined;
+
+  async function watermark(tier: '1m' | '1h'): Promise<number | undefined> {
+    const { rows } = await client.query<{ ms: number }>(
+      `SELECT (extract(epoch FROM materialized_until) * 1000)::float8 AS ms FROM history_rollup_state WHERE tier = $1`,
+      [tier],
+    );
+    return rows.length > 0 ? Number(rows[0].ms) : undefined;
+  }
+
+  /**
+   * Materialises [fromMs, toMs) of one tier in slices, skipping stretches without source rows, and
+   * sets the tier's watermark to toMs, also backwards when the clock went back: buckets past the
+   * watermark are computed on the fly by queries, so a lower watermark only costs query time.
+   */
+  async function rollup(tier: '1m' | '1h', fromMs: number, toMs: number): Promise<void> {
+    const sql = tier === '1m' ? ROLLUP_1M_SQL : ROLLUP_1H_SQL;
+    const source = tier === '1m' ? `SELECT min(time) AS t FROM metrics WHERE time >= $1::timestamptz AND time < $2::timestamptz`
+      : `SELECT min(bucket) AS t FROM metrics_1m WHERE bucket >= $1::timestamptz AND bucket < $2::timestamptz`;
+    const width = tier === '1m' ? MINUTE_MS : HOUR_MS;
+    const setWatermark = (tx: SqlExecutor, ms: number) =>
+      tx.query(
+        `INSERT INTO history_rollup_state (tier, materialized_until) VALUES ($1, $2::timestamptz)
+         ON CONFLICT (tier) DO UPDATE SET materialized_until = EXCLUDED.materialized_until`,
+        [tier, iso(ms)],
+      );
+    let start = fromMs;
+    while (start < toMs) {
+      const { rows } = await client.query<{ ms: number | null }>(
+        `SELECT (extract(epoch FROM t) * 1000)::float8 AS ms FROM (${source}) s`,
+        [iso(start), iso(toMs)],
+      );
+      if (rows[0].ms === null) break;
+      start = Math.max(start, floorTo(Number(rows[0].ms), width));
+      const end = Math.min(toMs, start + PLAIN_SLICE_MS[tier]);
+      await client.transaction(async (tx) => {
+        await tx.query(sql, [iso(start), iso(end)]);
+        await setWatermark(tx, end);
+      });
+      start = end;
+    }
+    await setWatermark(client, toMs);
+  }
+
+  async function rollups(nowMs: number): Promise<void> {
+    const dirty = dirtyFromMs;
+    dirtyFromMs = undefined;
+    try {
+      const wm1m = await watermark('1m');
+      let from1m: number;
+      if (wm1m === undefined) {
+        const { rows } = await client.query<{ ms: number | null }>(`SELECT (extract(epoch FROM min(time)) * 1000)::float8 AS ms FROM metrics`);
+        if (rows[0].ms === null) return;
+        from1m = floorTo(Number(rows[0].ms), MINUTE_MS);
+      } else {
+        const lateFrom = dirty === Number.NEGATIVE_INFINITY ? wm1m - PLAIN_RESTART_LOOKBACK_MS : (dirty ?? wm1m);
+        from1m = floorTo(Math.min(wm1m, lateFrom), MINUTE_MS);
+      }
+      const to1m = floorTo(nowMs, MINUTE_MS); // complete minutes only
+      await rollup('1m', from1m, to1m);
+      const wm1h = await watermark('1h');
+      const from1h = floorTo(wm1h === undefined ? from1m : Math.min(wm1h, from1m), HOUR_MS);
+      await rollup('1h', from1h, floorTo(to1m, HOUR_MS)); // hours whose minutes are all materialised
+    } catch (err) {
+      // Not rolled up: remember the range so the next maintain() retries it.
+      if (dirty !== undefined) dirtyFromMs = dirtyFromMs === undefined ? dirty : Math.min(dirtyFromMs, dirty);
+      else dirtyFromMs ??= Number.NEGATIVE_INFINITY;
+      throw err;
+    }
+  }
+
+  return {
+    ...commonStore({ path: 'postgres', client, guard: c.guard }, plainQuerySql, {
+      written(rows) {
+        let min = Number.POSITIVE_INFINITY;
+        for (const r of rows) if (r.timeMs < min) min = r.timeMs;
+        if (dirtyFromMs !== Number.NEGATIVE_INFINITY) dirtyFromMs = dirtyFromMs === undefined ? min : Math.min(dirtyFromMs, min);
+      },
+    }),
+    maintain(nowMs: number): Promise<void> {
+      c.guard();
+      if (!Number.isFinite(nowMs)) return Promise.reject(new RangeError(`maintain needs a finite nowMs, got ${nowMs}`));
+      // One run at a time: an overlapping call waits for the running one and then runs itself.
+      const run = async () => {
+        await runSteps(
+          [
+            ['rollups', () => rollups(nowMs)],
+            ['raw retention', () => client.query(`DELETE FROM metrics WHERE time < $1::timestamptz`, [iso(nowMs - retention.rawDays * DAY_MS)])],
+            ['1m retention', () => client.query(`DELETE FROM metrics_1m WHERE bucket < $1::timestamptz`, [iso(nowMs - retention.oneMinuteDays * DAY_MS)])],
+            ['1h retention', () => client.query(`DELETE FROM metrics_1h WHERE bucket < $1::timestamptz`, [iso(nowMs - retention.oneHourDays * DAY_MS)])],
+          ],
+          options.log,
+        );
+      };
+      const next = (maintaining ?? Promise.resolve()).catch(() => {}).then(run);
+      maintaining = next;
+      return next;
+    },
+    close: c.close,
+  };
+}
+
