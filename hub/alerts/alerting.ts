@@ -1,0 +1,86 @@
+// Puts alerting together for the hub: the SQL store (rules, events, notification queue), the shared
+// state (Redis when the hub has it, memory otherwise), the engine, the notification dispatcher and the
+// API both gateways use. One close(), in order: stop evaluating and recording, then stop sending.
+import type { SqlClient } from '../db.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import type { Logger } from '../log.ts';
+import type { RedisGateway } from '../redis.ts';
+import type { StateStore } from '../state/state-store.ts';
+import { createAlertApi, type AlertApi } from './alert-api.ts';
+import { createAlertEngine, type AlertEngine } from './alert-engine.ts';
+import type { AlertStateStore } from './alert-state.ts';
+import { createAlertStore } from './alert-store.ts';
+import { createMemoryAlertState } from './memory-alert-state.ts';
+import { startNotificationDispatcher, type NotificationDispatcher } from './notification-dispatcher.ts';
+import { createRedisAlertState } from './redis-alert-state.ts';
+
+export interface AlertingConfig {
+  tickIntervalMs: number;
+  claimIdleMs: number;
+  notifyTimeoutMs: number;
+  notifyRetries: number;
+  notifyBackoffMs: number;
+}
+
+export interface Alerting {
+  readonly api: AlertApi;
+  readonly engine: AlertEngine;
+  readonly dispatcher: NotificationDispatcher;
+  /** Daily upkeep: sent notifications older than a week are deleted. */
+  maintain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startAlerting(deps: {
+  db: SqlClient;
+  redis: RedisGateway | undefined;
+  redisPrefix?: string;
+  events: EventBus;
+  machines: StateStore;
+  log: Logger;
+  config: AlertingConfig;
+}): Promise<Alerting> {
+  const log = deps.log.child({ part: 'alerts' });
+  const store = createAlertStore(deps.db);
+  const state: AlertStateStore = deps.redis
+    ? createRedisAlertState(deps.redis.command, () => deps.redis!.dedicated('alerts-outbox'), log, { prefix: deps.redisPrefix, claimIdleMs: deps.config.claimIdleMs })
+    : createMemoryAlertState(log);
+  const dispatcher = startNotificationDispatcher({
+    store,
+    log,
+    timeoutMs: deps.config.notifyTimeoutMs,
+    retries: deps.config.notifyRetries,
+    backoffMs: deps.config.notifyBackoffMs,
+  });
+  const engine = createAlertEngine({
+    store,
+    state,
+    events: deps.events,
+    machines: deps.machines,
+    log,
+    tickIntervalMs: deps.config.tickIntervalMs,
+    claimIdleMs: deps.config.claimIdleMs,
+    onRecorded: () => dispatcher.nudge(),
+  });
+  try {
+    await engine.start();
+  } catch (err) {
+    await dispatcher.close();
+    await state.close().catch(() => {});
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    api: createAlertApi({ store, engine, onQueued: () => dispatcher.nudge() }),
+    engine,
+    dispatcher,
+    maintain: () => store.pruneSent(7),
+    close() {
+      closing ??= (async () => {
+        await engine.close();
+        await dispatcher.close();
+      })();
+      return closing;
+    },
+  };
+}
