@@ -1,6 +1,8 @@
 // Hub configuration: env vars (and `--flag value` overrides) parsed once at start into a frozen typed
 // object. Nothing else in the hub reads process.env. An error names the variable and what is wrong.
+import path from 'node:path';
 import { z } from 'zod';
+import { parseDurationSeconds } from './duration.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const seconds = (min: number, max: number) => z.coerce.number().finite().min(min).max(max);
@@ -13,6 +15,32 @@ const optionalUrl = (protocols: string[]) =>
     .refine((v) => v === undefined || protocols.some((p) => v.startsWith(p)), {
       message: `must start with ${protocols.join(' or ')}`,
     });
+/** A duration ("6h", "1d", "3600"): seconds, 0 meaning off. */
+const duration = (max: number) =>
+  z
+    .string()
+    .trim()
+    .transform((v, ctx) => {
+      if (v === '') return 0;
+      const seconds = parseDurationSeconds(v);
+      if (seconds === undefined || seconds > max || (seconds > 0 && seconds < 1)) {
+        ctx.addIssue({ code: 'custom', message: `must be 0 (off) or a duration like 3600, 30m, 6h or 1d (1 s to ${max} s), got "${v}"` });
+        return z.NEVER;
+      }
+      return seconds;
+    });
+
+/** A secret: unset or empty = off; else 16..512 printable ASCII characters without spaces. */
+const secret = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v))
+  .refine((v) => v === undefined || /^[\x21-\x7e]{16,512}$/.test(v), 'must be 16 to 512 printable ASCII characters without spaces');
+const optionalPath = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
 
 const schema = z.object({
   HTTP_PORT: port.default(8000),
@@ -31,9 +59,32 @@ const schema = z.object({
   RETENTION_1M_DAYS: seconds(1, 36500).default(90),
   RETENTION_1H_DAYS: seconds(1, 36500).default(730),
   MAX_MACHINES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  MAX_VIEWERS: z.coerce.number().int().min(1).max(100_000).default(1000),
+  COLLECTOR_TOKEN: secret,
+  COLLECTOR_TOKENS_FILE: optionalPath,
+  DASHBOARD_TOKEN: secret,
+  GRPC_TLS_CERT: optionalPath,
+  GRPC_TLS_KEY: optionalPath,
+  HISTORY_SPOOL_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .refine((v) => v === 0 || (v >= 1024 * 1024 && v <= 1024 ** 4), 'must be 0 (no spool) or between 1 MiB and 1 TiB in bytes')
+    .default(1024 * 1024 * 1024),
+  BACKUP_INTERVAL: duration(365 * 86_400).default(0),
+  BACKUP_DIR: z.string().trim().optional().transform((v) => (v === '' ? undefined : v)),
+  BACKUP_KEEP: z.coerce.number().int().min(1).max(10_000).default(7),
+  ADMIN_TOKEN: secret,
+  ALERT_TICK_INTERVAL: seconds(0.1, 300).default(5),
+  ALERT_CLAIM_IDLE: seconds(0.1, 3600).default(30),
+  NOTIFY_TIMEOUT: seconds(0.05, 300).default(10),
+  NOTIFY_RETRIES: z.coerce.number().int().min(0).max(20).default(5),
+  NOTIFY_BACKOFF: seconds(0.01, 3600).default(2),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });
+
+/** Every environment variable the hub reads (each also a `--flag`): for docs, .env.example and deploy checks. */
+export const HUB_ENV_VARIABLES: readonly string[] = Object.freeze(Object.keys(schema.shape));
 
 export interface HubConfig {
   readonly httpPort: number;
@@ -50,6 +101,30 @@ export interface HubConfig {
   readonly historyFlushIntervalMs: number;
   readonly retention: { readonly rawDays: number; readonly oneMinuteDays: number; readonly oneHourDays: number };
   readonly maxMachines: number;
+  /** Concurrent viewers on the hub's /ws. */
+  readonly maxViewers: number;
+  /** Shared token every collector must send (COLLECTOR_TOKEN); undefined = collectors are not checked. */
+  readonly collectorToken: string | undefined;
+  /** File of `machine_id token` lines: one token per machine (COLLECTOR_TOKENS_FILE). */
+  readonly collectorTokensFile: string | undefined;
+  /** Protects the dashboard, REST read API, /ws and FleetService (DASHBOARD_TOKEN). */
+  readonly dashboardToken: string | undefined;
+  /** PEM certificate and key paths: the gRPC port then speaks TLS. */
+  readonly grpcTls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Bound of the history spool used while the database is down (0 = no spool). */
+  readonly historySpoolMaxBytes: number;
+  /** Scheduled database backups; intervalMs 0 = off. dir defaults to DATA_DIR/backups. */
+  readonly backup: { readonly intervalMs: number; readonly dir: string; readonly keep: number };
+  /** Bearer token for alerting writes (ADMIN_TOKEN); undefined = writes only from loopback peers. */
+  readonly adminToken: string | undefined;
+  /** Offline-evaluation tick, claim time of a silent hub's events, notification timeout/retries/backoff. */
+  readonly alerts: {
+    readonly tickIntervalMs: number;
+    readonly claimIdleMs: number;
+    readonly notifyTimeoutMs: number;
+    readonly notifyRetries: number;
+    readonly notifyBackoffMs: number;
+  };
   readonly logLevel: string;
   readonly logFormat: 'json' | 'pretty';
 }
@@ -83,6 +158,9 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
   }
   const c = result.data;
   if (c.EDGE_URL && !c.EDGE_API_KEY) throw new ConfigError('invalid hub configuration: EDGE_API_KEY must be set when EDGE_URL is set');
+  if (Boolean(c.GRPC_TLS_CERT) !== Boolean(c.GRPC_TLS_KEY)) {
+    throw new ConfigError('invalid hub configuration: GRPC_TLS_CERT and GRPC_TLS_KEY must be set together');
+  }
   return Object.freeze({
     httpPort: c.HTTP_PORT,
     httpHost: c.HTTP_HOST,
@@ -98,6 +176,21 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
     historyFlushIntervalMs: Math.round(c.HISTORY_FLUSH_INTERVAL * 1000),
     retention: Object.freeze({ rawDays: c.RETENTION_RAW_DAYS, oneMinuteDays: c.RETENTION_1M_DAYS, oneHourDays: c.RETENTION_1H_DAYS }),
     maxMachines: c.MAX_MACHINES,
+    maxViewers: c.MAX_VIEWERS,
+    collectorToken: c.COLLECTOR_TOKEN,
+    collectorTokensFile: c.COLLECTOR_TOKENS_FILE,
+    dashboardToken: c.DASHBOARD_TOKEN,
+    grpcTls: c.GRPC_TLS_CERT && c.GRPC_TLS_KEY ? Object.freeze({ certFile: c.GRPC_TLS_CERT, keyFile: c.GRPC_TLS_KEY }) : undefined,
+    historySpoolMaxBytes: c.HISTORY_SPOOL_MAX_BYTES,
+    backup: Object.freeze({ intervalMs: Math.round(c.BACKUP_INTERVAL * 1000), dir: c.BACKUP_DIR ?? path.join(c.DATA_DIR, 'backups'), keep: c.BACKUP_KEEP }),
+    adminToken: c.ADMIN_TOKEN,
+    alerts: Object.freeze({
+      tickIntervalMs: Math.round(c.ALERT_TICK_INTERVAL * 1000),
+      claimIdleMs: Math.round(c.ALERT_CLAIM_IDLE * 1000),
+      notifyTimeoutMs: Math.round(c.NOTIFY_TIMEOUT * 1000),
+      notifyRetries: c.NOTIFY_RETRIES,
+      notifyBackoffMs: Math.round(c.NOTIFY_BACKOFF * 1000),
+    }),
     logLevel: c.LOG_LEVEL,
     logFormat: c.LOG_FORMAT,
   });

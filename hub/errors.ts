@@ -13,6 +13,7 @@ export class HttpError extends Error {
 
 export const badRequest = (message: string) => new HttpError(400, message);
 export const notFound = (message: string) => new HttpError(404, message);
+export const conflict = (message: string) => new HttpError(409, message);
 
 /** HTTP status → gRPC code, so the REST and gRPC faces of one query fail the same way. */
 export function toConnectError(err: unknown): ConnectError {

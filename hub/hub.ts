@@ -2,7 +2,7 @@
 // HTTP/2 server, the REST/WS gateway with the local dashboard, and the edge forwarder when configured.
 // One idempotent close(), in order: stop accepting, abort streams, flush history, close Redis, close
 // the database.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -15,12 +15,20 @@ import { createEdgeForwarder } from './edge/edge-forwarder.ts';
 import type { EventBus } from './events/event-bus.ts';
 import { createMemoryEvents } from './events/memory-events.ts';
 import { createRedisEvents } from './events/redis-events.ts';
+import { createFallbackEvents } from './events/fallback-events.ts';
 import { createFleetQuery } from './fleet/fleet-query.ts';
 import { createFleetView } from './fleet/fleet-view.ts';
 import { createFleetService } from './fleet-service.ts';
+import { createBackupScheduler, type BackupScheduler } from './backup/backup-scheduler.ts';
+import { embeddedTarget, pgDumpTarget } from './backup/backup-targets.ts';
 import { createHttpApp } from './gateway/http-app.ts';
+import { startAlerting } from './alerts/alerting.ts';
+import { createConfigService } from './config-service.ts';
+import { peerContextValues } from './gateway/admin-auth.ts';
+import { createHubMetrics } from './gateway/prometheus-metrics.ts';
 import { attachLiveSocket } from './gateway/live-socket.ts';
 import { createHistoryWriter } from './history/history-writer.ts';
+import { openHistorySpool } from './history/history-spool.ts';
 import { openHistory } from './history/open-history.ts';
 import { createIngestService } from './ingest-service.ts';
 import type { Logger } from './log.ts';
@@ -28,10 +36,13 @@ import { createRedisGateway, type RedisGateway } from './redis.ts';
 import { createRoutes } from './routes.ts';
 import { createMemoryState } from './state/memory-state.ts';
 import { createRedisState } from './state/redis-state.ts';
+import { createFallbackState } from './state/fallback-state.ts';
+import { loadHubSecurity } from './security.ts';
 import type { StateStore } from './state/state-store.ts';
 import { LIMITS } from './validate-report.ts';
 
 export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
+const HUB_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const MAINTENANCE_INTERVAL_MS = 60_000;
 
 export interface Hub {
@@ -48,6 +59,10 @@ export interface HubOptions {
   /** Key prefix in Redis (tests isolate themselves with their own). */
   redisPrefix?: string;
   webRoot?: string;
+  /** Wait before the first scheduled backup (default 60 s; tests shorten it). */
+  backupFirstDelayMs?: number;
+  /** Database pool size with TIMESCALE_URL (default 10; a single-client test server needs 1). */
+  dbMaxConnections?: number;
 }
 
 function listen(server: Server | http2.Http2Server, port: number, host: string): Promise<number> {
@@ -64,12 +79,15 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   const log = options.log;
   const startedAt = Date.now();
   mkdirSync(config.dataDir, { recursive: true });
+  // ADMIN_TOKEN also reads the API when DASHBOARD_TOKEN is set (one Authorization header per request).
+  const security = loadHubSecurity(config, log, { alsoAcceptBearer: config.adminToken ? [config.adminToken] : [] });
 
   const { store: history, client: db } = await openHistory({
     timescaleUrl: config.timescaleUrl,
     dataDir: config.dataDir,
     retention: config.retention,
     log,
+    maxConnections: options.dbMaxConnections,
   });
 
   let redis: RedisGateway | undefined;
@@ -77,8 +95,13 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   let events: EventBus;
   if (config.redisUrl) {
     redis = createRedisGateway(config.redisUrl, log);
-    state = createRedisState(redis.command, { prefix: options.redisPrefix });
-    events = createRedisEvents(redis.command, () => redis!.dedicated('events'), log, { prefix: options.redisPrefix });
+    // Redis down: ingest, the live view and alerts carry on from memory; Redis is resynced when back.
+    state = createFallbackState(createRedisState(redis.command, { prefix: options.redisPrefix }), redis.command, { log });
+    events = createFallbackEvents(
+      createRedisEvents(redis.command, () => redis!.dedicated('events'), log, { prefix: options.redisPrefix }),
+      redis.command,
+      log,
+    );
     log.info('state: Redis');
   } else {
     state = createMemoryState();
@@ -86,19 +109,71 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     log.info('state: in memory (set REDIS_URL to share state between hubs)');
   }
 
-  const writer = createHistoryWriter(history, { flushIntervalMs: config.historyFlushIntervalMs, log });
-  const fleetView = await createFleetView({ state, events, log });
-  const fleetQuery = createFleetQuery({ state, history });
-  const ingest = createIngestService({ state, events, history, writer, log, maxMachines: config.maxMachines });
+  // /metrics reads the parts' own stats at scrape time (the parts below exist by then).
+  const metrics = createHubMetrics({
+    ingest: () => ingest.stats,
+    history: () => writer.stats,
+    fleet: { records: () => fleetView.records(), get: (id) => fleetView.get(id) },
+    viewers: () => live.viewers,
+    edge: () => forwarder?.stats(),
+    backup: () => backups?.stats(),
+    spool: () => {
+      const s = spool?.stats();
+      return s && { rows: s.pendingRows, bytes: s.bytes };
+    },
+    startedAtMs: startedAt,
+    historyPath: history.path,
+    stateKind: state.kind,
+    version: HUB_VERSION,
+  });
+  const backups: BackupScheduler | undefined =
+    config.backup.intervalMs > 0
+      ? createBackupScheduler({
+          target: config.timescaleUrl ? pgDumpTarget(config.timescaleUrl) : embeddedTarget(db, config.dataDir),
+          dir: config.backup.dir,
+          intervalMs: config.backup.intervalMs,
+          keep: config.backup.keep,
+          log,
+          firstDelayMs: options.backupFirstDelayMs,
+        })
+      : undefined;
+
+  // Database down: batches are fsynced to DATA_DIR/history-spool (and acked), replayed when it is back.
+  const spool = config.historySpoolMaxBytes > 0 ? openHistorySpool({ dir: path.join(config.dataDir, 'history-spool'), maxBytes: config.historySpoolMaxBytes, log }) : undefined;
+  const writer = createHistoryWriter(metrics.timeHistoryWrites(history), { flushIntervalMs: config.historyFlushIntervalMs, log, spool });
+  /** What a reconnecting collector is told the hub holds: the database, plus what waits in the spool. */
+  const durableHistory = { lastSeq: async (id: string) => Math.max(await history.lastSeq(id), spool?.maxSeq(id) ?? 0) };
+  // Alerting: rules in SQL, shared state and evaluation through Redis when configured (alerts/alerting.ts).
+  const alerting = await startAlerting({ db, redis, redisPrefix: options.redisPrefix, events, machines: state, log, config: config.alerts });
+  const machineStatus = { statusOf: alerting.engine.statusOf, onStatusChange: alerting.engine.onStatusChange };
+  const fleetView = await createFleetView({ state, events, log, status: machineStatus });
+  const fleetQuery = createFleetQuery({ state, history, statusOf: alerting.engine.statusOf });
+  const ingest = createIngestService({
+    state,
+    events,
+    history: durableHistory,
+    writer,
+    auth: security.collectorAuth,
+    log,
+    maxMachines: config.maxMachines,
+    onPublished: (latencyMs) => metrics.observeIngestLatency(latencyMs),
+  });
 
   const shutdown = new AbortController();
-  const grpcServer = http2.createServer(
-    connectNodeAdapter({
-      routes: createRoutes({ ingest, fleet: createFleetService(fleetQuery) }),
-      readMaxBytes: LIMITS.maxMessageBytes,
-      shutdownSignal: shutdown.signal,
-    }),
-  );
+  const grpcHandler = connectNodeAdapter({
+    routes: createRoutes({ ingest, fleet: createFleetService(fleetQuery), config: createConfigService({ api: alerting.api, adminToken: config.adminToken }) }),
+    // The peer address: alerting writes without ADMIN_TOKEN are allowed from loopback only.
+    contextValues: peerContextValues,
+    readMaxBytes: LIMITS.maxMessageBytes,
+    shutdownSignal: shutdown.signal,
+    interceptors: security.interceptors,
+  });
+  // GRPC_TLS_CERT/KEY: TLS on the gRPC port (collectors use an https:// hub URL).
+  // A collector needs one stream; the cap bounds what a single connection can hold open.
+  const settings = { maxConcurrentStreams: 100 };
+  const grpcServer = security.tls
+    ? http2.createSecureServer({ ...security.tls, allowHTTP1: false, settings }, grpcHandler)
+    : http2.createServer({ settings }, grpcHandler);
   const sessions = new Set<http2.ServerHttp2Session>();
   grpcServer.on('session', (s) => {
     sessions.add(s);
@@ -111,9 +186,18 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
     ready: async () => ({ history: await history.ping(), state: await state.ping() }),
     info: () => ({ uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), history: history.path, state: state.kind }),
+    metrics,
+    dashboardAuth: security.dashboardAuth,
+    alerts: { api: alerting.api, adminToken: config.adminToken },
   });
   const httpServer = createAdaptorServer({ fetch: app.fetch }) as Server;
-  const live = attachLiveSocket(httpServer, { fleet: fleetView, pushIntervalMs: config.livePushIntervalMs, log });
+  const live = attachLiveSocket(httpServer, {
+    fleet: fleetView,
+    pushIntervalMs: config.livePushIntervalMs,
+    log,
+    maxViewers: config.maxViewers,
+    authorize: security.authorizeViewer,
+  });
 
   const forwarder =
     config.edgeUrl && config.edgeApiKey
@@ -123,12 +207,14 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
 
   const maintenance = setInterval(() => {
     history.maintain(Date.now()).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'history maintenance failed'));
+    alerting.maintain().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'alert maintenance failed'));
   }, MAINTENANCE_INTERVAL_MS);
   maintenance.unref();
 
   const grpcPort = await listen(grpcServer, config.grpcPort, config.grpcHost);
   const httpPort = await listen(httpServer, config.httpPort, config.httpHost);
   log.info({ grpc: `${config.grpcHost}:${grpcPort}`, http: `http://${config.httpHost}:${httpPort}` }, 'hub listening');
+  backups?.start();
 
   let closing: Promise<void> | undefined;
   const step = async (name: string, fn: () => unknown) => {
@@ -143,7 +229,16 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     grpcPort,
     historyPath: history.path,
     stateKind: state.kind,
-    stats: () => ({ ingest: { ...ingest.stats }, viewers: live.viewers, machines: [...fleetView.current()].length }),
+    stats: () => ({
+      ingest: { ...ingest.stats },
+      viewers: live.viewers,
+      machines: [...fleetView.current()].length,
+      alerts: { ...alerting.engine.stats, notifications: { ...alerting.dispatcher.stats } },
+      backup: backups?.stats(),
+      history: { ...writer.stats },
+      historySpool: spool?.stats(),
+      redis: 'stats' in state ? (state as { stats(): unknown }).stats() : undefined,
+    }),
     close() {
       closing ??= (async () => {
         clearInterval(maintenance);
@@ -161,8 +256,11 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
         });
         await step('close viewers', () => live.close());
         await step('close forwarder', () => forwarder?.close());
+        await step('stop backups', () => backups?.close());
         await step('flush history', () => writer.close());
+        await step('close history spool', () => spool?.close());
         await step('close fleet view', () => fleetView.close());
+        await step('stop alerting', () => alerting.close());
         await step('close events', () => events.close());
         await step('close state', () => state.close());
         await step('close redis', () => redis?.close());

@@ -3,16 +3,17 @@
 // the highest seq made durable. Replays are deduplicated by (machine_id, seq): a seq at or below
 // what history already holds is acked at once and otherwise ignored.
 import { create, toBinary } from '@bufbuild/protobuf';
-import { Code, ConnectError, type ServiceImpl } from '@connectrpc/connect';
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import { IngestService, StreamResponseSchema, type Hello, type StreamRequest, type StreamResponse } from '../proto/gen/sysmonstm/v1/ingest_pb.js';
 import { ReportSchema, type Report } from '../proto/gen/sysmonstm/v1/report_pb.js';
 import { summarize } from '../proto/metrics.ts';
 import { createAsyncQueue } from './async-queue.ts';
+import type { CollectorAuth } from './collector-auth.ts';
 import type { EventBus } from './events/event-bus.ts';
 import type { HistoryRow, HistoryStore } from './history/history-store.ts';
 import type { Logger } from './log.ts';
 import type { MachineRecord, StateStore } from './state/state-store.ts';
-import { validateHello, validateReport } from './validate-report.ts';
+import { LIMITS, validateHello, validateReport } from './validate-report.ts';
 
 export interface HistorySink {
   /** Resolves once the row is durable. */
@@ -24,6 +25,8 @@ export interface IngestStats {
   reportsDuplicate: number;
   reportsRejected: number;
   streamsOpen: number;
+  /** Streams refused before any report: bad or missing token, wrong machine, invalid hello, MAX_MACHINES. */
+  streamsRefused: number;
 }
 
 export interface IngestDeps {
@@ -33,16 +36,39 @@ export interface IngestDeps {
   writer: HistorySink;
   log: Logger;
   maxMachines: number;
+  /** Collector tokens (COLLECTOR_TOKEN / COLLECTOR_TOKENS_FILE); undefined = every collector is accepted. */
+  auth?: CollectorAuth;
   /** Interval the owner wants this machine to sample at (0 = the collector's own). */
   intervalFor?: (machineId: string) => number;
+  /** Called once a report's state update and event are published, with the time since receipt (ms, high resolution). */
+  onPublished?: (latencyMs: number) => void;
   now?: () => number;
+}
+
+/** A stream must start with its Hello within this time. */
+export const HELLO_TIMEOUT_MS = 10_000;
+
+/**
+ * What the request side throws (a frame that does not parse, a compressed frame without an encoding)
+ * is the client's fault: INVALID_ARGUMENT, not the INTERNAL the protocol layer reports.
+ */
+function malformedRequest(err: unknown): unknown {
+  if (err instanceof ConnectError && err.code === Code.Internal) return new ConnectError(`malformed request: ${err.rawMessage}`, Code.InvalidArgument);
+  return err;
 }
 
 export function createIngestService(deps: IngestDeps): ServiceImpl<typeof IngestService> & { stats: IngestStats } {
   const now = deps.now ?? Date.now;
-  const stats: IngestStats = { reportsAccepted: 0, reportsDuplicate: 0, reportsRejected: 0, streamsOpen: 0 };
+  const stats: IngestStats = { reportsAccepted: 0, reportsDuplicate: 0, reportsRejected: 0, streamsOpen: 0, streamsRefused: 0 };
   /** Highest durable seq per machine, learned from history once and kept current by acks. */
   const durableSeq = new Map<string, number>();
+  /**
+   * Highest seq accepted per machine by any stream, with its history write: a second stream for the
+   * same machine (a reconnect while the old one lingers, or a replay) cannot store that seq again
+   * under another timestamp; its duplicates are acked only once that write is durable. Forgotten when
+   * the write fails, so the collector's resend is stored.
+   */
+  const latest = new Map<string, { seq: number; written: Promise<unknown> }>();
 
   async function knownDurableSeq(machineId: string): Promise<number> {
     const cached = durableSeq.get(machineId);
@@ -53,18 +79,43 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
     return Math.max(stored, current);
   }
 
-  async function admitMachine(machineId: string): Promise<void> {
-    if (durableSeq.has(machineId) || (await deps.state.get(machineId))) return;
-    if ((await deps.state.count()) >= deps.maxMachines) {
+  /**
+   * New machines admitted but not yet in current state (their first report is on its way): counted
+   * against MAX_MACHINES too, so thousands of hellos at once cannot all slip under the limit.
+   */
+  const admitting = new Set<string>();
+
+  /** Returns true when this call reserved a place for a new machine (released by the caller). */
+  async function admitMachine(machineId: string): Promise<boolean> {
+    if (durableSeq.has(machineId) || admitting.has(machineId) || (await deps.state.get(machineId))) return false;
+    const count = await deps.state.count();
+    if (admitting.has(machineId)) return false;
+    if (count + admitting.size >= deps.maxMachines) {
       throw new ConnectError(`the hub already tracks its limit of ${deps.maxMachines} machines (MAX_MACHINES)`, Code.ResourceExhausted);
     }
+    admitting.add(machineId);
+    return true;
   }
 
   return {
     stats,
-    async *stream(requests: AsyncIterable<StreamRequest>) {
+    async *stream(requests: AsyncIterable<StreamRequest>, ctx?: HandlerContext) {
+      let grant;
+      try {
+        grant = deps.auth?.authenticate(ctx?.requestHeader.get('authorization'));
+      } catch (err) {
+        stats.streamsRefused++;
+        deps.log.warn({ err: (err as Error).message, peer: ctx?.requestHeader.get('x-forwarded-for') ?? undefined }, 'collector refused');
+        throw err;
+      }
       const out = createAsyncQueue<StreamResponse>();
       stats.streamsOpen++;
+      /** This stream reserved a place for a new machine until its first report is in current state. */
+      let reserved = false;
+      const release = () => {
+        if (reserved) admitting.delete(hello!.machineId);
+        reserved = false;
+      };
       let hello: Hello | undefined;
       let lastAcked = 0;
       let lastInStream = 0;
@@ -91,11 +142,12 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
       const handleHello = async (h: Hello) => {
         const problem = validateHello(h);
         if (problem) throw new ConnectError(`invalid hello: ${problem}`, Code.InvalidArgument);
-        await admitMachine(h.machineId);
+        if (grant) deps.auth!.authorize(grant, h.machineId);
+        reserved = await admitMachine(h.machineId);
         hello = h;
         const lastSeq = await knownDurableSeq(h.machineId);
         lastAcked = lastSeq;
-        lastInStream = lastSeq;
+        lastInStream = lastSeq; // what another stream accepted but did not make durable yet is caught by `latest`
         out.push(
           create(StreamResponseSchema, {
             kind: { case: 'welcome', value: { lastSeq: BigInt(lastSeq), settings: { intervalMs: deps.intervalFor?.(h.machineId) ?? 0 } } },
@@ -111,18 +163,30 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         }
         if (report.seq > BigInt(Number.MAX_SAFE_INTEGER)) throw new ConnectError('seq is beyond 2^53', Code.InvalidArgument);
         const seq = Number(report.seq);
-        if (seq <= lastInStream) {
+        const previous = latest.get(h.machineId);
+        if (seq <= lastInStream || seq <= (previous?.seq ?? 0)) {
           stats.reportsDuplicate++;
-          ackAfter(seq, Promise.resolve());
+          ackAfter(seq, previous?.written ?? Promise.resolve());
           return;
         }
         lastInStream = seq;
+        latest.set(h.machineId, { seq, written: previous?.written ?? Promise.resolve() });
         const receivedAtMs = now();
+        const receivedAtHrMs = performance.now();
         const problem = validateReport(report, receivedAtMs);
         if (problem) {
           stats.reportsRejected++;
           deps.log.warn({ machine: h.machineId, seq, reason: problem }, 'report rejected');
           out.push(create(StreamResponseSchema, { kind: { case: 'reject', value: { seq: report.seq, reason: problem } } }));
+          ackAfter(seq, Promise.resolve());
+          return;
+        }
+        // Hello and report labels together must stay within the cap every viewer of the fleet checks.
+        const labels = { ...h.labels, ...report.labels };
+        if (Object.keys(labels).length > LIMITS.labels) {
+          stats.reportsRejected++;
+          const reason = `at most ${LIMITS.labels} labels (hello and report together)`;
+          out.push(create(StreamResponseSchema, { kind: { case: 'reject', value: { seq: report.seq, reason } } }));
           ackAfter(seq, Promise.resolve());
           return;
         }
@@ -134,7 +198,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
           id: h.machineId,
           hostname,
           displayName: report.displayName || h.displayName || hostname,
-          labels: { ...h.labels, ...report.labels },
+          labels,
           lastSeenMs: receivedAtMs,
           sampledAtMs: timeMs,
           lastSeq: seq,
@@ -142,17 +206,40 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
           metrics,
         };
         // Current state and the event are live views: they must not hold up durability or acks.
-        const encoded = toBinary(ReportSchema, report);
+        // Unknown fields are not kept: what a collector invents is not stored.
+        const encoded = toBinary(ReportSchema, report, { writeUnknownFields: false });
         sideEffects = sideEffects
           .then(() => deps.state.put(record, encoded))
+          .then(release)
           .catch((err: unknown) => deps.log.warn({ err: (err as Error).message, machine: h.machineId }, 'state update failed'))
           .then(() => deps.events.publish({ record, receivedAtMs }))
+          .then(() => deps.onPublished?.(performance.now() - receivedAtHrMs))
           .catch((err: unknown) => deps.log.warn({ err: (err as Error).message, machine: h.machineId }, 'event publish failed'));
-        ackAfter(seq, deps.writer.add({ machineId: h.machineId, seq, timeMs, metrics }));
+        const written = deps.writer.add({ machineId: h.machineId, seq, timeMs, metrics });
+        const entry = { seq, written };
+        latest.set(h.machineId, entry);
+        written.catch(() => {
+          if (latest.get(h.machineId) === entry) latest.delete(h.machineId);
+        });
+        ackAfter(seq, written);
       };
 
+      // A stream that never says hello holds a slot for nothing.
+      const helloTimer = setTimeout(() => {
+        if (!hello) out.fail(new ConnectError(`no hello within ${HELLO_TIMEOUT_MS / 1000} s`, Code.DeadlineExceeded));
+      }, HELLO_TIMEOUT_MS);
+      helloTimer.unref();
       const reading = (async () => {
-        for await (const req of requests) {
+        const iterator = requests[Symbol.asyncIterator]();
+        for (;;) {
+          let next: IteratorResult<StreamRequest>;
+          try {
+            next = await iterator.next();
+          } catch (err) {
+            throw malformedRequest(err);
+          }
+          if (next.done) break;
+          const req = next.value;
           if (req.kind.case === 'hello') {
             if (hello) throw new ConnectError('hello sent twice on one stream', Code.InvalidArgument);
             await handleHello(req.kind.value);
@@ -165,15 +252,19 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         }
         await durableChain;
         await sideEffects;
-      })();
+      })().finally(() => clearTimeout(helloTimer));
       reading.then(
         () => out.end(),
-        (err: unknown) => out.fail(err),
+        (err: unknown) => {
+          if (!hello && err instanceof ConnectError) stats.streamsRefused++;
+          out.fail(err);
+        },
       );
       try {
         yield* out;
       } finally {
         stats.streamsOpen--;
+        void sideEffects.finally(release);
         if (hello) deps.log.info({ machine: hello.machineId, lastAcked }, 'collector disconnected');
       }
     },

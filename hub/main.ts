@@ -25,7 +25,9 @@ export async function runHub(argv: readonly string[], env: Env, opts: { withColl
     const { startCollector } = await import('../collector/main.ts');
     const collector = await startCollector([], {
       ...env,
-      AGGREGATOR_URL: env.AGGREGATOR_URL ?? `http://127.0.0.1:${hub.grpcPort}`,
+      // With TLS on the gRPC port the local collector trusts the hub's own certificate (it must name localhost).
+      AGGREGATOR_URL: env.AGGREGATOR_URL ?? (config.grpcTls ? `https://localhost:${hub.grpcPort}` : `http://127.0.0.1:${hub.grpcPort}`),
+      AGGREGATOR_CA_FILE: env.AGGREGATOR_CA_FILE ?? config.grpcTls?.certFile,
       DATA_DIR: env.DATA_DIR ?? config.dataDir,
     });
     closers.push(() => collector.close());

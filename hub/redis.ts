@@ -19,6 +19,9 @@ export function createRedisGateway(url: string, log: Logger): RedisGateway {
       maxRetriesPerRequest: 2,
       enableOfflineQueue: true,
       connectionName: `sysmonstm-${name}`,
+      // A hung server must not hold the hub's state writes forever (fallback-state.ts takes over);
+      // blocking reads live on dedicated connections without this limit.
+      ...(name === 'command' ? { commandTimeout: 3000 } : {}),
       retryStrategy: (times) => Math.min(200 * 2 ** Math.min(times, 6), 5000),
     });
     let lastError = '';

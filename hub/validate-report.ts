@@ -1,5 +1,8 @@
 // Boundary checks for what a collector sends: ids, strings, counts, numbers and timestamps. Pure:
-// returns the reason a report is refused, or null when it is acceptable.
+// returns the reason a report is refused, or null when it is acceptable. Never throws (a fuzz test in
+// test/bad-input/ holds it to that). Names and labels are free text (HTML in them is escaped where it
+// is shown), but control characters are refused: they have no place in a name and can forge log
+// lines or terminal output.
 import type { Hello } from '../proto/gen/sysmonstm/v1/ingest_pb.js';
 import type { Report } from '../proto/gen/sysmonstm/v1/report_pb.js';
 
@@ -19,14 +22,20 @@ export const LIMITS = Object.freeze({
   /** Collector clocks may run ahead a little; more than this is refused. */
   maxFutureMs: 5 * 60_000,
   maxMessageBytes: 1024 * 1024,
+  /** The collector samples at most every hour. */
+  maxIntervalMs: 3_600_000,
 });
+
+/** C0 and C1 control characters (NUL, newline, escape ...). */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 function checkLabels(labels: Record<string, string>): string | null {
   const entries = Object.entries(labels);
   if (entries.length > LIMITS.labels) return `at most ${LIMITS.labels} labels`;
   for (const [k, v] of entries) {
     if (k.length === 0 || k.length > LIMITS.labelLength) return `label key must be 1..${LIMITS.labelLength} characters`;
-    if (v.length > LIMITS.labelLength) return `label ${k} is longer than ${LIMITS.labelLength} characters`;
+    if (v.length > LIMITS.labelLength) return `label ${k.slice(0, 64)} is longer than ${LIMITS.labelLength} characters`;
+    if (CONTROL_CHARACTERS.test(k) || CONTROL_CHARACTERS.test(v)) return 'labels must not contain control characters';
   }
   return null;
 }
@@ -35,6 +44,7 @@ export function validateHello(hello: Hello): string | null {
   if (!MACHINE_ID_PATTERN.test(hello.machineId)) return 'machine_id must match [A-Za-z0-9._-]{1,128}';
   if (hello.hostname.length > LIMITS.nameLength) return `hostname longer than ${LIMITS.nameLength} characters`;
   if (hello.displayName.length > LIMITS.nameLength) return `display_name longer than ${LIMITS.nameLength} characters`;
+  if (CONTROL_CHARACTERS.test(hello.hostname) || CONTROL_CHARACTERS.test(hello.displayName)) return 'names must not contain control characters';
   return checkLabels(hello.labels);
 }
 
@@ -50,12 +60,14 @@ export function validateReport(report: Report, nowMs: number): string | null {
   if (timestampMs < nowMs - LIMITS.maxAgeMs) return 'timestamp_ms is missing or too far in the past';
   if (timestampMs > nowMs + LIMITS.maxFutureMs) return 'timestamp_ms is in the future (check the collector clock)';
   if (report.hostname.length > LIMITS.nameLength || report.displayName.length > LIMITS.nameLength) return `names are limited to ${LIMITS.nameLength} characters`;
+  if (CONTROL_CHARACTERS.test(report.hostname) || CONTROL_CHARACTERS.test(report.displayName)) return 'names must not contain control characters';
+  if (report.intervalMs > LIMITS.maxIntervalMs) return `interval_ms must be at most ${LIMITS.maxIntervalMs}`;
   const labelProblem = checkLabels(report.labels);
   if (labelProblem) return labelProblem;
   const { cpu, memory, load } = report;
   if (cpu) {
     if ([cpu.totalPercent, cpu.userPercent, cpu.systemPercent, cpu.iowaitPercent, cpu.stealPercent].some((v) => badNumber(v, true))) return 'cpu percentages must be within 0..100';
-    if (cpu.perCorePercent.length > LIMITS.cores) return `at most ${LIMITS.cores} cores`;
+    if (cpu.perCorePercent.length > LIMITS.cores || cpu.coreCount > LIMITS.cores) return `at most ${LIMITS.cores} cores`;
     if (cpu.perCorePercent.some((v) => badNumber(v, true))) return 'per-core cpu percentages must be within 0..100';
   }
   if (memory) {

@@ -1,5 +1,6 @@
-// Every accepted report is published as an event. Subscribers (the live fleet view, alerting) tail
-// the bus; with Redis it is a Stream, so every hub replica sees every replica's reports.
+// Every accepted report is published as an event. Subscribers (the live fleet view) tail the bus; with
+// Redis it is a Stream, so every hub replica sees every replica's reports. Shared work (alert
+// evaluation) consumes it as a group, so each event is handled by one hub.
 import type { MachineRecord } from '../state/state-store.ts';
 
 export interface ReportEvent {
@@ -9,12 +10,25 @@ export interface ReportEvent {
 }
 
 export type ReportEventHandler = (event: ReportEvent) => void;
+export type ReportBatchHandler = (events: ReportEvent[]) => Promise<void>;
+
+export interface ConsumeOptions {
+  /** Redis: events pending this long at a silent member (a crashed hub) are claimed by another. */
+  claimIdleMs?: number;
+}
 
 export interface EventBus {
   readonly kind: 'redis' | 'memory';
   publish(event: ReportEvent): Promise<void>;
   /** Delivers events published from now on; returns the unsubscribe function. */
   subscribe(handler: ReportEventHandler): () => void;
+  /**
+   * Shared work: every event goes to one member of `group` among all hubs on the bus (a Redis consumer
+   * group; in memory the one local member), in batches, in publish order. The batch is acknowledged
+   * when the handler resolves; when it throws, the events are handed out again later (Redis: claimed
+   * after `claimIdleMs`), so handlers must be idempotent. Returns a function that stops consuming.
+   */
+  consume(group: string, handler: ReportBatchHandler, options?: ConsumeOptions): () => Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,11 +1,14 @@
 // Report events on a Redis Stream (XADD, capped), tailed with XREAD BLOCK on a dedicated connection so
-// every replica's subscribers see every replica's reports. Consumer groups for shared work build on
-// the same stream.
+// every replica's subscribers see every replica's reports. Shared work (alert evaluation) reads the
+// same stream through a consumer group (redis-stream-group.ts), one member per hub.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import { deliver, type EventBus, type ReportEvent, type ReportEventHandler } from './event-bus.ts';
+import { consumerName, startStreamGroupReader, type StreamGroupReader } from './redis-stream-group.ts';
 
 export const EVENTS_STREAM_MAXLEN = 100_000;
+/** Default time after which a silent member's pending events are claimed by another. */
+export const DEFAULT_CLAIM_IDLE_MS = 30_000;
 
 export function createRedisEvents(
   command: Redis,
@@ -15,6 +18,7 @@ export function createRedisEvents(
 ): EventBus & { readonly streamKey: string } {
   const streamKey = `${options.prefix ?? 'sysmonstm:'}events`;
   const handlers = new Set<ReportEventHandler>();
+  const groupReaders = new Set<StreamGroupReader>();
   let tail: Promise<void> | undefined;
   let reader: Redis | undefined;
   let closed = false;
@@ -56,6 +60,34 @@ export function createRedisEvents(
     async publish(event) {
       await command.xadd(streamKey, 'MAXLEN', '~', EVENTS_STREAM_MAXLEN, '*', 'e', JSON.stringify(event));
     },
+    consume(group, handler, consumeOptions = {}) {
+      const reader = startStreamGroupReader({
+        command,
+        blocking: openBlocking(),
+        stream: streamKey,
+        group,
+        consumer: consumerName(),
+        startId: '$',
+        claimIdleMs: consumeOptions.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS,
+        log,
+        async handle(entries) {
+          const events: ReportEvent[] = [];
+          for (const entry of entries) {
+            try {
+              if (entry.value !== undefined) events.push(JSON.parse(entry.value) as ReportEvent);
+            } catch {
+              log.warn({ id: entry.id, group }, 'skipping malformed event on stream');
+            }
+          }
+          if (events.length) await handler(events);
+        },
+      });
+      groupReaders.add(reader);
+      return async () => {
+        groupReaders.delete(reader);
+        await reader.close();
+      };
+    },
     subscribe(handler) {
       handlers.add(handler);
       tail ??= tailLoop();
@@ -65,6 +97,8 @@ export function createRedisEvents(
       closed = true;
       handlers.clear();
       reader?.disconnect();
+      await Promise.all([...groupReaders].map((r) => r.close()));
+      groupReaders.clear();
       await tail?.catch(() => {});
     },
   };

@@ -44,13 +44,14 @@ export interface HistoryParams {
 
 export const MAX_HISTORY_RANGE_MS = 3 * 365 * 24 * 3600_000;
 
-export function toSummary(record: MachineRecord, nowMs: number): MachineSummaryJson {
+/** `status` overrides the threshold colours (the alert-driven status when rules exist). */
+export function toSummary(record: MachineRecord, nowMs: number, status?: MachineStatus): MachineSummaryJson {
   return {
     id: record.id,
     hostname: record.hostname,
     name: record.displayName,
     lastSeen: record.lastSeenMs,
-    status: machineStatus(record.metrics, record.lastSeenMs, record.intervalMs, nowMs),
+    status: status ?? machineStatus(record.metrics, record.lastSeenMs, record.intervalMs, nowMs),
     labels: record.labels,
     intervalMs: record.intervalMs,
     lastSeq: record.lastSeq,
@@ -69,8 +70,15 @@ function parseMs(value: string | undefined, name: string, fallback: number): num
   return Number(value);
 }
 
-export function createFleetQuery(deps: { state: StateStore; history: HistoryStore; now?: () => number }) {
+export function createFleetQuery(deps: {
+  state: StateStore;
+  history: HistoryStore;
+  /** The machine's status colour; default: the thresholds (proto/status.ts). */
+  statusOf?: (record: MachineRecord, nowMs: number) => MachineStatus;
+  now?: () => number;
+}) {
   const now = deps.now ?? Date.now;
+  const summary = (record: MachineRecord, t: number) => toSummary(record, t, deps.statusOf?.(record, t));
 
   async function requireRecord(id: string): Promise<MachineRecord> {
     const record = await deps.state.get(checkId(id));
@@ -82,14 +90,14 @@ export function createFleetQuery(deps: { state: StateStore; history: HistoryStor
     async list(): Promise<MachineSummaryJson[]> {
       const t = now();
       const records = await deps.state.list();
-      return records.map((r) => toSummary(r, t)).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+      return records.map((r) => summary(r, t)).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
     },
 
     async detail(id: string): Promise<MachineDetailJson> {
       const record = await requireRecord(id);
       const bytes = await deps.state.latestReport(id);
       const report = bytes ? (toJson(ReportSchema, fromBinary(ReportSchema, bytes), { useProtoFieldName: true }) as JsonObject) : {};
-      return { ...toSummary(record, now()), report };
+      return { ...summary(record, now()), report };
     },
 
     async recent(id: string, limit?: number): Promise<RecentPoint[]> {

@@ -1,8 +1,10 @@
 // The hub's live picture of the fleet: the latest view of every machine, fed by report events (from
 // every replica when Redis is used) and a once-a-second sweep that turns silent machines offline.
+// With alerting, a machine's status follows its firing alerts (MachineStatusSource) and changes as
+// soon as they do.
 // It is the source for the local /ws stream and the edge forwarder.
 import type { MachineView } from '../../proto/delta.ts';
-import { machineStatus } from '../../proto/status.ts';
+import { machineStatus, type MachineStatus } from '../../proto/status.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { Logger } from '../log.ts';
 import type { MachineRecord, StateStore } from '../state/state-store.ts';
@@ -11,12 +13,22 @@ import { toMachineView } from './machine-view.ts';
 export interface FleetView {
   current(): Iterable<MachineView>;
   get(id: string): MachineView | undefined;
+  /** The latest record of every machine (all headline metrics, unrounded): for /metrics. */
+  records(): Iterable<MachineRecord>;
   onChange(listener: (view: MachineView) => void): () => void;
   close(): void;
 }
 
+/** Where a machine's status colour comes from when not from the thresholds alone (the alert engine). */
+export interface MachineStatusSource {
+  statusOf(record: MachineRecord, nowMs: number): MachineStatus;
+  /** Called with a machine id whose status may have changed (null: any machine's). */
+  onStatusChange(listener: (machineId: string | null) => void): () => void;
+}
+
 export async function createFleetView(deps: {
   state: StateStore;
+  status?: MachineStatusSource;
   events: EventBus;
   log: Logger;
   sweepIntervalMs?: number;
@@ -40,7 +52,8 @@ export async function createFleetView(deps: {
     const prev = records.get(record.id);
     if (prev && prev.lastSeq > record.lastSeq && prev.lastSeenMs >= record.lastSeenMs) return;
     records.set(record.id, record);
-    const view = toMachineView(record, now());
+    const t = now();
+    const view = toMachineView(record, t, deps.status?.statusOf(record, t));
     views.set(record.id, view);
     emit(view);
   };
@@ -52,23 +65,32 @@ export async function createFleetView(deps: {
     deps.log.warn({ err: (err as Error).message }, 'could not load current state; starting empty');
   }
 
+  const restatus = (id: string, t: number) => {
+    const view = views.get(id);
+    const record = records.get(id);
+    if (!view || !record) return;
+    const status = deps.status ? deps.status.statusOf(record, t) : machineStatus(record.metrics, record.lastSeenMs, record.intervalMs, t);
+    if (status !== view.status) {
+      const next = { ...view, status };
+      views.set(id, next);
+      emit(next);
+    }
+  };
   const sweep = setInterval(() => {
     const t = now();
-    for (const [id, view] of views) {
-      const record = records.get(id)!;
-      const status = machineStatus(record.metrics, record.lastSeenMs, record.intervalMs, t);
-      if (status !== view.status) {
-        const next = { ...view, status };
-        views.set(id, next);
-        emit(next);
-      }
-    }
+    for (const id of views.keys()) restatus(id, t);
   }, deps.sweepIntervalMs ?? 1000);
   sweep.unref();
+  const unsubscribeStatus = deps.status?.onStatusChange((id) => {
+    const t = now();
+    if (id === null) for (const each of views.keys()) restatus(each, t);
+    else restatus(id, t);
+  });
 
   return {
     current: () => views.values(),
     get: (id) => views.get(id),
+    records: () => records.values(),
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -76,6 +98,7 @@ export async function createFleetView(deps: {
     close() {
       clearInterval(sweep);
       unsubscribe();
+      unsubscribeStatus?.();
       listeners.clear();
     },
   };

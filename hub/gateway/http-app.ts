@@ -3,9 +3,13 @@
 import { existsSync } from 'node:fs';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HttpError } from '../errors.ts';
 import type { FleetQuery } from '../fleet/fleet-query.ts';
 import type { Logger } from '../log.ts';
+import { installDashboardAuth, type DashboardAuth } from './dashboard-auth.ts';
+import type { AlertApi } from '../alerts/alert-api.ts';
+import { createAlertRoutes } from './alert-routes.ts';
 
 export interface HttpAppDeps {
   fleet: FleetQuery;
@@ -15,14 +19,22 @@ export interface HttpAppDeps {
   log: Logger;
   /** Folder with the built dashboard (index.html ...), served at /. */
   webRoot?: string;
+  /** DASHBOARD_TOKEN: when set, everything but /health, /ready and /login needs it (dashboard-auth.ts). */
+  dashboardAuth?: DashboardAuth;
+  /** Alerting: rules, alerts, channels, dead letters (alert-routes.ts); writes need ADMIN_TOKEN or loopback. */
+  alerts?: { api: AlertApi; adminToken: string | undefined };
+  /** GET /metrics in Prometheus text format (hub/gateway/prometheus-metrics.ts). */
+  metrics?: { readonly contentType: string; render(): Promise<string> };
 }
+
+export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
 const SECURITY_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',
   'Content-Security-Policy':
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
 };
 
 export function createHttpApp(deps: HttpAppDeps): Hono {
@@ -32,6 +44,9 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
     await next();
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
   });
+  // No request body the hub takes is anywhere near this; a larger one is refused before it is read.
+  app.use('*', bodyLimit({ maxSize: MAX_REQUEST_BODY_BYTES, onError: (c) => c.json({ error: `request body larger than ${MAX_REQUEST_BODY_BYTES} bytes` }, 413) }));
+  if (deps.dashboardAuth) installDashboardAuth(app, deps.dashboardAuth);
 
   app.get('/health', (c) => c.json({ status: 'ok', ...deps.info() }));
   app.get('/ready', async (c) => {
@@ -40,6 +55,13 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
     return c.json({ status: ok ? 'ready' : 'not ready', checks }, ok ? 200 : 503);
   });
 
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.get('/metrics', async (c) => c.body(await metrics.render(), 200, { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' }));
+  }
+
+  // Tells the dashboard it talks to the hub (full: history, alerts) rather than the public edge relay.
+  app.get('/api/info', (c) => c.json({ mode: 'hub', ...deps.info() }));
   app.get('/api/machines', async (c) => c.json(await deps.fleet.list()));
   app.get('/api/machines/:id/metrics', async (c) => c.json(await deps.fleet.detail(c.req.param('id'))));
   app.get('/api/machines/:id/recent', async (c) => {
@@ -58,6 +80,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
       }),
     ),
   );
+  if (deps.alerts) app.route('/api', createAlertRoutes(deps.alerts));
   app.all('/api/*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
 
   if (deps.webRoot && existsSync(deps.webRoot)) {

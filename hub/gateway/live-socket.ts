@@ -1,25 +1,48 @@
 // WS /ws on the hub: each viewer gets the full fleet snapshot, then one shared delta per push interval
 // with only what changed (the same bytes for every viewer). Viewers are read-only: anything they send
-// is ignored; slow viewers that let megabytes pile up are dropped.
+// is ignored; slow viewers that let megabytes pile up are dropped. Caps: at most `maxViewers` sockets
+// (more get 503 at the handshake), inbound frames of at most 4 KiB (larger ones close the socket with
+// 1009), and at most VIEWER_MESSAGES_PER_WINDOW frames per window (more close it with 1008). With a
+// dashboard token, the handshake needs the bearer header or the session cookie (else 401).
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { encodeSnapshot } from '../../proto/delta.ts';
 import { createDeltaCoalescer } from '../fleet/delta-coalescer.ts';
 import type { FleetView } from '../fleet/fleet-view.ts';
 import type { Logger } from '../log.ts';
 
 export const MAX_VIEWER_BUFFERED_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_VIEWERS = 1000;
+export const MAX_VIEWER_FRAME_BYTES = 4096;
+export const VIEWER_MESSAGES_PER_WINDOW = 20;
+const VIEWER_MESSAGE_WINDOW_MS = 10_000;
 const HEARTBEAT_MS = 30_000;
+
+/** Refuses an upgrade with a status and a JSON body, the way the REST API answers. */
+function refuse(socket: Duplex, status: string, error: string, extra = ''): void {
+  const body = JSON.stringify({ error });
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
+}
 
 export interface LiveSocket {
   readonly viewers: number;
   close(): Promise<void>;
 }
 
-export function attachLiveSocket(server: Server, deps: { fleet: FleetView; pushIntervalMs: number; log: Logger; now?: () => number }): LiveSocket {
+export interface LiveSocketDeps {
+  fleet: FleetView;
+  pushIntervalMs: number;
+  log: Logger;
+  now?: () => number;
+  maxViewers?: number;
+  /** When set, the handshake must pass it (the dashboard token); refused with 401 otherwise. */
+  authorize?: (req: IncomingMessage) => boolean;
+}
+
+export function attachLiveSocket(server: Server, deps: LiveSocketDeps): LiveSocket {
   const now = deps.now ?? Date.now;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  const maxViewers = deps.maxViewers ?? DEFAULT_MAX_VIEWERS;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_VIEWER_FRAME_BYTES });
   const coalescer = createDeltaCoalescer();
   const alive = new WeakSet<WebSocket>();
 
@@ -29,6 +52,15 @@ export function attachLiveSocket(server: Server, deps: { fleet: FleetView; pushI
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
+    if (deps.authorize && !deps.authorize(req)) {
+      refuse(socket, '401 Unauthorized', 'authentication required: send Authorization: Bearer <DASHBOARD_TOKEN>, or sign in at /login', 'WWW-Authenticate: Bearer realm="sysmonstm"\r\n');
+      return;
+    }
+    if (wss.clients.size >= maxViewers) {
+      deps.log.warn({ maxViewers }, 'viewer refused: too many viewers');
+      refuse(socket, '503 Service Unavailable', `too many viewers (at most ${maxViewers}); try again later`, 'Retry-After: 10\r\n');
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   };
   server.on('upgrade', onUpgrade);
@@ -36,11 +68,29 @@ export function attachLiveSocket(server: Server, deps: { fleet: FleetView; pushI
   wss.on('connection', (ws) => {
     alive.add(ws);
     ws.on('pong', () => alive.add(ws));
+    let windowStartMs = now();
+    let messagesInWindow = 0;
     ws.on('message', () => {
-      /* read-only: viewer frames are never acted on */
+      // Read-only: viewer frames are never acted on, only counted; a flood closes the socket.
+      const t = now();
+      if (t - windowStartMs >= VIEWER_MESSAGE_WINDOW_MS) {
+        windowStartMs = t;
+        messagesInWindow = 0;
+      }
+      if (++messagesInWindow > VIEWER_MESSAGES_PER_WINDOW) {
+        deps.log.warn('closing a viewer that floods the read-only socket');
+        ws.close(1008, 'viewers are read-only');
+      }
     });
     ws.on('error', (err) => deps.log.debug({ err: err.message }, 'viewer socket error'));
-    ws.send(encodeSnapshot(deps.fleet.current(), now()));
+    // Everyone connected so far is brought up to date first, so the newcomer's snapshot is exactly
+    // what they hold and the next shared delta applies to all of them alike.
+    const ts = now();
+    const catchUp = coalescer.catchUp(deps.fleet.current(), ts);
+    if (catchUp) {
+      for (const other of wss.clients) if (other !== ws && other.readyState === other.OPEN) other.send(catchUp);
+    }
+    ws.send(coalescer.current(ts));
   });
 
   const unsubscribe = deps.fleet.onChange((view) => coalescer.mark(view.id));

@@ -3,7 +3,17 @@
 import type { Redis } from 'ioredis';
 import { RECENT_RING_SIZE, type MachineRecord, type RecentPoint, type StateStore } from './state-store.ts';
 
-export function createRedisState(redis: Redis, options: { prefix?: string; ringSize?: number } = {}): StateStore {
+export interface RedisStateStore extends StateStore {
+  /**
+   * Writes a machine's latest record and report, and merges `points` (by time) into its recent ring:
+   * used to bring Redis back up to date after an outage (fallback-state.ts).
+   */
+  resyncMachine(record: MachineRecord, report: Uint8Array | undefined, points: readonly RecentPoint[]): Promise<void>;
+  /** Which of `ids` have no record in Redis (e.g. after Redis restarted without persistence). */
+  missing(ids: readonly string[]): Promise<string[]>;
+}
+
+export function createRedisState(redis: Redis, options: { prefix?: string; ringSize?: number } = {}): RedisStateStore {
   const prefix = options.prefix ?? 'sysmonstm:';
   const ringSize = options.ringSize ?? RECENT_RING_SIZE;
   const idsKey = `${prefix}machines`;
@@ -48,6 +58,23 @@ export function createRedisState(redis: Redis, options: { prefix?: string; ringS
     async recent(id, limit = ringSize) {
       const raw = await redis.lrange(ringKey(id), -limit, -1);
       return raw.map((r) => JSON.parse(r) as RecentPoint);
+    },
+    async resyncMachine(record, report, points) {
+      const existing = (await redis.lrange(ringKey(record.id), 0, -1)).map((r) => JSON.parse(r) as RecentPoint);
+      const byTime = new Map<number, RecentPoint>();
+      for (const p of [...existing, ...points]) byTime.set(p.t, p);
+      const ring = [...byTime.values()].sort((a, b) => a.t - b.t).slice(-ringSize);
+      const tx = redis.multi().hset(machineKey(record.id), 'record', JSON.stringify(record)).sadd(idsKey, record.id).del(ringKey(record.id));
+      if (report) tx.hset(machineKey(record.id), 'report', Buffer.from(report));
+      if (ring.length > 0) tx.rpush(ringKey(record.id), ...ring.map((p) => JSON.stringify(p)));
+      await tx.exec();
+    },
+    async missing(ids) {
+      if (ids.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.exists(machineKey(id));
+      const results = (await pipeline.exec()) ?? [];
+      return ids.filter((_, i) => results[i]?.[1] !== 1);
     },
     async ping() {
       try {

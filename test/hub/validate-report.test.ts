@@ -43,6 +43,11 @@ describe('validateReport', () => {
     ['long label', (r) => (r.labels = { k: 'x'.repeat(300) }), /label/],
     ['long hostname', (r) => (r.hostname = 'h'.repeat(300)), /names/],
     ['too many filesystems', (r) => (r.filesystems = Array.from({ length: 300 }, () => r.filesystems[0])), /filesystems/],
+    ['a newline in the hostname (forged log lines)', (r) => (r.hostname = 'web-01\nlevel=error fake'), /control characters/],
+    ['an escape sequence in a label', (r) => (r.labels = { k: '\u001b[2J' }), /control characters/],
+    ['NUL in the display name', (r) => (r.displayName = 'a\u0000b'), /control characters/],
+    ['an interval beyond an hour', (r) => (r.intervalMs = 4_000_000_000), /interval_ms/],
+    ['a core count beyond the cap', (r) => (r.cpu!.coreCount = 100_000), /cores/],
     ['absurd temperature', (r) => (r.temperatures = [{ $typeName: 'sysmonstm.v1.Temperature', sensor: 'cpu', celsius: 5000 }]), /temperature/],
   ])('%s is refused', (_name, patch, reason) => {
     expect(validateReport(report(patch), now)).toMatch(reason);
@@ -54,5 +59,9 @@ describe('validateHello', () => {
     expect(validateHello(create(HelloSchema, { machineId: 'db-1', hostname: 'db', displayName: '<img src=x onerror=alert(1)>' }))).toBeNull();
     expect(validateHello(create(HelloSchema, { machineId: 'a b' }))).toMatch(/machine_id/);
     expect(validateHello(create(HelloSchema, { machineId: 'x'.repeat(129) }))).toMatch(/machine_id/);
+    expect(validateHello(create(HelloSchema, { machineId: 'db-1', hostname: 'db\r\n' }))).toMatch(/control characters/);
+    expect(validateHello(create(HelloSchema, { machineId: 'db-1', labels: { role: 'db\u0085' } }))).toMatch(/control characters/);
+    // Unicode that is not a control character is fine.
+    expect(validateHello(create(HelloSchema, { machineId: 'db-1', displayName: 'Datenbank — Köln 🐘', labels: { 'über': 'ja' } }))).toBeNull();
   });
 });

@@ -1,0 +1,70 @@
+// The hub's security settings turned into working parts, once at start: the collector token check
+// (COLLECTOR_TOKEN, COLLECTOR_TOKENS_FILE), the dashboard gate (DASHBOARD_TOKEN) for HTTP, /ws and the
+// gRPC FleetService, and the TLS certificate of the gRPC port (GRPC_TLS_CERT / GRPC_TLS_KEY). Files are
+// read here, and an unreadable or invalid one stops the start with a message naming its variable.
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { FleetService } from '../proto/gen/sysmonstm/v1/fleet_pb.js';
+import { createCollectorAuth, parseCollectorTokens, type CollectorAuth } from './collector-auth.ts';
+import type { HubConfig } from './config.ts';
+import { createDashboardAuth, type DashboardAuth } from './gateway/dashboard-auth.ts';
+import type { Logger } from './log.ts';
+
+export interface HubSecurity {
+  collectorAuth: CollectorAuth | undefined;
+  dashboardAuth: DashboardAuth | undefined;
+  /** For the /ws handshake: undefined when no dashboard token is set. */
+  authorizeViewer: ((req: IncomingMessage) => boolean) | undefined;
+  /** gRPC interceptors: FleetService needs the dashboard token when one is set. */
+  interceptors: Interceptor[];
+  /** PEM certificate and key for http2.createSecureServer, or undefined for plaintext gRPC. */
+  tls: { cert: Buffer; key: Buffer } | undefined;
+}
+
+function readConfigFile(variable: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new Error(`${variable}: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+export function loadHubSecurity(config: HubConfig, log: Logger, options: { alsoAcceptBearer?: readonly string[] } = {}): HubSecurity {
+  const machineTokens = config.collectorTokensFile
+    ? parseCollectorTokens(readConfigFile('COLLECTOR_TOKENS_FILE', config.collectorTokensFile).toString('utf8'), config.collectorTokensFile)
+    : [];
+  const collectorAuth = createCollectorAuth({ sharedToken: config.collectorToken, machineTokens });
+  // Other tokens that may read too (the admin token), so their calls are not stopped at this gate.
+  const dashboardAuth = config.dashboardToken ? createDashboardAuth(config.dashboardToken, options) : undefined;
+
+  const interceptors: Interceptor[] = [];
+  if (dashboardAuth) {
+    interceptors.push((next) => async (req) => {
+      if (req.service.typeName === FleetService.typeName && !dashboardAuth.allows({ authorization: req.header.get('authorization') })) {
+        throw new ConnectError('FleetService needs "authorization: Bearer <DASHBOARD_TOKEN>"', Code.Unauthenticated);
+      }
+      return next(req);
+    });
+  }
+
+  const tls = config.grpcTls
+    ? { cert: readConfigFile('GRPC_TLS_CERT', config.grpcTls.certFile), key: readConfigFile('GRPC_TLS_KEY', config.grpcTls.keyFile) }
+    : undefined;
+
+  log.info(
+    {
+      collectors: collectorAuth ? `token required${collectorAuth.machineTokens > 0 ? ` (${collectorAuth.machineTokens} per-machine)` : ''}` : 'no token (set COLLECTOR_TOKEN on an untrusted network)',
+      dashboard: dashboardAuth ? 'token required' : `open to whoever reaches ${config.httpHost}`,
+      grpcTls: tls ? 'on' : 'off',
+    },
+    'security',
+  );
+  return {
+    collectorAuth,
+    dashboardAuth,
+    authorizeViewer: dashboardAuth ? (req) => dashboardAuth.allows({ authorization: req.headers.authorization, cookie: req.headers.cookie }) : undefined,
+    interceptors,
+    tls,
+  };
+}
