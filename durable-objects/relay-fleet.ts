@@ -1,0 +1,199 @@
+// The relay's picture of the fleet, as pure state (no Workers APIs, no clock): it merges the hub's
+// snapshot and delta frames, produces the one broadcast text every viewer receives, the snapshot a new
+// viewer starts from, the offline sweep, and the checkpoint that survives a restart.
+//
+// The hub is the source of truth for each machine (`hubFleet`). The relay adds one thing of its own:
+// when it has heard nothing about a machine for `offlineAfterMs` (the hub died or lost the edge), it
+// shows that machine as offline until the hub speaks about it again. Clocks: `receivedAtMs` is the
+// relay's clock; `ts`/`lastSeen` inside frames are the hub's and are only ever passed through.
+import {
+  applyDelta,
+  createFleetEncoder,
+  createFleetReader,
+  decodeFleetMessage,
+  diffMachine,
+  type MachineView,
+  type WireUpdate,
+} from '../proto/delta.ts';
+import { RecentRings, type RecentPoint } from './recent-rings.ts';
+
+export interface RelayFleetOptions {
+  readonly maxMachines: number;
+  readonly offlineAfterMs: number;
+  /** Points of recent values kept per machine for new viewers' charts (0 = none). */
+  readonly recentPoints?: number;
+}
+
+export interface IngestOutcome {
+  kind: 'snapshot' | 'delta';
+  /** The frame to send to every viewer, or null when nothing visible changed. */
+  broadcast: string | null;
+  machines: number;
+}
+
+export class RelayFleet {
+  private readonly options: RelayFleetOptions;
+  private readonly hubFleet = new Map<string, MachineView>();
+  private readonly receivedAtMs = new Map<string, number>();
+  /** Machines the relay itself marked offline because it heard nothing about them. */
+  private readonly silent = new Set<string>();
+  private lastHubTs = 0;
+  private snapshotCache: string | null = null;
+  private readonly recent: RecentRings;
+  /** Resolves the hub's machine numbers; empty after a restart until the hub sends a snapshot. */
+  private readonly hubReader = createFleetReader();
+  /** This relay's own numbering of machines for its viewers. */
+  private readonly encoder = createFleetEncoder();
+
+  constructor(options: RelayFleetOptions) {
+    if (!(options.maxMachines >= 1)) throw new Error(`maxMachines must be at least 1 (got ${options.maxMachines})`);
+    if (!(options.offlineAfterMs > 0)) throw new Error(`offlineAfterMs must be positive (got ${options.offlineAfterMs})`);
+    this.options = options;
+    this.recent = new RecentRings(options.recentPoints ?? 0);
+  }
+
+  get size(): number {
+    return this.hubFleet.size;
+  }
+
+  /** Validates and merges one frame from the hub. Throws (and changes nothing) when it is malformed or
+   *  over the caps; throws FleetResyncError when it uses machine numbers this relay was never told about. */
+  ingest(raw: string, nowMs: number): IngestOutcome {
+    const frame = this.hubReader.read(decodeFleetMessage(raw, this.options.maxMachines));
+    if (frame.t === 's') {
+      const next = new Map<string, MachineView>();
+      for (const m of frame.machines) next.set(m.id, m);
+      const updates: WireUpdate[] = [];
+      const removed: string[] = [];
+      for (const [id, machine] of next) {
+        const shown = this.viewOf(id);
+        this.silent.delete(id);
+        const update = diffMachine(shown, machine, frame.ts);
+        if (update) updates.push(update);
+        this.receivedAtMs.set(id, nowMs);
+      }
+      for (const id of this.hubFleet.keys()) {
+        if (!next.has(id)) {
+          removed.push(id);
+          this.receivedAtMs.delete(id);
+          this.silent.delete(id);
+        }
+      }
+      this.hubFleet.clear();
+      for (const [id, machine] of next) {
+        this.hubFleet.set(id, machine);
+        this.recent.record(machine);
+      }
+      for (const id of removed) this.recent.delete(id);
+      this.lastHubTs = frame.ts;
+      this.snapshotCache = null;
+      const broadcast = updates.length > 0 || removed.length > 0 ? this.encoder.delta(updates, removed, frame.ts) : null;
+      return { kind: 'snapshot', broadcast, machines: this.hubFleet.size };
+    }
+
+    let added = 0;
+    for (const [id] of frame.updates) if (!this.hubFleet.has(id)) added++;
+    if (this.hubFleet.size + added > this.options.maxMachines) {
+      throw new Error(`invalid fleet message: more than ${this.options.maxMachines} machines`);
+    }
+    applyDelta(this.hubFleet, frame.updates, frame.removed, frame.ts);
+    const updates: WireUpdate[] = frame.updates.map(([id, offset, changes]) => {
+      this.receivedAtMs.set(id, nowMs);
+      this.recent.record(this.hubFleet.get(id)!);
+      // A machine the relay had shown offline gets the hub's status back with its next update.
+      if (this.silent.delete(id) && changes.s === undefined) return [id, offset, { ...changes, s: this.hubFleet.get(id)!.status }];
+      return [id, offset, changes];
+    });
+    for (const id of frame.removed) {
+      this.receivedAtMs.delete(id);
+      this.silent.delete(id);
+      this.recent.delete(id);
+    }
+    this.lastHubTs = frame.ts;
+    this.snapshotCache = null;
+    const broadcast = updates.length > 0 || frame.removed.length > 0 ? this.encoder.delta(updates, frame.removed, frame.ts) : null;
+    return { kind: 'delta', broadcast, machines: this.hubFleet.size };
+  }
+
+  /** Marks machines not heard of for `offlineAfterMs` offline; returns the delta to broadcast, or null. */
+  sweep(nowMs: number): string | null {
+    const updates: WireUpdate[] = [];
+    for (const [id, machine] of this.hubFleet) {
+      if (machine.status === 'offline' || this.silent.has(id)) continue;
+      if (nowMs - (this.receivedAtMs.get(id) ?? nowMs) < this.options.offlineAfterMs) continue;
+      this.silent.add(id);
+      updates.push([id, Math.max(0, this.lastHubTs - machine.lastSeen), { s: 'offline' }]);
+    }
+    if (updates.length === 0) return null;
+    this.snapshotCache = null;
+    return this.encoder.delta(updates, [], this.lastHubTs);
+  }
+
+  /** True while some machine could still turn offline, i.e. a sweep is worth scheduling. */
+  hasLiveMachines(): boolean {
+    for (const [id, machine] of this.hubFleet) if (machine.status !== 'offline' && !this.silent.has(id)) return true;
+    return false;
+  }
+
+  /** What viewers see for one machine. */
+  viewOf(id: string): MachineView | undefined {
+    const machine = this.hubFleet.get(id);
+    if (!machine || !this.silent.has(id)) return machine;
+    return { ...machine, status: 'offline' };
+  }
+
+  /** The newest `limit` recent points of a machine, oldest first; undefined for an unknown machine. */
+  recentPoints(id: string, limit?: number): RecentPoint[] | undefined {
+    if (!this.hubFleet.has(id)) return undefined;
+    return this.recent.points(id, limit) ?? [];
+  }
+
+  views(): MachineView[] {
+    return [...this.hubFleet.keys()].map((id) => this.viewOf(id)!);
+  }
+
+  /** The frame a new viewer starts from; encoded once per change, shared by every new viewer. */
+  snapshotText(): string {
+    this.snapshotCache ??= this.encoder.snapshot(this.views(), this.lastHubTs);
+    return this.snapshotCache;
+  }
+
+  /** The hub's view, for storage; restore() with the same text rebuilds it. */
+  checkpointText(): string {
+    return createFleetEncoder().snapshot(this.hubFleet.values(), this.lastHubTs);
+  }
+
+  /** Rebuilds the fleet from a checkpoint; every machine counts as heard of at `savedAtMs`. The hub's
+   *  numbering is not in it: the hub's next delta gets a resync request and the hub sends a snapshot. */
+  restore(text: string, savedAtMs: number): void {
+    const frame = createFleetReader().read(decodeFleetMessage(text, Number.MAX_SAFE_INTEGER));
+    if (frame.t !== 's') throw new Error('a checkpoint must be a snapshot');
+    this.hubFleet.clear();
+    this.receivedAtMs.clear();
+    this.silent.clear();
+    this.recent.clear();
+    this.hubReader.reset();
+    for (const m of frame.machines) {
+      this.hubFleet.set(m.id, m);
+      this.receivedAtMs.set(m.id, savedAtMs);
+    }
+    this.lastHubTs = frame.ts;
+    this.snapshotCache = null;
+  }
+}
+
+/** Splits text into pieces of at most `maxChars` UTF-16 units (a SQLite row holds at most 2 MB). */
+export function splitIntoChunks(text: string, maxChars: number): string[] {
+  if (!(maxChars >= 2)) throw new Error(`maxChars must be at least 2 (got ${maxChars})`);
+  const chunks: string[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(text.length, start + maxChars);
+    // Never split a surrogate pair: a lone half would not survive the UTF-8 round trip through SQLite.
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    chunks.push(text.slice(start, end));
+    start = end;
+  }
+  return chunks.length > 0 ? chunks : [''];
+}

@@ -1,0 +1,124 @@
+// The hub's edge forwarder against a real local `ws` server standing in for the relay: bearer header,
+// snapshot after every (re)connect, coalesced deltas at most once per interval, reconnect with backoff
+// when the edge comes back, and no cost to the caller while the edge is down.
+import { pino } from 'pino';
+import { afterEach, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { FleetFrame } from '../../proto/delta.ts';
+import { createEdgeForwarder, type EdgeForwarder } from '../../hub/edge/edge-forwarder.ts';
+import { freePort } from '../support/servers.ts';
+import { FleetMirror, machine, MemoryFleetSource, waitFor } from './edge-clients.ts';
+
+const log = pino({ level: 'silent' });
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A fake relay: records frames and the Authorization header of each connection. */
+function fakeRelay(port: number) {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port });
+  const frames: FleetFrame[] = [];
+  const auth: (string | undefined)[] = [];
+  const sockets: WebSocket[] = [];
+  const fleet = new FleetMirror();
+  wss.on('connection', (ws, req) => {
+    auth.push(req.headers.authorization);
+    sockets.push(ws);
+    ws.on('message', (d) => {
+      const text = d.toString();
+      if (text === 'ping') return void ws.send('pong');
+      frames.push(fleet.apply(text));
+    });
+  });
+  const close = async () => {
+    for (const s of wss.clients) s.terminate();
+    await new Promise<void>((r) => wss.close(() => r()));
+  };
+  return { wss, frames, auth, sockets, fleet, close };
+}
+
+function start(port: number, source: MemoryFleetSource, pushIntervalMs = 100): EdgeForwarder {
+  const f = createEdgeForwarder({ url: `ws://127.0.0.1:${port}/ingest`, apiKey: 'k3y', pushIntervalMs, source, log, backoff: { baseMs: 50, maxMs: 200 } });
+  cleanups.push(() => f.close());
+  f.start();
+  return f;
+}
+
+it('sends the bearer key, a snapshot first, then coalesced deltas with only what changed', async () => {
+  const port = await freePort();
+  const relay = fakeRelay(port);
+  cleanups.push(relay.close);
+  const source = new MemoryFleetSource();
+  source.set(machine('a', { cpu_percent: 1 }, { lastSeen: 1 }));
+  source.set(machine('b', { cpu_percent: 2 }, { lastSeen: 1 }));
+  const f = start(port, source, 300);
+  await waitFor('snapshot', () => relay.frames.length === 1);
+  expect(relay.auth).toEqual(['Bearer k3y']);
+  expect(relay.frames[0]).toMatchObject({ t: 's', machines: [{ id: 'a' }, { id: 'b' }] });
+  for (let i = 1; i <= 50; i++) source.set(machine('a', { cpu_percent: i }, { lastSeen: 1 + i }));
+  await waitFor('one coalesced delta', () => relay.frames.length === 2);
+  await new Promise((r) => setTimeout(r, 400));
+  expect(relay.frames).toHaveLength(2); // nothing changed since: nothing sent
+  const delta = relay.frames[1];
+  expect(delta.t).toBe('d');
+  if (delta.t === 'd') {
+    expect(delta.updates).toHaveLength(1); // "b" did not change
+    expect(delta.updates[0][0]).toBe('a');
+    expect(delta.updates[0][2]).toEqual({ 0: 50 });
+  }
+  expect(f.stats()).toMatchObject({ connected: true, snapshotsSent: 1, deltasSent: 1, pendingMachines: 0 });
+});
+
+it('keeps the caller fast while the edge is down, then reconnects and resends a full snapshot', async () => {
+  const port = await freePort();
+  const source = new MemoryFleetSource();
+  const f = start(port, source); // nothing listens yet
+  const t0 = performance.now();
+  for (let round = 0; round < 20; round++) for (let i = 0; i < 500; i++) source.set(machine(`m${i}`, { cpu_percent: round }));
+  expect(performance.now() - t0).toBeLessThan(1_000); // 10,000 changes: only map writes
+  await waitFor('a failed connection', () => f.stats().lastError !== null);
+  expect(f.stats()).toMatchObject({ connected: false, pendingMachines: 500 }); // bounded: one entry per machine
+
+  const relay = fakeRelay(port);
+  cleanups.push(relay.close);
+  await waitFor('reconnected with a snapshot', () => relay.frames[0]?.t === 's' && relay.fleet.size === 500, 5_000);
+  expect(relay.fleet.get('m7')?.values.cpu_percent).toBe(19);
+
+  // the edge drops the connection: the forwarder comes back with a fresh snapshot
+  source.set(machine('m1', { cpu_percent: 77 }));
+  relay.sockets[0].terminate();
+  await waitFor('second connection', () => relay.auth.length === 2, 5_000);
+  await waitFor('second snapshot', () => relay.frames.filter((m) => m.t === 's').length === 2);
+  expect(relay.fleet.get('m1')?.values.cpu_percent).toBe(77);
+  expect(f.stats().connects).toBe(2);
+
+  await f.close();
+  await f.close(); // idempotent
+  await waitFor('closed', () => relay.wss.clients.size === 0);
+  expect(source.listenerCount).toBe(0);
+});
+
+it('answers a resync request from the relay with a fresh snapshot', async () => {
+  const port = await freePort();
+  const relay = fakeRelay(port);
+  cleanups.push(relay.close);
+  const source = new MemoryFleetSource();
+  source.set(machine('a', { cpu_percent: 1 }));
+  const f = start(port, source);
+  await waitFor('first snapshot', () => relay.frames.length === 1);
+  // What a restarted relay answers to a delta with machine numbers it no longer knows.
+  relay.sockets[0].send(JSON.stringify({ t: 'e', error: 'invalid fleet message: unknown machine number 0; a new snapshot is needed', resync: true }));
+  await waitFor('second snapshot on the same connection', () => relay.frames.filter((m) => m.t === 's').length === 2);
+  expect(f.stats()).toMatchObject({ connects: 1, snapshotsSent: 2, resyncs: 1 });
+  // an ordinary error frame is only counted
+  relay.sockets[0].send(JSON.stringify({ t: 'e', error: 'frame too large' }));
+  await waitFor('counted', () => f.stats().edgeErrors === 2);
+  expect(f.stats().snapshotsSent).toBe(2);
+});
+
+it('refuses a bad URL or an empty key at creation', () => {
+  const source = new MemoryFleetSource();
+  expect(() => createEdgeForwarder({ url: 'http://x', apiKey: 'k', pushIntervalMs: 1000, source, log })).toThrow(/ws:\/\/ or wss:\/\//);
+  expect(() => createEdgeForwarder({ url: 'wss://x', apiKey: '', pushIntervalMs: 1000, source, log })).toThrow(/EDGE_API_KEY/);
+});

@@ -1,0 +1,236 @@
+// The edge relay running for real in workerd (`wrangler dev`): hub auth at the Worker, snapshot then
+// deltas to viewers, read-only viewers, frame validation and caps, the offline sweep alarm, restore
+// from SQLite after a process restart, and the hub's forwarder feeding several viewers.
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFleetEncoder } from '../../proto/delta.ts';
+import { createEdgeForwarder } from '../../hub/edge/edge-forwarder.ts';
+import { pino } from 'pino';
+import { tempDir } from '../support/servers.ts';
+import { handshakeStatus, machine, MemoryFleetSource, relayStats, TestHub, TestViewer, waitFor } from './edge-clients.ts';
+import { startWranglerDev, type WranglerDev } from './wrangler-dev.ts';
+
+const VARS = { OFFLINE_AFTER_MS: '1500', CHECKPOINT_INTERVAL_MS: '300', MAX_MACHINES: '50' };
+const state = tempDir('edge-state');
+const persistDir = path.join(state.path, 'persist');
+let dev: WranglerDev;
+const open: { close(): unknown }[] = [];
+
+async function viewer(): Promise<TestViewer> {
+  const v = await TestViewer.open(dev.viewerUrl);
+  open.push(v);
+  return v;
+}
+async function hub(): Promise<TestHub> {
+  const h = await TestHub.open(dev.ingestUrl, dev.hubToken);
+  open.push(h);
+  return h;
+}
+const relay0 = async () => (await relayStats(dev.url, dev.hubToken))[0];
+
+beforeAll(async () => {
+  dev = await startWranglerDev({ vars: VARS, persistDir });
+});
+afterAll(async () => {
+  for (const c of open) c.close();
+  await dev?.stop();
+  state.remove();
+});
+
+describe('edge relay in workerd', () => {
+  it('rejects /ingest without a token and with a wrong one, before any Durable Object is reached', async () => {
+    const before = await relay0();
+    expect(await handshakeStatus(dev.ingestUrl)).toBe(401);
+    expect(await handshakeStatus(dev.ingestUrl, { Authorization: 'Bearer wrong-token' })).toBe(401);
+    expect(await handshakeStatus(dev.ingestUrl, { Authorization: `Bearer ${dev.hubToken}x` })).toBe(401);
+    expect(await handshakeStatus(dev.ingestUrl, { Authorization: dev.hubToken })).toBe(401); // not a Bearer header
+    // The original read the key from the query string: that is not accepted either.
+    expect(await handshakeStatus(`${dev.ingestUrl}?key=${dev.hubToken}`)).toBe(401);
+    const plain = await fetch(`${dev.url}/ingest`, { headers: { Authorization: 'Bearer nope' } });
+    expect(plain.status).toBe(401);
+    expect(plain.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect(await plain.json()).toEqual({ error: 'invalid hub token' });
+    expect((await fetch(`${dev.url}/api/relay-stats`)).status).toBe(401);
+    const after = await relay0();
+    expect(after.fetches).toBe(before.fetches);
+    expect(after.hubConnects).toBe(before.hubConnects);
+    expect(after.hubFramesIn).toBe(before.hubFramesIn);
+    // the right token opens the socket
+    expect(await handshakeStatus(dev.ingestUrl, { Authorization: `Bearer ${dev.hubToken}` })).toBe(101);
+    expect((await relay0()).hubConnects).toBe(before.hubConnects + 1);
+  });
+
+  it('serves pages with a Content-Security-Policy and API answers the hub shape', async () => {
+    const page = await fetch(`${dev.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(page.headers.get('content-security-policy')).toContain(`connect-src 'self' ws://127.0.0.1:${dev.port}`);
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await page.text()).toContain('<!doctype html>');
+    expect((await fetch(`${dev.url}/api/info`)).headers.get('content-type')).toContain('application/json');
+    expect((await fetch(`${dev.url}/ws`)).status).toBe(426);
+  });
+
+  it('gives a new viewer the snapshot first, then deltas; viewers connected earlier get a delta', async () => {
+    const early = await viewer();
+    await waitFor('empty snapshot for the early viewer', () => early.messages.length > 0);
+    expect(early.messages[0].t).toBe('s');
+
+    const h = await hub();
+    const ts = Date.now();
+    h.sendSnapshot([machine('alpha', { cpu_percent: 10 }, { lastSeen: ts }), machine('beta', { cpu_percent: 20, memory_percent: 30 }, { lastSeen: ts })], ts);
+    await waitFor('alpha at the early viewer', () => early.fleet.get('alpha'));
+    expect(early.messages[1].t).toBe('d');
+
+    const late = await viewer();
+    await waitFor('late snapshot', () => late.messages.length > 0);
+    const first = late.messages[0];
+    expect(first.t).toBe('s');
+    if (first.t === 's') expect(first.machines.map((m) => m.id).sort()).toEqual(['alpha', 'beta']);
+    expect(late.value('beta', 'memory_percent')).toBe(30);
+
+    h.sendDelta([['alpha', 0, { 0: 55.5 }]], [], Date.now());
+    await waitFor('delta at the late viewer', () => late.value('alpha', 'cpu_percent') === 55.5);
+    await waitFor('delta at the early viewer', () => early.value('alpha', 'cpu_percent') === 55.5);
+    expect(late.messages.at(-1)).toMatchObject({ t: 'd', updates: [['alpha', 0, { 0: 55.5 }]] });
+    expect(late.fleet.get('beta')?.values.cpu_percent).toBe(20);
+
+    const snapshot = (await (await fetch(`${dev.url}/api/snapshot`)).json()) as { t: string; m: Array<{ id: string; k: number; v: Record<string, number> }> };
+    expect(snapshot.t).toBe('s');
+    expect(snapshot.m.find((m) => m.id === 'alpha')?.v['0']).toBe(55.5);
+    const machines = (await (await fetch(`${dev.url}/api/machines`)).json()) as { id: string; metrics: Record<string, number | null> }[];
+    expect(machines.map((m) => m.id)).toEqual(['alpha', 'beta']);
+    expect(machines[0].metrics.cpu_percent).toBe(55.5);
+    expect(machines[0].metrics.cpu_user_percent).toBeNull();
+  });
+
+  it("never passes a viewer's frames on to other viewers", async () => {
+    const honest = await viewer();
+    const attacker = await viewer();
+    await waitFor('both snapshots', () => honest.messages.length > 0 && attacker.messages.length > 0);
+    const before = await relay0();
+    const fake = machine('evil', { cpu_percent: 99.9 });
+    const forged = createFleetEncoder();
+    attacker.ws.send(forged.snapshot([fake], Date.now()));
+    attacker.ws.send(forged.delta([['alpha', 0, { 0: 1 }]], ['beta'], Date.now()));
+    attacker.ws.send('ping');
+    await waitFor('pong from the auto-response', () => attacker.raw.includes('pong'));
+    await waitFor('fake frames reached the object', async () => (await relay0()).viewerFramesIn >= before.viewerFramesIn + 2);
+
+    const h = await hub();
+    h.sendDelta([['beta', 0, { 0: 21 }]], [], Date.now());
+    await waitFor('real delta', () => honest.value('beta', 'cpu_percent') === 21);
+    expect(honest.raw.join('\n')).not.toContain('evil');
+    expect(honest.fleet.has('evil')).toBe(false);
+    expect(honest.value('alpha', 'cpu_percent')).toBe(55.5);
+    expect(honest.fleet.has('beta')).toBe(true);
+    const snapshot = await (await fetch(`${dev.url}/api/snapshot`)).text();
+    expect(snapshot).not.toContain('evil');
+  });
+
+  it('answers malformed or oversized hub frames with an error and changes nothing', async () => {
+    const v = await viewer();
+    await waitFor('snapshot', () => v.messages.length > 0);
+    const h = await hub();
+    h.send('{"t":"d","ts":1,"a":[[0,"bad id!"]],"u":[[0,0]]}');
+    h.send('not json');
+    h.sendSnapshot(Array.from({ length: 51 }, (_, i) => machine(`m${i}`, {})), Date.now()); // MAX_MACHINES=50
+    await waitFor('three error replies', () => (h.replies.length >= 3 ? h.replies : undefined));
+    expect(h.replies.map((r) => JSON.parse(r).t)).toEqual(['e', 'e', 'e']);
+    expect(h.replies[2]).toContain('at most 50 machines');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(v.messages).toHaveLength(1);
+    expect([...v.fleet.keys()].sort()).toEqual(['alpha', 'beta']);
+  });
+
+  it('marks a machine the relay stopped hearing about offline with the sweep alarm, and back when it returns', async () => {
+    const v = await viewer();
+    const h = await hub();
+    const t0 = Date.now();
+    h.sendDelta([['quiet', 0, { 0: 5, s: 'healthy', n: 'quiet', h: 'quiet', l: {}, i: 1000 }]], [], t0);
+    await waitFor('quiet appears', () => v.fleet.get('quiet'));
+    // keep the others talking so only "quiet" falls silent
+    const chatter = setInterval(() => h.sendDelta([['alpha', 0, {}], ['beta', 0, {}]], [], Date.now()), 250);
+    try {
+      const offline = await waitFor('quiet offline', () => v.fleet.get('quiet')?.status === 'offline', 8_000);
+      expect(offline).toBe(true);
+      const silentFor = Date.now() - t0;
+      expect(silentFor).toBeGreaterThanOrEqual(1_500);
+      expect(v.fleet.get('alpha')?.status).toBe('healthy');
+      const machines = (await (await fetch(`${dev.url}/api/machines`)).json()) as { id: string; status: string }[];
+      expect(machines.find((m) => m.id === 'quiet')?.status).toBe('offline');
+      h.sendDelta([['quiet', 0, { 0: 6 }]], [], Date.now());
+      await waitFor('quiet back to the hub status', () => v.fleet.get('quiet')?.status === 'healthy');
+      expect(v.value('quiet', 'cpu_percent')).toBe(6);
+    } finally {
+      clearInterval(chatter);
+    }
+    expect((await relay0()).alarmsRun).toBeGreaterThan(0);
+  });
+
+  it('forwards a FleetSource through the hub forwarder to several viewers live', async () => {
+    const source = new MemoryFleetSource();
+    for (let i = 0; i < 20; i++) source.set(machine(`fw-${i}`, { cpu_percent: i, memory_percent: 50 }));
+    const log = pino({ level: 'silent' });
+    const forwarder = createEdgeForwarder({ url: dev.ingestUrl, apiKey: dev.hubToken, pushIntervalMs: 100, source, log });
+    const viewers = await Promise.all([viewer(), viewer(), viewer()]);
+    forwarder.start();
+    try {
+      for (const v of viewers) await waitFor('forwarded snapshot', () => v.fleet.size === 20 && v.fleet.has('fw-19'));
+      // the forwarder's snapshot replaced the hand-made fleet: the earlier machines were removed
+      expect(viewers[0].fleet.has('alpha')).toBe(false);
+      for (let round = 1; round <= 5; round++) {
+        for (let i = 0; i < 20; i += 2) source.set(machine(`fw-${i}`, { cpu_percent: round * 10 + i / 10, memory_percent: 50 }));
+        await new Promise((r) => setTimeout(r, 60));
+      }
+      for (const v of viewers) {
+        await waitFor('latest values at every viewer', () => v.value('fw-18', 'cpu_percent') === 51.8 && v.value('fw-0', 'cpu_percent') === 50);
+        expect(v.value('fw-1', 'cpu_percent')).toBe(1);
+      }
+      const stats = forwarder.stats();
+      expect(stats.connected).toBe(true);
+      expect(stats.snapshotsSent).toBe(1);
+      expect(stats.edgeErrors).toBe(0);
+      // coalesced: 5 rounds of changes in ~300 ms at a 100 ms push interval → at most ~one delta per interval
+      expect(stats.deltasSent).toBeLessThanOrEqual(8);
+    } finally {
+      await forwarder.close();
+    }
+  });
+
+  it('restores the snapshot from SQLite after the process restarts with the same state dir', async () => {
+    const h = await hub();
+    const ts = Date.now();
+    h.sendSnapshot([machine('persisted', { cpu_percent: 42.5, disk_percent: 61 }, { lastSeen: ts, labels: { dc: 'ams' } })], ts);
+    await waitFor('a checkpoint after the snapshot', async () => {
+      const s = await relay0();
+      return s.checkpoints > 0 && s.machines === 1 && (await (await fetch(`${dev.url}/api/snapshot`)).text()).includes('persisted');
+    });
+    await waitFor('checkpointed', async () => (await relay0()).alarmsRun > 0);
+    await new Promise((r) => setTimeout(r, 700)); // > CHECKPOINT_INTERVAL_MS: the alarm has written it
+    for (const c of open.splice(0)) c.close();
+    await dev.stop();
+
+    dev = await startWranglerDev({ vars: VARS, persistDir });
+    const v = await viewer();
+    await waitFor('restored snapshot', () => v.messages.length > 0);
+    const first = v.messages[0];
+    expect(first.t).toBe('s');
+    if (first.t === 's') expect(first.machines.map((m) => m.id)).toEqual(['persisted']);
+    expect(v.value('persisted', 'cpu_percent')).toBe(42.5);
+    expect(v.fleet.get('persisted')?.labels).toEqual({ dc: 'ams' });
+    const stats = await relay0();
+    expect(stats.rowsRead).toBeGreaterThan(0);
+    expect(stats.hubFramesIn).toBe(0); // nothing was re-sent: it came from storage
+
+    // The restarted object no longer knows the hub's machine numbers: a delta that uses one gets a
+    // resync request (the hub's forwarder answers it with a snapshot) and changes nothing.
+    const h2 = await hub();
+    h2.send(JSON.stringify({ t: 'd', ts: Date.now(), u: [[0, 0, 0, 99]] }));
+    const reply = JSON.parse(await waitFor('resync request', () => h2.replies[0])) as { t: string; resync?: boolean; error: string };
+    expect(reply).toMatchObject({ t: 'e', resync: true });
+    expect(reply.error).toMatch(/unknown machine number 0/);
+    h2.sendSnapshot([machine('persisted', { cpu_percent: 43 }, { labels: { dc: 'ams' } })], Date.now());
+    await waitFor('the snapshot answers it', () => v.value('persisted', 'cpu_percent') === 43);
+  });
+});

@@ -1,0 +1,56 @@
+// RELAY_SHARDS=2 in workerd: the hub's socket ends at the coordinator, which forwards every frame by
+// RPC to both relay shards; viewers are spread over the shards and every one of them gets the deltas.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { machine, relayStats, TestHub, TestViewer, waitFor } from './edge-clients.ts';
+import { startWranglerDev, type WranglerDev } from './wrangler-dev.ts';
+
+const VIEWERS = 16; // all on one shard by chance: 2 / 2^16
+let dev: WranglerDev;
+const open: { close(): unknown }[] = [];
+
+beforeAll(async () => {
+  dev = await startWranglerDev({ vars: { RELAY_SHARDS: '2', CHECKPOINT_INTERVAL_MS: '500' } });
+});
+afterAll(async () => {
+  for (const c of open) c.close();
+  await dev?.stop();
+});
+
+it('spreads viewers over two relay shards and delivers every delta to all of them', async () => {
+  const hub = await TestHub.open(dev.ingestUrl, dev.hubToken);
+  open.push(hub);
+  const ts = Date.now();
+  hub.sendSnapshot([machine('s1', { cpu_percent: 1 }, { lastSeen: ts }), machine('s2', { cpu_percent: 2 }, { lastSeen: ts })], ts);
+  await waitFor('both shards hold the snapshot', async () => {
+    const stats = await relayStats(dev.url, dev.hubToken);
+    return stats.filter((s) => s.role === 'relay' && s.machines === 2).length === 2;
+  });
+
+  const viewers: TestViewer[] = [];
+  for (let i = 0; i < VIEWERS; i++) {
+    const v = await TestViewer.open(dev.viewerUrl);
+    open.push(v);
+    viewers.push(v);
+  }
+  for (const v of viewers) await waitFor('snapshot at every viewer', () => v.fleet.size === 2);
+
+  for (let round = 1; round <= 3; round++) hub.sendDelta([['s1', 0, { 0: 10 * round }]], [], Date.now());
+  for (const v of viewers) await waitFor('last delta at every viewer', () => v.value('s1', 'cpu_percent') === 30);
+  // deltas arrive in the order the hub sent them
+  for (const v of viewers) {
+    const seen = v.messages.flatMap((m) => (m.t === 'd' ? m.updates.filter((u) => u[0] === 's1').map((u) => u[2]['0']) : []));
+    expect(seen).toEqual([10, 20, 30]);
+  }
+
+  const stats = await relayStats(dev.url, dev.hubToken);
+  const relays = stats.filter((s) => s.role === 'relay');
+  const coordinator = stats.find((s) => s.role === 'coordinator')!;
+  expect(relays.map((s) => s.name).sort()).toEqual(['relay-0', 'relay-1']);
+  expect(relays.every((s) => s.viewers > 0)).toBe(true);
+  expect(relays.reduce((n, s) => n + s.viewers, 0)).toBe(VIEWERS);
+  expect(relays.every((s) => s.hubs === 0 && s.hubFramesIn === 0)).toBe(true); // the hub talks to the coordinator only
+  expect(coordinator.hubs).toBe(1);
+  expect(coordinator.hubFramesIn).toBe(4);
+  expect(coordinator.rpcCallsOut).toBe(8); // one RPC per frame per shard
+  expect(relays.every((s) => s.framesAccepted === 4)).toBe(true);
+});

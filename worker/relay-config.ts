@@ -1,0 +1,66 @@
+// The relay's settings, parsed once from the Worker's environment (wrangler.toml [vars], secrets,
+// `wrangler dev --var`) into a frozen typed object. An error names the variable and what is wrong.
+// Pure: no Workers APIs, so it is unit-tested in Node.
+
+export interface RelayConfig {
+  /** Relay objects viewers are spread over; >1 puts a coordinator between the hub and the shards. */
+  readonly relayShards: number;
+  /** A machine the relay heard nothing about for this long is shown offline. */
+  readonly offlineAfterMs: number;
+  /** The snapshot is written to SQLite at most this often (and by the alarm, so nothing is lost on hibernation). */
+  readonly checkpointIntervalMs: number;
+  readonly maxMachines: number;
+  readonly maxViewersPerShard: number;
+  /** Largest frame accepted from the hub, in UTF-16 characters (≈ bytes for the ASCII wire format). */
+  readonly maxIngestFrameChars: number;
+  /** Recent points kept in memory per machine, so a viewer's charts start with the last minute (0 = none). */
+  readonly recentPoints: number;
+  /** Concurrent viewer sockets per client address on one relay shard (more get 429). */
+  readonly maxViewersPerIp: number;
+  /** Viewer connection attempts per client address and minute on one relay shard (more get 429). */
+  readonly viewerConnectsPerMinute: number;
+  /** Frames a viewer may send per minute (a dashboard sends none; past this its socket is closed). */
+  readonly viewerMessagesPerMinute: number;
+}
+
+export class RelayConfigError extends Error {
+  override name = 'RelayConfigError';
+}
+
+export const RELAY_DEFAULTS: RelayConfig = Object.freeze({
+  relayShards: 1,
+  offlineAfterMs: 30_000,
+  checkpointIntervalMs: 5_000,
+  maxMachines: 10_000,
+  maxViewersPerShard: 30_000,
+  maxIngestFrameChars: 8 * 1024 * 1024,
+  recentPoints: 60,
+  maxViewersPerIp: 256,
+  viewerConnectsPerMinute: 300,
+  viewerMessagesPerMinute: 30,
+});
+
+function integer(vars: Readonly<Record<string, unknown>>, name: string, fallback: number, min: number, max: number): number {
+  const raw = vars[name];
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RelayConfigError(`${name} must be an integer between ${min} and ${max} (got "${String(raw)}")`);
+  }
+  return value;
+}
+
+export function parseRelayConfig(vars: Readonly<Record<string, unknown>>): RelayConfig {
+  return Object.freeze({
+    relayShards: integer(vars, 'RELAY_SHARDS', RELAY_DEFAULTS.relayShards, 1, 256),
+    offlineAfterMs: integer(vars, 'OFFLINE_AFTER_MS', RELAY_DEFAULTS.offlineAfterMs, 100, 86_400_000),
+    checkpointIntervalMs: integer(vars, 'CHECKPOINT_INTERVAL_MS', RELAY_DEFAULTS.checkpointIntervalMs, 100, 3_600_000),
+    maxMachines: integer(vars, 'MAX_MACHINES', RELAY_DEFAULTS.maxMachines, 1, 20_000),
+    maxViewersPerShard: integer(vars, 'MAX_VIEWERS_PER_SHARD', RELAY_DEFAULTS.maxViewersPerShard, 1, 1_000_000),
+    maxIngestFrameChars: integer(vars, 'MAX_INGEST_FRAME_BYTES', RELAY_DEFAULTS.maxIngestFrameChars, 1024, 32 * 1024 * 1024),
+    recentPoints: integer(vars, 'RECENT_POINTS', RELAY_DEFAULTS.recentPoints, 0, 600),
+    maxViewersPerIp: integer(vars, 'MAX_VIEWERS_PER_IP', RELAY_DEFAULTS.maxViewersPerIp, 1, 1_000_000),
+    viewerConnectsPerMinute: integer(vars, 'VIEWER_CONNECTS_PER_MINUTE', RELAY_DEFAULTS.viewerConnectsPerMinute, 1, 1_000_000),
+    viewerMessagesPerMinute: integer(vars, 'VIEWER_MESSAGES_PER_MINUTE', RELAY_DEFAULTS.viewerMessagesPerMinute, 1, 100_000),
+  });
+}
