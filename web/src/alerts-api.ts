@@ -1,0 +1,126 @@
+// The hub's alerting API as the dashboard uses it (hub mode only: the public edge has no alerts):
+// active alerts, history, rules, acknowledge and silence. Writes carry the admin token the user pasted
+// (kept in sessionStorage for this tab only) as `Authorization: Bearer`. Answers are checked for the
+// shape the views rely on; a failure throws an Error with the hub's own message.
+import type { RuleJson } from './rule-form.ts';
+
+const TIMEOUT_MS = 15_000;
+const TOKEN_KEY = 'sysmonstm.adminToken';
+
+export interface ActiveAlert {
+  rule_id: string;
+  rule_name: string;
+  machine: string;
+  state: 'pending' | 'firing';
+  severity: 'warning' | 'critical';
+  since: number;
+  value: number | null;
+  acknowledged: boolean;
+  silenced_until: number | null;
+}
+
+export interface AlertEvent {
+  id: number;
+  time: number;
+  rule_id: string;
+  rule_name: string;
+  machine: string;
+  state: string;
+  severity: string;
+  value: number | null;
+  detail: string | null;
+}
+
+export interface StoredRuleJson extends RuleJson {
+  id: string;
+}
+
+export function adminToken(): string {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export function setAdminToken(token: string): void {
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    /* storage disabled: the token lives as long as the input */
+  }
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(message: string, status: number) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const token = adminToken();
+  if (method !== 'GET' && token) headers.authorization = `Bearer ${token}`;
+  const timeout = AbortSignal.timeout(TIMEOUT_MS);
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+  if (res.status === 204) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = await res.json();
+  } catch {
+    parsed = undefined;
+  }
+  if (!res.ok) {
+    const message = isRecord(parsed) && typeof parsed.error === 'string' ? parsed.error : `${method} ${path} answered ${res.status}`;
+    throw new ApiError(message, res.status);
+  }
+  return parsed;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isAlert(v: unknown): v is ActiveAlert {
+  return isRecord(v) && typeof v.rule_id === 'string' && typeof v.machine === 'string' && (v.state === 'pending' || v.state === 'firing') && typeof v.since === 'number';
+}
+
+export async function fetchActiveAlerts(signal?: AbortSignal): Promise<ActiveAlert[]> {
+  const body = await request('GET', '/api/alerts', undefined, signal);
+  if (!Array.isArray(body)) throw new Error('alerts: expected an array');
+  return body.filter(isAlert).map((a) => ({ ...a, rule_name: typeof a.rule_name === 'string' ? a.rule_name : a.rule_id }));
+}
+
+export async function fetchAlertHistory(limit: number, signal?: AbortSignal): Promise<AlertEvent[]> {
+  const body = await request('GET', `/api/alerts/history?limit=${limit}`, undefined, signal);
+  if (!Array.isArray(body)) throw new Error('alert history: expected an array');
+  return body.filter((e): e is AlertEvent => isRecord(e) && typeof e.id === 'number' && typeof e.time === 'number' && typeof e.machine === 'string' && typeof e.state === 'string');
+}
+
+export async function fetchRules(signal?: AbortSignal): Promise<StoredRuleJson[]> {
+  const body = await request('GET', '/api/rules', undefined, signal);
+  if (!Array.isArray(body)) throw new Error('rules: expected an array');
+  return body.filter((r): r is StoredRuleJson => isRecord(r) && typeof r.id === 'string' && typeof r.name === 'string' && typeof r.metric === 'string' && isRecord(r.scope) && Array.isArray(r.channels));
+}
+
+export async function saveRule(rule: Omit<RuleJson, 'id'> & { id?: string }, existingId: string | undefined): Promise<StoredRuleJson> {
+  const body = existingId ? await request('PUT', `/api/rules/${encodeURIComponent(existingId)}`, rule) : await request('POST', '/api/rules', rule);
+  if (!isRecord(body) || typeof body.id !== 'string') throw new Error('rule: unexpected answer');
+  return body as unknown as StoredRuleJson;
+}
+
+export async function deleteRule(id: string): Promise<void> {
+  await request('DELETE', `/api/rules/${encodeURIComponent(id)}`);
+}
+
+export async function acknowledgeAlert(ruleId: string, machine: string): Promise<void> {
+  await request('POST', '/api/alerts/acknowledge', { rule_id: ruleId, machine });
+}
+
+export async function silenceAlert(ruleId: string, machine: string, durationS: number): Promise<void> {
+  await request('POST', '/api/alerts/silence', { rule_id: ruleId, machine, duration_s: durationS });
+}

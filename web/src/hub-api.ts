@@ -1,0 +1,94 @@
+// The REST API as the dashboard uses it: the hub's in full; the public edge answers /api/info and
+// /api/machines/:id/recent (the relay's short ring) and has no history.
+// Responses are checked for the shape the views rely on; a failure throws an Error with the endpoint.
+import type { MetricName, Metrics } from '../../proto/metrics.ts';
+
+export type DashboardMode = 'hub' | 'edge';
+
+const TIMEOUT_MS = 15_000;
+
+async function getJson(path: string, signal?: AbortSignal): Promise<unknown> {
+  const timeout = AbortSignal.timeout(TIMEOUT_MS);
+  const res = await fetch(path, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, headers: { accept: 'application/json' } });
+  if (!res.ok) {
+    let detail = '';
+    try {
+      const body = (await res.json()) as { error?: unknown };
+      if (typeof body.error === 'string') detail = `: ${body.error}`;
+    } catch {
+      /* not JSON */
+    }
+    throw new Error(`GET ${path} answered ${res.status}${detail}`);
+  }
+  return res.json();
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** 'hub' when /api/info says so; anything else (404 on the Worker, `mode: 'edge'`) is the read-only edge. */
+export async function detectMode(signal?: AbortSignal): Promise<DashboardMode> {
+  const res = await fetch('/api/info', { signal: signal ?? AbortSignal.timeout(TIMEOUT_MS), headers: { accept: 'application/json' } });
+  if (!res.ok) return 'edge';
+  try {
+    const body = await res.json();
+    return isRecord(body) && body.mode === 'hub' ? 'hub' : 'edge';
+  } catch {
+    return 'edge';
+  }
+}
+
+export interface RecentSample {
+  t: number;
+  metrics: Partial<Metrics>;
+}
+
+export async function fetchRecent(id: string, limit: number, signal?: AbortSignal): Promise<RecentSample[]> {
+  const body = await getJson(`/api/machines/${encodeURIComponent(id)}/recent?limit=${limit}`, signal);
+  if (!Array.isArray(body)) throw new Error('recent: expected an array');
+  return body.filter((p): p is RecentSample => isRecord(p) && typeof p.t === 'number' && isRecord(p.metrics));
+}
+
+export interface HistoryResult {
+  metric: MetricName;
+  step: string;
+  from: number;
+  to: number;
+  points: Array<[number, number | null]>;
+}
+
+export async function fetchHistory(id: string, metric: MetricName, fromMs: number, toMs: number, signal?: AbortSignal): Promise<HistoryResult> {
+  const q = new URLSearchParams({ metric, from: String(Math.floor(fromMs)), to: String(Math.ceil(toMs)), step: 'auto' });
+  const body = await getJson(`/api/machines/${encodeURIComponent(id)}/history?${q}`, signal);
+  if (!isRecord(body) || !Array.isArray(body.points)) throw new Error(`history ${metric}: expected {points: [...]}`);
+  const points = body.points.filter(
+    (p): p is [number, number | null] => Array.isArray(p) && typeof p[0] === 'number' && (typeof p[1] === 'number' || p[1] === null),
+  );
+  return { metric, step: String(body.step ?? 'auto'), from: Number(body.from), to: Number(body.to), points };
+}
+
+/** The latest full report (proto JSON, snake_case; zero values omitted) — only the parts the views show. */
+export interface ReportJson {
+  cpu?: { total_percent?: number; per_core_percent?: number[]; core_count?: number };
+  memory?: { total_bytes?: number; used_bytes?: number; swap_total_bytes?: number; swap_used_bytes?: number };
+  filesystems?: Array<{ mount?: string; device?: string; fs_type?: string; size_bytes?: number; used_bytes?: number; used_percent?: number }>;
+  disks?: Array<{ device?: string; read_bytes_per_sec?: number; write_bytes_per_sec?: number }>;
+  network?: Array<{ name?: string; recv_bytes_per_sec?: number; sent_bytes_per_sec?: number; recv_bytes_total?: number; sent_bytes_total?: number }>;
+  temperatures?: Array<{ sensor?: string; celsius?: number }>;
+  containers?: Array<{ id?: string; name?: string; state?: string; cpu_percent?: number; memory_bytes?: number }>;
+  uptime_seconds?: number;
+  timestamp_ms?: string;
+}
+
+export interface MachineDetail {
+  id: string;
+  lastSeen: number;
+  report: ReportJson;
+}
+
+export async function fetchMachineDetail(id: string, signal?: AbortSignal): Promise<MachineDetail> {
+  const body = await getJson(`/api/machines/${encodeURIComponent(id)}/metrics`, signal);
+  if (!isRecord(body) || typeof body.id !== 'string') throw new Error('metrics: expected a machine summary');
+  return { id: body.id, lastSeen: Number(body.lastSeen), report: isRecord(body.report) ? (body.report as ReportJson) : {} };
+}

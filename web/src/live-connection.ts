@@ -1,0 +1,121 @@
+// The /ws connection: same origin, ws:// or wss:// following the page. Every frame is validated with
+// decodeFleetMessage before it reaches the store; a drop is retried with backoff + jitter, at once when
+// the browser comes back online or the tab becomes visible again.
+import { decodeFleetMessage } from '../../proto/delta.ts';
+import type { FleetStore } from './fleet-store.ts';
+import { reconnectDelayMs } from './reconnect-delay.ts';
+
+export type ConnectionState =
+  | { kind: 'connecting'; attempt: number }
+  | { kind: 'live'; sinceMs: number }
+  | { kind: 'waiting'; attempt: number; retryAtMs: number; reason: string };
+
+export interface LiveConnection {
+  readonly state: ConnectionState;
+  onState(listener: (state: ConnectionState) => void): () => void;
+  /** Skips the wait and reconnects now (the "Retry now" button). */
+  retryNow(): void;
+  close(): void;
+}
+
+export function liveSocketUrl(location: Pick<Location, 'protocol' | 'host'>): string {
+  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
+}
+
+export function connectLive(store: FleetStore, url: string = liveSocketUrl(window.location)): LiveConnection {
+  let state: ConnectionState = { kind: 'connecting', attempt: 0 };
+  let attempt = 0;
+  let socket: WebSocket | undefined;
+  let timer: number | undefined;
+  let closed = false;
+  const listeners = new Set<(s: ConnectionState) => void>();
+
+  const setState = (next: ConnectionState) => {
+    state = next;
+    for (const l of listeners) l(state);
+  };
+
+  const scheduleRetry = (reason: string) => {
+    if (closed) return;
+    const delay = reconnectDelayMs(attempt, Math.random);
+    attempt++;
+    setState({ kind: 'waiting', attempt, retryAtMs: Date.now() + delay, reason });
+    timer = window.setTimeout(open, delay);
+  };
+
+  function open() {
+    if (closed) return;
+    window.clearTimeout(timer);
+    timer = undefined;
+    setState({ kind: 'connecting', attempt });
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url);
+    } catch (err) {
+      scheduleRetry((err as Error).message);
+      return;
+    }
+    socket = ws;
+    let gotSnapshot = false;
+    ws.onmessage = (ev) => {
+      if (socket !== ws || typeof ev.data !== 'string') return;
+      let msg;
+      try {
+        msg = decodeFleetMessage(ev.data);
+      } catch (err) {
+        console.warn('sysmonstm: ignoring a malformed frame:', (err as Error).message);
+        return;
+      }
+      if (msg.t === 'd' && !gotSnapshot) return; // deltas only make sense on top of a snapshot
+      try {
+        store.apply(msg, Date.now());
+      } catch (err) {
+        // Out of step with the server's numbering: start over, the next connection begins with a snapshot.
+        console.warn('sysmonstm: resynchronising:', (err as Error).message);
+        ws.close(4000, 'out of sync');
+        return;
+      }
+      if (msg.t === 's' && !gotSnapshot) {
+        gotSnapshot = true;
+        attempt = 0;
+        setState({ kind: 'live', sinceMs: Date.now() });
+      }
+    };
+    ws.onclose = (ev) => {
+      if (socket !== ws) return;
+      socket = undefined;
+      scheduleRetry(ev.code === 1006 || !ev.reason ? 'connection lost' : ev.reason);
+    };
+    // onerror is always followed by onclose, which schedules the retry.
+    ws.onerror = () => {};
+  }
+
+  const wake = () => {
+    if (state.kind === 'waiting') open();
+  };
+  const onVisible = () => {
+    if (document.visibilityState === 'visible') wake();
+  };
+  window.addEventListener('online', wake);
+  document.addEventListener('visibilitychange', onVisible);
+  open();
+
+  return {
+    get state() {
+      return state;
+    },
+    onState(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    retryNow: wake,
+    close() {
+      closed = true;
+      window.clearTimeout(timer);
+      window.removeEventListener('online', wake);
+      document.removeEventListener('visibilitychange', onVisible);
+      socket?.close(1000, 'page closed');
+      socket = undefined;
+    },
+  };
+}

@@ -1,0 +1,158 @@
+// Dashboard entry point: the page shell (top bar with connection state and theme toggle), mode
+// detection (hub = full, edge = public read-only), the live connection feeding one FleetStore, and the
+// router switching between the fleet view and a machine view. Bundled by web/build.ts into app.js.
+import 'uplot/dist/uPlot.min.css';
+import './styles.css';
+import { el, setAttr, setText } from './dom.ts';
+import { createFleetStore } from './fleet-store.ts';
+import { createFleetView } from './fleet-view.ts';
+import { createAlertsPanel } from './alerts-panel.ts';
+import { createAlertsStore } from './alerts-store.ts';
+import { detectMode, type DashboardMode } from './hub-api.ts';
+import { connectLive, type ConnectionState } from './live-connection.ts';
+import { createMachinePage, type MachinePage } from './machine-page.ts';
+import { FLEET_HREF, parseRoute, type Route } from './route.ts';
+import { currentTheme, initTheme, onThemeChange, toggleTheme } from './theme.ts';
+
+initTheme();
+
+const store = createFleetStore();
+let mode: DashboardMode = 'edge';
+let modeKnown = false;
+
+// ---- shell -----------------------------------------------------------------------------------
+const connDot = el('span', { class: 'conn-dot', attrs: { 'aria-hidden': 'true' } });
+// The label is announced (polite) when the state changes; the per-second countdown is not.
+const connLabel = el('span', { text: 'Connecting…' });
+const connCountdown = el('span', { class: 'conn-countdown', attrs: { 'aria-hidden': 'true' } });
+const connText = el('span', { class: 'conn-text' }, [connLabel, connCountdown]);
+const retry = el('button', { class: 'link-button', text: 'Retry now', attrs: { type: 'button' } });
+retry.hidden = true;
+const conn = el('div', { class: 'conn', attrs: { role: 'status', 'aria-live': 'polite' } }, [connDot, connText, retry]);
+const modeBadge = el('span', { class: 'mode-badge' });
+modeBadge.hidden = true;
+const themeButton = el('button', { class: 'icon-button theme-toggle', attrs: { type: 'button' } }, [
+  el('span', { class: 'theme-icon', attrs: { 'aria-hidden': 'true' } }),
+]);
+const updateThemeButton = () => {
+  const next = currentTheme() === 'dark' ? 'light' : 'dark';
+  setAttr(themeButton, 'aria-label', `Switch to ${next} theme`);
+  setAttr(themeButton, 'title', `Switch to ${next} theme`);
+};
+themeButton.addEventListener('click', () => toggleTheme());
+onThemeChange(updateThemeButton);
+updateThemeButton();
+
+const topbar = el('header', { class: 'topbar' }, [
+  el('a', { class: 'brand', attrs: { href: FLEET_HREF } }, [el('span', { class: 'brand-mark', attrs: { 'aria-hidden': 'true' } }), 'sysmonstm']),
+  modeBadge,
+  el('div', { class: 'topbar-spacer' }),
+  conn,
+  themeButton,
+]);
+const banner = el('div', { class: 'banner', attrs: { role: 'alert' } });
+banner.hidden = true;
+// Alerts (active, history, rule editor): hub mode only, above the fleet; hidden on the public edge.
+const alertsPanel = el('aside', { class: 'alerts-panel', attrs: { id: 'alerts-panel', 'aria-label': 'Alerts' } });
+alertsPanel.hidden = true;
+const alertsStore = createAlertsStore();
+const nameOf = (id: string) => store.machines.get(id)?.name || id;
+const alerts = createAlertsPanel(alertsPanel, { store: alertsStore, nameOf });
+const main = el('main', { attrs: { id: 'main', tabindex: '-1' } }, [alertsPanel]);
+const skip = el('a', { class: 'skip-link', text: 'Skip to content', attrs: { href: '#main' } });
+skip.addEventListener('click', (ev) => {
+  ev.preventDefault();
+  main.focus();
+});
+document.body.append(skip, topbar, banner, main);
+
+const fleetView = createFleetView({ store, mode: () => mode });
+main.append(fleetView.root);
+
+// ---- connection state ------------------------------------------------------------------------
+const live = connectLive(store);
+let lastLiveAtMs = 0;
+const TIME = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+function renderConnection(state: ConnectionState): void {
+  document.body.dataset.conn = state.kind;
+  retry.hidden = state.kind !== 'waiting';
+  if (state.kind === 'live') {
+    lastLiveAtMs = Date.now();
+    setText(connLabel, 'Live');
+    setText(connCountdown, '');
+    banner.hidden = true;
+  } else if (state.kind === 'connecting') {
+    setText(connLabel, state.attempt === 0 ? 'Connecting…' : 'Reconnecting…');
+    setText(connCountdown, '');
+  } else {
+    const s = Math.max(1, Math.ceil((state.retryAtMs - Date.now()) / 1000));
+    setText(connLabel, 'Offline');
+    setText(connCountdown, ` · retry in ${s} s`);
+  }
+  if (state.kind !== 'live' && store.ready) {
+    banner.hidden = false;
+    setText(banner, `Connection lost. Showing data as of ${TIME.format(new Date(lastLiveAtMs || Date.now()))}; reconnecting automatically.`);
+  }
+  fleetView.refreshEmptyState();
+}
+live.onState((s) => {
+  renderConnection(s);
+  if (s.kind === 'live' && !modeKnown) void resolveMode();
+});
+retry.addEventListener('click', () => live.retryNow());
+window.setInterval(() => {
+  if (live.state.kind === 'waiting') renderConnection(live.state);
+  else if (live.state.kind === 'live') lastLiveAtMs = Date.now();
+}, 1000);
+renderConnection(live.state);
+
+// ---- routing ---------------------------------------------------------------------------------
+let page: MachinePage | undefined;
+let pageKey = '';
+let fleetScrollY = 0;
+
+function render(): void {
+  const route: Route = parseRoute(window.location.pathname, window.location.hash);
+  const key = route.view === 'machine' ? `${route.id}|${mode}` : 'fleet';
+  if (key === pageKey) return;
+  const wasFleet = pageKey === 'fleet';
+  const previousMachine = pageKey.includes('|') ? pageKey.slice(0, pageKey.indexOf('|')) : undefined;
+  pageKey = key;
+  alerts.setVisible(route.view === 'fleet' && mode === 'hub');
+  page?.destroy();
+  page = undefined;
+  if (route.view === 'machine') {
+    if (wasFleet) fleetScrollY = window.scrollY;
+    fleetView.setActive(false);
+    page = createMachinePage(route.id, { store, mode, alerts: mode === 'hub' ? { store: alertsStore, nameOf } : undefined });
+    main.append(page.root);
+    window.scrollTo(0, 0);
+    (page.root.querySelector('h1') as HTMLElement | null)?.setAttribute('tabindex', '-1');
+    if (document.activeElement && document.activeElement !== document.body) (page.root.querySelector('h1') as HTMLElement | null)?.focus({ preventScroll: true });
+  } else {
+    document.title = 'sysmonstm · fleet';
+    fleetView.setActive(true);
+    window.scrollTo(0, fleetScrollY);
+    if (previousMachine !== undefined) fleetView.focusMachine(previousMachine);
+  }
+}
+
+async function resolveMode(): Promise<void> {
+  try {
+    mode = await detectMode();
+    modeKnown = true;
+  } catch {
+    mode = 'edge'; // unreachable now; asked again once the live connection is up
+  }
+  modeBadge.hidden = false;
+  setText(modeBadge, mode === 'hub' ? 'Hub' : 'Public · read-only');
+  setAttr(modeBadge, 'title', mode === 'hub' ? 'Private hub dashboard: live data and history' : 'Public live view relayed by the edge: read-only, no history');
+  pageKey = '';
+  render();
+  fleetView.refreshEmptyState();
+}
+
+window.addEventListener('hashchange', render);
+window.addEventListener('popstate', render);
+void resolveMode();

@@ -1,0 +1,20 @@
+// How long to wait before the next reconnect attempt: exponential backoff with full jitter, capped, so a
+// restarted hub or relay is not hit by every viewer in the same second. Pure: the random source is passed in.
+
+export interface BackoffOptions {
+  baseMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 30_000 };
+
+/**
+ * Delay before attempt number `attempt` (0 = first retry). The ceiling doubles per attempt up to maxMs;
+ * the delay is drawn in [ceiling/2, ceiling] ("equal jitter": never instant, never synchronized).
+ */
+export function reconnectDelayMs(attempt: number, random: () => number, options: BackoffOptions = DEFAULT_BACKOFF): number {
+  const exp = Math.min(Math.max(0, Math.floor(attempt)), 30);
+  const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** exp);
+  const r = Math.min(1, Math.max(0, random()));
+  return Math.round(ceiling / 2 + (ceiling / 2) * r);
+}

@@ -1,0 +1,32 @@
+// The dashboard's two places: the fleet and one machine. A machine is addressed as `#/machine/<id>`
+// (works on any static host) or `/machines/<id>` (the hub serves index.html there). Pure.
+
+export type Route = { view: 'fleet' } | { view: 'machine'; id: string };
+
+const ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+function decode(part: string): string | null {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return null;
+  }
+}
+
+export function parseRoute(pathname: string, hash: string): Route {
+  if (hash.startsWith('#/')) {
+    const m = /^#\/machine\/([^/?#]+)\/?$/.exec(hash);
+    const id = m ? decode(m[1]) : null;
+    return id !== null && ID.test(id) ? { view: 'machine', id } : { view: 'fleet' };
+  }
+  const m = /^\/machines\/([^/]+)\/?$/.exec(pathname);
+  const id = m ? decode(m[1]) : null;
+  return id !== null && ID.test(id) ? { view: 'machine', id } : { view: 'fleet' };
+}
+
+/** Link to a machine; stays a same-document hash change when the page is at "/". */
+export function machineHref(id: string): string {
+  return `/#/machine/${encodeURIComponent(id)}`;
+}
+
+export const FLEET_HREF = '/#/';
