@@ -1,0 +1,248 @@
+// Benchmark 1 — what the collector costs the machine it watches, side by side with what users would
+// otherwise run there, all sampling every second over the same window:
+//   - ours: `node bin/sysmonstm.js collector --interval 1` streaming to a real hub (a child process on
+//     a fresh PostgreSQL database; the hub itself is not measured);
+//   - Prometheus node_exporter (Debian prometheus-node-exporter, all default collectors) on a loopback
+//     port, scraped every second by a shell loop running curl (its own process tree, measured apart);
+//   - Glances (Debian glances) headless: --quiet --time 1 --export csv.
+// For each: CPU seconds used in the window (utime + stime including waited-for children, summed over
+// the process tree, from /proc), peak RSS (Σ VmHWM over the tree), and samples taken in the window.
+// Targets: our CPU ≤ node_exporter + scraper; our peak RSS ≤ 60 MB.
+// Run: node bench/collector-footprint.ts [--window 300] [--warmup 15]    (--quick: 20 s window)
+// Needs: apt-get update && apt-get install -y prometheus-node-exporter glances
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { runCli, type CliProcess } from '../test/support/hub-process.ts';
+import { createTestDatabase, freePort, tempDir } from '../test/support/servers.ts';
+import { TreeSampler, treeUsage } from './process-usage.ts';
+import { commandLine, fmt, formatBytes, markdownTable, numberFlag, parseBenchArgs, ratio, REPO_ROOT, sleep, verdict, waitUntil, writeResultsSection } from './results.ts';
+
+const NODE_EXPORTER_BIN = '/usr/bin/prometheus-node-exporter';
+const GLANCES_BIN = '/usr/bin/glances';
+const RSS_TARGET_BYTES = 60 * 1024 * 1024;
+const MACHINE_ID = 'bench-collector-footprint';
+
+const args = parseBenchArgs(process.argv.slice(2), process.env);
+const windowS = numberFlag(args, 'window', 300, 20);
+const warmupS = numberFlag(args, 'warmup', 15, 5);
+
+interface Contender {
+  name: string;
+  /** What it is, for the table. */
+  what: string;
+  /** The process tree measured (undefined: not available). */
+  child?: ChildProcess;
+  missing?: string;
+  /** Samples taken so far (reports acked / scrapes / CSV rows). */
+  samplesSoFar?: () => Promise<number>;
+  sampler?: TreeSampler;
+  cpuAtStart?: number;
+  samplesAtStart?: number;
+  stop?: () => Promise<void>;
+}
+
+function output(child: ChildProcess): () => string {
+  let text = '';
+  child.stdout?.on('data', (d: Buffer) => (text = (text + d.toString()).slice(-20_000)));
+  child.stderr?.on('data', (d: Buffer) => (text = (text + d.toString()).slice(-20_000)));
+  return () => text;
+}
+
+/** Stops a child (its whole process group when `group`), SIGKILL after a grace period. */
+async function stopChild(child: ChildProcess, group = false): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const kill = (sig: NodeJS.Signals) => {
+    try {
+      if (group) process.kill(-child.pid!, sig);
+      else child.kill(sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  kill('SIGTERM');
+  const timer = setTimeout(() => kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function lineCount(file: string): number {
+  if (!existsSync(file)) return 0;
+  const text = readFileSync(file, 'utf8');
+  return text.split('\n').filter((l) => l.trim() !== '').length;
+}
+
+async function main(): Promise<void> {
+  console.log(`collector footprint: ${windowS} s window after ${warmupS} s warm-up, everything sampling every 1 s${args.quick ? ' (quick)' : ''}`);
+  const dir = tempDir('bench-footprint');
+  const db = await createTestDatabase();
+  const contenders: Contender[] = [];
+  let hub: CliProcess | undefined;
+  try {
+    // ---- the hub our collector talks to (not measured) ----
+    const [httpPort, grpcPort] = [await freePort(), await freePort()];
+    hub = runCli(['hub'], {
+      HTTP_PORT: String(httpPort),
+      GRPC_PORT: String(grpcPort),
+      GRPC_HOST: '127.0.0.1',
+      DATA_DIR: path.join(dir.path, 'hub'),
+      TIMESCALE_URL: db.url,
+      LOG_LEVEL: 'warn',
+    });
+    const api = `http://127.0.0.1:${httpPort}`;
+    await waitUntil('the hub to answer /health', async () => (await fetch(`${api}/health`)).ok, 60_000, 250).catch((err: Error) => {
+      throw new Error(`${err.message}\n${hub!.output()}`);
+    });
+    const lastSeq = async () => {
+      const res = await fetch(`${api}/api/machines/${MACHINE_ID}/metrics`);
+      return res.ok ? ((await res.json()) as { lastSeq: number }).lastSeq : 0;
+    };
+
+    // ---- ours ----
+    const collector = spawn(
+      process.execPath,
+      [path.join(REPO_ROOT, 'bin/sysmonstm.js'), 'collector', '--hub', `http://127.0.0.1:${grpcPort}`, '--interval', '1', '--id', MACHINE_ID, '--data-dir', path.join(dir.path, 'collector')],
+      { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const collectorOutput = output(collector);
+    contenders.push({ name: 'sysmonstm collector', what: 'node bin/sysmonstm.js collector --interval 1 → hub over gRPC', child: collector, samplesSoFar: lastSeq, stop: () => stopChild(collector) });
+
+    // ---- node_exporter + scraper ----
+    if (existsSync(NODE_EXPORTER_BIN)) {
+      const port = await freePort();
+      const exporter = spawn(NODE_EXPORTER_BIN, [`--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const exporterOutput = output(exporter);
+      await waitUntil('node_exporter to answer', async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).ok, 20_000, 200).catch((err: Error) => {
+        throw new Error(`${err.message}\n${exporterOutput()}`);
+      });
+      const scrapeLog = path.join(dir.path, 'scrapes.log');
+      // One scrape a second, like a Prometheus server with scrape_interval 1s; each line: bytes, seconds.
+      const scraper = spawn('sh', ['-c', `while :; do curl -s -o /dev/null -w '%{size_download} %{time_total}\\n' http://127.0.0.1:${port}/metrics >> '${scrapeLog}'; sleep 1; done`], {
+        stdio: 'ignore',
+        detached: true, // its own group: stopped together with the curl/sleep it is running
+      });
+      contenders.push({ name: 'node_exporter', what: `${NODE_EXPORTER_BIN} (default collectors)`, child: exporter, samplesSoFar: async () => lineCount(scrapeLog), stop: () => stopChild(exporter) });
+      contenders.push({ name: 'scraper (sh + curl every 1 s)', what: 'stands in for the Prometheus server', child: scraper, samplesSoFar: async () => lineCount(scrapeLog), stop: () => stopChild(scraper, true) });
+    } else {
+      contenders.push({ name: 'node_exporter', what: NODE_EXPORTER_BIN, missing: 'not installed (apt-get update && apt-get install -y prometheus-node-exporter)' });
+    }
+
+    // ---- Glances ----
+    if (existsSync(GLANCES_BIN)) {
+      const csv = path.join(dir.path, 'glances.csv');
+      const glances = spawn(GLANCES_BIN, ['--quiet', '--time', '1', '--export', 'csv', '--export-csv-file', csv, '--disable-check-update'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, HOME: dir.path }, // its log and config lookups stay in the temp dir
+      });
+      output(glances);
+      contenders.push({ name: 'Glances', what: `glances --quiet --time 1 --export csv`, child: glances, samplesSoFar: async () => Math.max(0, lineCount(csv) - 1), stop: () => stopChild(glances) });
+    } else {
+      contenders.push({ name: 'Glances', what: GLANCES_BIN, missing: 'not installed (apt-get update && apt-get install -y glances)' });
+    }
+
+    await waitUntil('the collector to report', async () => (await lastSeq()) > 0, 30_000, 250).catch((err: Error) => {
+      throw new Error(`${err.message}\n${collectorOutput()}`);
+    });
+    for (const c of contenders) if (c.child?.pid) c.sampler = new TreeSampler(c.child.pid).start(1000);
+    console.log(`warming up ${warmupS} s ...`);
+    await sleep(warmupS * 1000);
+
+    // ---- the window ----
+    for (const c of contenders) {
+      if (!c.child?.pid) continue;
+      const u = treeUsage(c.child.pid);
+      if (!u) throw new Error(`${c.name} exited during the warm-up`);
+      c.cpuAtStart = u.cpuSeconds;
+      c.samplesAtStart = await c.samplesSoFar!();
+    }
+    const t0 = Date.now();
+    console.log(`measuring ${windowS} s ...`);
+    await sleep(windowS * 1000);
+    const elapsedS = (Date.now() - t0) / 1000;
+
+    interface Row {
+      name: string;
+      what: string;
+      cpuS: number;
+      samples: number;
+      peakBytes: number;
+      endRssBytes: number;
+      missing?: string;
+    }
+    const rows: Row[] = [];
+    for (const c of contenders) {
+      if (c.missing || !c.child?.pid) {
+        rows.push({ name: c.name, what: c.what, cpuS: Number.NaN, samples: Number.NaN, peakBytes: Number.NaN, endRssBytes: Number.NaN, missing: c.missing ?? 'did not start' });
+        continue;
+      }
+      const end = c.sampler!.stop();
+      const samples = (await c.samplesSoFar!()) - c.samplesAtStart!;
+      if (!end || c.child.exitCode !== null) throw new Error(`${c.name} exited during the window`);
+      rows.push({ name: c.name, what: c.what, cpuS: end.cpuSeconds - c.cpuAtStart!, samples, peakBytes: c.sampler!.peakHwmBytes, endRssBytes: end.rssBytes });
+    }
+
+    const ours = rows[0];
+    const exporter = rows.find((r) => r.name === 'node_exporter')!;
+    const scraper = rows.find((r) => r.name.startsWith('scraper'));
+    const glances = rows.find((r) => r.name === 'Glances')!;
+    const exporterPlusScraper = exporter.missing ? Number.NaN : exporter.cpuS + (scraper?.cpuS ?? 0);
+    const table = rows.map((r) => ({
+      process: r.name,
+      'CPU s in window': r.missing ? r.missing : fmt(r.cpuS, 2),
+      'CPU % of one core': r.missing ? '' : fmt((100 * r.cpuS) / elapsedS, 2),
+      'samples in window': r.missing ? '' : r.samples,
+      'CPU ms per sample': r.missing ? '' : fmt((1000 * r.cpuS) / r.samples, 2),
+      'peak RSS (Σ VmHWM)': r.missing ? '' : formatBytes(r.peakBytes),
+      'RSS at the end (Σ VmRSS)': r.missing ? '' : formatBytes(r.endRssBytes),
+    }));
+    const cpuOk = Number.isFinite(exporterPlusScraper) ? ours.cpuS <= exporterPlusScraper : undefined;
+    const rssOk = ours.peakBytes <= RSS_TARGET_BYTES;
+    const targets = [
+      {
+        target: 'our CPU ≤ node_exporter + scraper',
+        measured: `${fmt(ours.cpuS, 2)} s vs ${fmt(exporterPlusScraper, 2)} s (ratio ${fmt(ratio(ours.cpuS, exporterPlusScraper), 2)})`,
+        result: verdict(cpuOk),
+      },
+      { target: 'our peak RSS ≤ 60 MB', measured: formatBytes(ours.peakBytes), result: verdict(rssOk) },
+    ];
+    const ratios = [
+      { comparison: 'CPU: ours ÷ (node_exporter + scraper)', ratio: fmt(ratio(ours.cpuS, exporterPlusScraper), 2) },
+      { comparison: 'CPU: ours ÷ node_exporter alone', ratio: fmt(ratio(ours.cpuS, exporter.cpuS), 2) },
+      { comparison: 'CPU: ours ÷ Glances', ratio: fmt(ratio(ours.cpuS, glances.cpuS), 2) },
+      { comparison: 'peak RSS: ours ÷ node_exporter', ratio: fmt(ratio(ours.peakBytes, exporter.peakBytes), 2) },
+      { comparison: 'peak RSS: ours ÷ Glances', ratio: fmt(ratio(ours.peakBytes, glances.peakBytes), 2) },
+    ];
+    console.log(`\nwindow: ${elapsedS.toFixed(1)} s`);
+    console.table(table);
+    console.table(ratios);
+    console.table(targets);
+
+    const missing = rows.filter((r) => r.missing);
+    const body = [
+      `Window ${elapsedS.toFixed(1)} s after ${warmupS} s of warm-up; all of them sampling every second at the same time.`,
+      '',
+      markdownTable(table),
+      '',
+      markdownTable(ratios),
+      '',
+      '**Targets**',
+      '',
+      markdownTable(targets),
+      '',
+      'How it is measured: CPU = Σ (utime + stime + cutime + cstime) over the process tree from /proc, end of window minus start;',
+      'peak RSS = the largest Σ VmHWM seen over the tree (sampled every second, start-up included); RSS at the end = Σ VmRSS when the',
+      'window closed. "Samples" are reports the hub',
+      'stored for our collector, scrapes for node_exporter and the scraper, CSV rows for Glances.',
+      ...(missing.length ? ['', `Not measured: ${missing.map((m) => `${m.name} — ${m.missing}`).join('; ')}.`] : []),
+    ].join('\n');
+    writeResultsSection({ name: 'collector-footprint', body, quick: args.quick, command: commandLine() });
+  } finally {
+    for (const c of [...contenders].reverse()) await c.stop?.().catch(() => {});
+    await hub?.stop();
+    await db.drop().catch((err: Error) => console.error(`could not drop ${db.name}: ${err.message}`));
+    dir.remove();
+  }
+}
+
+await main();

@@ -1,0 +1,318 @@
+// Benchmark 3 — fan-out under `wrangler dev` (the Worker and its Durable Objects in workerd on this
+// machine): the hub side is the hub's real edge forwarder (hub/edge/edge-forwarder.ts) over a fleet of
+// 1,000 machines that all change every second, pushing one coalesced delta a second; 100 → 1,000 →
+// 5,000 `ws` viewers (quick: 20, 100) on one relay, then the same with RELAY_SHARDS=2. Viewers live in
+// 2–4 child processes (bench/fanout-viewers.ts) so the receiving side is not the bottleneck.
+// Measured per step: push → receipt at every viewer (the delta's ts is the forwarder's push time; same
+// machine clock) p50/p99, deliveries missed, bytes per changed machine in the frames viewers get
+// (frame bytes ÷ machines in it) and on the socket, hub → relay bytes per changed machine, CPU of the
+// workerd processes and of the viewer processes.
+// Targets: p99 < 250 ms at 5,000 viewers; ≤ 64 bytes per changed machine.
+// Run: node bench/fanout.ts [--viewers 100,1000,5000] [--shards 1,2] [--machines 1000] [--pushes 30]
+//      [--deflate on|off|both]          (--quick: 20,100 viewers, 6 pushes)
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { createEdgeForwarder, type EdgeForwarder } from '../hub/edge/edge-forwarder.ts';
+import { liveValues, type MachineView } from '../proto/delta.ts';
+import { MemoryFleetSource, relayStats } from '../test/edge/edge-clients.ts';
+import { startWranglerDev, type WranglerDev } from '../test/edge/wrangler-dev.ts';
+import type { OpenViewers, ViewersEnded } from './fanout-viewers.ts';
+import { forkChild, type IpcChild } from './ipc-child.ts';
+import { treeUsage } from './process-usage.ts';
+import { commandLine, fmt, listFlag, markdownTable, numberFlag, parseBenchArgs, sleep, summarize, verdict, waitUntil, writeResultsSection, type LatencySummary } from './results.ts';
+
+const args = parseBenchArgs(process.argv.slice(2), process.env);
+const viewerSteps = listFlag(args, 'viewers', [100, 1000, 5000], [20, 100]);
+const shardConfigs = listFlag(args, 'shards', [1, 2], [1, 2]);
+const machines = numberFlag(args, 'machines', 1000, 1000);
+const pushes = numberFlag(args, 'pushes', 30, 6);
+/** Viewers offering permessage-deflate (as browsers and default `ws` clients do) or not; default: both, side by side. */
+const deflateFlag = String(args.flags.deflate ?? 'both');
+const deflateModes: boolean[] = deflateFlag === 'both' ? [false, true] : deflateFlag === 'on' || deflateFlag === 'true' ? [true] : deflateFlag === 'off' ? [false] : [];
+if (deflateModes.length === 0) throw new Error(`--deflate must be on, off or both (got ${deflateFlag})`);
+const VIEWERS_PER_PROCESS = 1250;
+const TARGET_P99_MS = 250;
+const TARGET_BYTES = 64;
+const TARGET_VIEWERS = 5000;
+
+// ---- enough file descriptors (workerd inherits ours through wrangler) ----
+function openFileLimit(): { soft: number; hard: number } {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files')) ?? '';
+  const [soft, hard] = line.replace('Max open files', '').trim().split(/\s+/);
+  const n = (v: string) => (v === 'unlimited' ? Number.POSITIVE_INFINITY : Number(v));
+  return { soft: n(soft), hard: n(hard) };
+}
+const neededFiles = 2 * Math.max(...viewerSteps) + 4096;
+const limits = openFileLimit();
+if (limits.soft < neededFiles && !process.env.BENCH_FANOUT_REEXEC) {
+  if (limits.hard < neededFiles) {
+    console.warn(`open file limit ${limits.soft} (hard ${limits.hard}) is below the ${neededFiles} this run may need; raise it as root (ulimit -Hn) or expect failed connections`);
+  } else {
+    console.log(`raising the open file limit from ${limits.soft} to ${neededFiles} and starting again`);
+    const quoted = [process.execPath, ...process.execArgv, ...process.argv.slice(1)].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+    const r = spawnSync('sh', ['-c', `ulimit -n ${neededFiles} && exec ${quoted}`], { stdio: 'inherit', env: { ...process.env, BENCH_FANOUT_REEXEC: '1' } });
+    process.exit(r.status ?? 1);
+  }
+}
+
+// ---- a fleet that changes every second ----
+let seed = 7;
+const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+
+function initialFleet(count: number, nowMs: number): MachineView[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: `web-${String(i).padStart(4, '0')}.prod.example`,
+    name: `web-${i}`,
+    host: `web-${i}.prod.example`,
+    status: 'healthy',
+    labels: { env: i % 4 === 0 ? 'prod' : 'staging', rack: `r${i % 20}` },
+    intervalMs: 1000,
+    lastSeen: nowMs,
+    values: liveValues({
+      cpu_percent: random() * 80,
+      memory_percent: 30 + random() * 40,
+      disk_percent: 20 + random() * 60,
+      load_avg_1m: random() * 4,
+      load_avg_5m: random() * 4,
+      load_avg_15m: random() * 4,
+      network_recv_bytes_sec: random() * 1e6,
+      network_sent_bytes_sec: random() * 1e6,
+      disk_read_bytes_sec: random() * 1e5,
+      disk_write_bytes_sec: random() * 1e5,
+      swap_percent: 0,
+      uptime_seconds: 86_400 + i,
+      process_count: 150 + (i % 50),
+    }),
+  }));
+}
+
+/** What one more second does to a machine: CPU, network and disk writes always move, memory sometimes. */
+function nextSecond(m: MachineView, nowMs: number): MachineView {
+  const v = m.values;
+  const drift = (x: number | undefined, scale: number, max = Number.POSITIVE_INFINITY) => Math.min(max, Math.max(0, (x ?? 0) + (random() - 0.5) * scale));
+  return {
+    ...m,
+    lastSeen: nowMs,
+    values: liveValues({
+      ...v,
+      cpu_percent: drift(v.cpu_percent, 20, 100),
+      memory_percent: random() < 0.3 ? drift(v.memory_percent, 1, 100) : v.memory_percent,
+      network_recv_bytes_sec: drift(v.network_recv_bytes_sec, 2e5),
+      network_sent_bytes_sec: drift(v.network_sent_bytes_sec, 2e5),
+      disk_write_bytes_sec: drift(v.disk_write_bytes_sec, 5e4),
+      uptime_seconds: (v.uptime_seconds ?? 0) + 1,
+    }),
+  };
+}
+
+interface StepResult {
+  shards: number;
+  deflate: boolean;
+  viewers: number;
+  connected: number;
+  openMs: number;
+  pushes: number;
+  latency: LatencySummary;
+  expected: number;
+  received: number;
+  bytesPerMachine: number;
+  fieldsPerUpdate: number;
+  wireBytesPerMachine: number;
+  hubBytesPerMachine: number;
+  workerdCpuS: number;
+  workerdCpuPercent: number;
+  viewerCpuPercent: number;
+  windowS: number;
+}
+
+async function runConfig(shards: number, deflate: boolean, log: pino.Logger): Promise<StepResult[]> {
+  console.log(`\n=== RELAY_SHARDS=${shards}, viewers ${deflate ? 'offer' : 'do not offer'} permessage-deflate: starting wrangler dev ...`);
+  const dev: WranglerDev = await startWranglerDev({ vars: { RELAY_SHARDS: String(shards), MAX_MACHINES: String(Math.max(10_000, machines)) }, startTimeoutMs: 120_000 });
+  const source = new MemoryFleetSource();
+  let forwarder: EdgeForwarder | undefined;
+  let updater: NodeJS.Timeout | undefined;
+  const children: IpcChild[] = [];
+  const results: StepResult[] = [];
+  try {
+    let fleet = initialFleet(machines, Date.now());
+    for (const m of fleet) source.set(m);
+    forwarder = createEdgeForwarder({
+      url: dev.ingestUrl,
+      apiKey: dev.hubToken,
+      pushIntervalMs: 1000,
+      source,
+      log,
+    });
+    forwarder.start();
+    await waitUntil(
+      'every relay to hold the fleet',
+      async () => {
+        const stats = await relayStats(dev.url, dev.hubToken);
+        const relays = stats.filter((s) => s.role === 'relay');
+        return relays.length === shards && relays.every((s) => s.machines === machines);
+      },
+      60_000,
+      250,
+    );
+    // Change every machine once a second, half a push interval away from the forwarder's timer.
+    await sleep(500);
+    updater = setInterval(() => {
+      const now = Date.now();
+      fleet = fleet.map((m) => nextSecond(m, now));
+      for (const m of fleet) source.set(m);
+    }, 1000);
+
+    const processes = Math.min(4, Math.max(2, Math.ceil(Math.max(...viewerSteps) / VIEWERS_PER_PROCESS)));
+    for (let i = 0; i < processes; i++) children.push(forkChild('fanout-viewers.ts'));
+    let connected = 0;
+    for (const target of viewerSteps) {
+      // ---- bring the viewers up to `target`, spread over the processes ----
+      const add = target - connected;
+      const t0 = Date.now();
+      if (add > 0) {
+        const shares = children.map((_, i) => Math.floor(add / children.length) + (i < add % children.length ? 1 : 0));
+        const opened = await Promise.all(
+          children.map((c, i) => {
+            if (shares[i] === 0) return Promise.resolve({ open: 0, failed: 0, extensions: [] as string[] });
+            const reply = c.next<{ open: number; failed: number; extensions: string[] }>('opened');
+            c.send({ cmd: 'open', url: dev.viewerUrl, count: shares[i], concurrency: 100, deflate } satisfies OpenViewers);
+            return reply;
+          }),
+        );
+        const failed = opened.reduce((n, o) => n + o.failed, 0);
+        connected += opened.reduce((n, o) => n + o.open, 0);
+        const ext = [...new Set(opened.flatMap((o) => o.extensions))];
+        console.log(`${connected} viewers connected (+${add} in ${Date.now() - t0} ms${failed ? `, ${failed} FAILED` : ''}; negotiated extensions: ${ext.length ? ext.join(', ') : 'none'})`);
+      }
+      const openMs = Date.now() - t0;
+      const stats = await relayStats(dev.url, dev.hubToken);
+      const atRelays = stats.filter((s) => s.role === 'relay').reduce((n, s) => n + s.viewers, 0);
+      await sleep(2000); // two pushes to settle
+
+      // ---- the window ----
+      await Promise.all(children.map((c) => (c.send({ cmd: 'begin' }), c.next('begun'))));
+      const cpu0 = dev.workerdCpuSeconds();
+      const viewerCpu0 = children.reduce((n, c) => n + (treeUsage(c.pid)?.cpuSeconds ?? 0), 0);
+      // A push's ts is Date.now() inside the forwarder's timer, which cannot run between these reads:
+      // the pushes of the window are exactly those with windowStart ≤ ts ≤ windowEnd.
+      const windowStart = Date.now();
+      const hub0 = forwarder.stats();
+      await sleep(pushes * 1000);
+      const hub1 = forwarder.stats();
+      const windowEnd = Date.now();
+      const cpu1 = dev.workerdCpuSeconds();
+      const viewerCpu1 = children.reduce((n, c) => n + (treeUsage(c.pid)?.cpuSeconds ?? 0), 0);
+      const windowS = (Date.now() - windowStart) / 1000;
+      await sleep(3000); // late receipts of the last pushes still count
+      const ended = await Promise.all(children.map((c) => (c.send({ cmd: 'end' }), c.next<ViewersEnded>('ended'))));
+
+      const inWindow = (ts: number) => ts >= windowStart && ts <= windowEnd;
+      const latencies: number[] = [];
+      let received = 0;
+      for (const e of ended) {
+        for (const [ts, list] of e.byTs) {
+          if (!inWindow(ts)) continue;
+          received += list.length;
+          for (const l of list) latencies.push(l);
+        }
+      }
+      const frames = ended.flatMap((e) => e.frames).filter(([ts]) => inWindow(ts));
+      const frameBytes = frames.reduce((n, f) => n + f[1], 0);
+      const frameUpdates = frames.reduce((n, f) => n + f[2], 0);
+      const frameFields = frames.reduce((n, f) => n + f[3], 0);
+      const payload = ended.reduce((n, e) => n + e.payloadBytes, 0);
+      const wire = ended.reduce((n, e) => n + e.wireBytes, 0);
+      const pushesInWindow = hub1.deltasSent - hub0.deltasSent;
+      const r: StepResult = {
+        shards,
+        deflate,
+        viewers: target,
+        connected: atRelays,
+        openMs,
+        pushes: pushesInWindow,
+        latency: summarize(latencies),
+        expected: pushesInWindow * connected,
+        received,
+        bytesPerMachine: frameUpdates > 0 ? frameBytes / frameUpdates : Number.NaN,
+        fieldsPerUpdate: frameUpdates > 0 ? frameFields / frameUpdates : Number.NaN,
+        // Every viewer gets the same frames: socket bytes per viewer per changed machine.
+        wireBytesPerMachine: frameUpdates > 0 && payload > 0 ? ((frameBytes / frameUpdates) * wire) / payload : Number.NaN,
+        hubBytesPerMachine: (hub1.bytesSent - hub0.bytesSent) / Math.max(1, pushesInWindow * machines),
+        workerdCpuS: cpu1 - cpu0,
+        workerdCpuPercent: (100 * (cpu1 - cpu0)) / windowS,
+        viewerCpuPercent: (100 * (viewerCpu1 - viewerCpu0)) / windowS,
+        windowS,
+      };
+      results.push(r);
+      console.log(
+        `[shards ${shards}, deflate ${deflate ? 'on' : 'off'}, ${target} viewers] push→receipt p50 ${fmt(r.latency.p50, 0)} ms, p99 ${fmt(r.latency.p99, 0)} ms, max ${fmt(r.latency.max, 0)} ms; ` +
+          `${r.received}/${r.expected} deliveries; ${fmt(r.bytesPerMachine, 1)} B per changed machine in frames (${fmt(r.wireBytesPerMachine, 1)} on the socket, ${fmt(r.hubBytesPerMachine, 1)} hub→relay); ` +
+          `workerd CPU ${fmt(r.workerdCpuPercent, 0)}%, viewer processes CPU ${fmt(r.viewerCpuPercent, 0)}%`,
+      );
+    }
+  } finally {
+    clearInterval(updater);
+    await Promise.all(children.map((c) => c.close({ cmd: 'close' })));
+    await forwarder?.close();
+    await dev.stop();
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  console.log(`fan-out: ${machines} machines changing every second, 1 push/s, ${pushes} pushes per step; viewers ${viewerSteps.join(' → ')}; RELAY_SHARDS ${shardConfigs.join(', ')}; permessage-deflate ${deflateModes.map((d) => (d ? 'on' : 'off')).join(', ')}${args.quick ? ' (quick)' : ''}`);
+  const log = pino({ level: 'warn' });
+  const results: StepResult[] = [];
+  for (const deflate of deflateModes) for (const shards of shardConfigs) results.push(...(await runConfig(shards, deflate, log)));
+
+  const table = results.map((r) => ({
+    'RELAY_SHARDS': r.shards,
+    deflate: r.deflate ? 'on' : 'off',
+    viewers: r.viewers,
+    'at the relays': r.connected,
+    pushes: r.pushes,
+    'push→receipt p50 ms': fmt(r.latency.p50, 0),
+    'p99 ms': fmt(r.latency.p99, 0),
+    'max ms': fmt(r.latency.max, 0),
+    'deliveries (got/expected)': `${r.received}/${r.expected}`,
+    'B/changed machine (frame)': fmt(r.bytesPerMachine, 1),
+    'B/changed machine (socket)': fmt(r.wireBytesPerMachine, 1),
+    'hub→relay B/changed machine': fmt(r.hubBytesPerMachine, 1),
+    'fields/update': fmt(r.fieldsPerUpdate, 1),
+    'workerd CPU % (s)': `${fmt(r.workerdCpuPercent, 0)} (${fmt(r.workerdCpuS, 1)})`,
+    'viewer procs CPU %': fmt(r.viewerCpuPercent, 0),
+  }));
+  console.log('');
+  console.table(table);
+
+  const atTarget = results.filter((r) => r.viewers === TARGET_VIEWERS);
+  const worstP99 = atTarget.length ? Math.max(...atTarget.map((r) => r.latency.p99)) : Number.NaN;
+  const worstBytes = Math.max(...results.map((r) => r.bytesPerMachine));
+  const complete = results.every((r) => r.received === r.expected);
+  const targets = [
+    {
+      target: `p99 push → receipt < ${TARGET_P99_MS} ms at ${TARGET_VIEWERS.toLocaleString('en')} viewers`,
+      measured: atTarget.length ? atTarget.map((r) => `${fmt(r.latency.p99, 0)} ms (RELAY_SHARDS=${r.shards}, deflate ${r.deflate ? 'on' : 'off'})`).join(', ') : `no ${TARGET_VIEWERS}-viewer step in this run`,
+      result: verdict(atTarget.length ? worstP99 < TARGET_P99_MS : undefined),
+    },
+    { target: `≤ ${TARGET_BYTES} bytes per changed machine in a delta`, measured: `${fmt(worstBytes, 1)} B in the frame (largest of the steps)`, result: verdict(worstBytes <= TARGET_BYTES) },
+    { target: 'every viewer gets every push', measured: complete ? 'yes' : 'NO (see deliveries)', result: verdict(complete) },
+  ];
+  console.table(targets);
+
+  const body = [
+    `wrangler dev (workerd) on 127.0.0.1; hub side: the hub's edge forwarder over ${machines} machines that all change every second, one push a second;`,
+    `${pushes} pushes measured per step after the viewers connected. Viewers: \`ws\` clients in ${Math.min(4, Math.max(2, Math.ceil(Math.max(...viewerSteps) / VIEWERS_PER_PROCESS)))} processes, ${deflateModes.map((d) => (d ? 'offering permessage-deflate (as browsers and default \`ws\` clients do: the relay then compresses every frame for every socket)' : 'not offering permessage-deflate')).join(', then ')}.`,
+    'push → receipt = receipt time at the viewer − the delta\'s ts (the forwarder\'s push time, same clock). "frame" bytes = delta text ÷ machines in it; "socket" = bytes read from the viewer sockets ÷ machines (WebSocket framing, and compression when negotiated).',
+    '',
+    markdownTable(table),
+    '',
+    '**Targets**',
+    '',
+    markdownTable(targets),
+  ].join('\n');
+  writeResultsSection({ name: 'fanout', body, quick: args.quick, command: commandLine() });
+}
+
+await main();
