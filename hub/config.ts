@@ -151,6 +151,8 @@ export function flagsToEnv(argv: readonly string[], known: readonly string[]): R
 
 export function parseHubConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): HubConfig {
   const merged: Record<string, string | undefined> = { ...env, ...flagsToEnv(argv, Object.keys(schema.shape)) };
+  // An empty value means the default, as in the collector (`.env` files and compose often hold `NAME=`).
+  for (const name of HUB_ENV_VARIABLES) if (merged[name]?.trim() === '') merged[name] = undefined;
   const result = schema.safeParse(merged);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
