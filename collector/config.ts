@@ -37,8 +37,8 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Flag → the environment variable it overrides. `--label` is repeatable and handled apart. */
-const FLAGS: Readonly<Record<string, string>> = {
+/** Flag → the environment variable it overrides (for the CLI, docs and their tests). `--label` (LABELS) is repeatable and handled apart. */
+export const COLLECTOR_FLAGS: Readonly<Record<string, string>> = {
   hub: 'AGGREGATOR_URL',
   id: 'MACHINE_ID',
   name: 'MACHINE_NAME',
@@ -129,16 +129,16 @@ export function parseCollectorConfig(
     const arg = argv[i];
     if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"`);
     const [flag, inline] = arg.slice(2).split(/=(.*)/s, 2);
-    if (flag !== 'label' && !(flag in FLAGS)) {
-      throw new ConfigError(`unknown option --${flag} (known: --label, ${Object.keys(FLAGS).map((f) => '--' + f).join(', ')})`);
+    if (flag !== 'label' && !(flag in COLLECTOR_FLAGS)) {
+      throw new ConfigError(`unknown option --${flag} (known: --label, ${Object.keys(COLLECTOR_FLAGS).map((f) => '--' + f).join(', ')})`);
     }
     const value = inline ?? argv[++i];
     if (value === undefined) throw new ConfigError(`option --${flag} needs a value`);
     if (flag === 'label') flagLabels.push(parseLabel(value, '--label'));
-    else fromFlags[FLAGS[flag]] = value;
+    else fromFlags[COLLECTOR_FLAGS[flag]] = value;
   }
   const sourceOf = (variable: string) => {
-    const flag = Object.keys(FLAGS).find((f) => FLAGS[f] === variable);
+    const flag = Object.keys(COLLECTOR_FLAGS).find((f) => COLLECTOR_FLAGS[f] === variable);
     return flag && variable in fromFlags ? `--${flag}` : variable;
   };
   const pick = (variable: string): string | undefined => {
