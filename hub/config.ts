@@ -163,6 +163,11 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
   if (Boolean(c.GRPC_TLS_CERT) !== Boolean(c.GRPC_TLS_KEY)) {
     throw new ConfigError('invalid hub configuration: GRPC_TLS_CERT and GRPC_TLS_KEY must be set together');
   }
+  if (!(c.RETENTION_RAW_DAYS <= c.RETENTION_1M_DAYS && c.RETENTION_1M_DAYS <= c.RETENTION_1H_DAYS)) {
+    throw new ConfigError(
+      `invalid hub configuration: a coarser tier must be kept at least as long as a finer one: RETENTION_RAW_DAYS (${c.RETENTION_RAW_DAYS}) ≤ RETENTION_1M_DAYS (${c.RETENTION_1M_DAYS}) ≤ RETENTION_1H_DAYS (${c.RETENTION_1H_DAYS})`,
+    );
+  }
   return Object.freeze({
     httpPort: c.HTTP_PORT,
     httpHost: c.HTTP_HOST,

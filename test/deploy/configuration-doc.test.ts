@@ -184,6 +184,13 @@ describe('docs/configuration.md', () => {
     expect(parseRelayConfig(vars)).toEqual(RELAY_DEFAULTS);
   });
 
+  test('the retention order it states is checked when the configuration is read', () => {
+    expect(rowsOf('hub').find((r) => r.variable === 'RETENTION_RAW_DAYS')!.meaning).toMatch(/≤ `RETENTION_1M_DAYS` ≤ `RETENTION_1H_DAYS`/);
+    expect(() => parseHubConfig([], { RETENTION_RAW_DAYS: '100' })).toThrow(/RETENTION_RAW_DAYS \(100\) ≤ RETENTION_1M_DAYS \(90\)/);
+    expect(() => parseHubConfig([], { RETENTION_1M_DAYS: '1000' })).toThrow(/RETENTION_1H_DAYS \(730\)/);
+    expect(parseHubConfig([], { RETENTION_RAW_DAYS: '90', RETENTION_1M_DAYS: '90', RETENTION_1H_DAYS: '90' }).retention).toEqual({ rawDays: 90, oneMinuteDays: 90, oneHourDays: 90 });
+  });
+
   test('an empty value means the default, for the hub and the collector alike', () => {
     const hubDefault = parseHubConfig([], {});
     for (const v of HUB_ENV_VARIABLES) expect(parseHubConfig([], { [v]: '' }), v).toEqual(hubDefault);
