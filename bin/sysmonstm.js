@@ -10,7 +10,7 @@ const USAGE = `usage:
   sysmonstm [all] [--http-port 8000] [--grpc-port 50051] [--data-dir ./data]   hub + collector for this machine
   sysmonstm hub [--http-port N] [--grpc-port N] [--data-dir DIR] ...             the hub alone
   sysmonstm collector --hub http://HOST:50051 [--id ID] [--name "Display name"] [--interval SECONDS]
-Configuration is read from environment variables too; see README.md.`;
+Configuration is read from environment variables too; every variable and flag: docs/configuration.md.`;
 
 const [command = 'all', ...rest] = process.argv.slice(2);
 switch (command) {
