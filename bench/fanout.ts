@@ -128,7 +128,13 @@ interface StepResult {
 
 async function runConfig(shards: number, deflate: boolean, log: pino.Logger): Promise<StepResult[]> {
   console.log(`\n=== RELAY_SHARDS=${shards}, viewers ${deflate ? 'offer' : 'do not offer'} permessage-deflate: starting wrangler dev ...`);
-  const dev: WranglerDev = await startWranglerDev({ vars: { RELAY_SHARDS: String(shards), MAX_MACHINES: String(Math.max(10_000, machines)) }, startTimeoutMs: 120_000 });
+  const dev: WranglerDev = await startWranglerDev({ vars: {
+      RELAY_SHARDS: String(shards),
+      MAX_MACHINES: String(Math.max(10_000, machines)),
+      // Every bench viewer comes from 127.0.0.1: lift the per-address caps that would refuse them.
+      MAX_VIEWERS_PER_IP: '1000000',
+      VIEWER_CONNECTS_PER_MINUTE: '1000000',
+    }, startTimeoutMs: 120_000 });
   const source = new MemoryFleetSource();
   let forwarder: EdgeForwarder | undefined;
   let updater: NodeJS.Timeout | undefined;
