@@ -89,7 +89,8 @@ export interface WranglerDev {
    *  runs a second workerd, a proxy in front of it that relays every request and WebSocket frame again
    *  and that production does not have. */
   appWorkerdCpuSeconds(): number;
-  stop(): Promise<void>;
+  /** Ends wrangler and workerd (the whole process group): SIGTERM by default, SIGKILL for a crash. */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
 export interface WranglerDevOptions {
@@ -99,11 +100,13 @@ export interface WranglerDevOptions {
   persistDir?: string;
   hubToken?: string;
   startTimeoutMs?: number;
+  /** Listen on this port (a restart on the port the hub forwards to); default: a free one. */
+  port?: number;
 }
 
 export async function startWranglerDev(options: WranglerDevOptions = {}): Promise<WranglerDev> {
   const files = writeEdgeConfig();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const inspectorPort = await freePort();
   const persistDir = options.persistDir ?? path.join(files.dir, 'state');
   const hubToken = options.hubToken ?? 'test-hub-token-0123456789abcdef';
@@ -146,12 +149,12 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
 
   const url = `http://127.0.0.1:${port}`;
   let stopped = false;
-  const stop = async () => {
+  const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') => {
     if (stopped) return;
     stopped = true;
     if (!exited && child.pid !== undefined) {
       try {
-        process.kill(-child.pid, 'SIGTERM');
+        process.kill(-child.pid, signal);
       } catch {
         /* already gone */
       }

@@ -1,8 +1,10 @@
 // Test support: private PostgreSQL and Redis instances on spare ports that a test may kill (SIGKILL,
 // SIGTERM) and start again, without touching the shared servers on 5432 / 6379.
 // - PostgreSQL: initdb from /usr/lib/postgresql/15/bin into a temp dir owned by the postgres user
-//   (the server refuses to run as root), started as `runuser -u postgres -- postgres ...` in a process
-//   group of its own, so SIGKILL takes the postmaster and every backend down at once, like a crash.
+//   (the server refuses to run as root), the postmaster spawned directly with the postgres user's
+//   uid/gid (not through runuser: a postmaster orphaned by a killed runuser becomes a zombie that a
+//   container's PID 1 may never reap, and its pid then looks alive to the next postmaster) in a
+//   process group of its own. SIGKILL kills the postmaster like a crash; its backends notice and exit.
 //   fsync is off: a killed process loses nothing that way (the page cache survives it); no OS crash is
 //   simulated.
 // - Redis: `redis-server --daemonize yes --pidfile F --save ""`, so a restart starts empty (the worst
@@ -46,7 +48,7 @@ export interface PrivatePostgres {
   /** postgres://…/sysmonstm on the private server. */
   readonly url: string;
   start(): Promise<void>;
-  /** SIGKILL: the whole process group (postmaster and backends). SIGTERM: the postmaster only (smart
+  /** SIGKILL: the postmaster's process group, like a crash (backends exit on their own). SIGTERM: the postmaster only (smart
    *  shutdown, which waits for clients; after `graceMs` it is followed by SIGINT, the fast shutdown). */
   kill(signal: 'SIGKILL' | 'SIGTERM', graceMs?: number): Promise<void>;
   readonly running: boolean;
@@ -59,14 +61,15 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sysmonstm-pg-'));
   const data = path.join(dir, 'data');
   const asRoot = userInfo().uid === 0;
+  /** As root: run as the postgres user (spawn's uid/gid). */
+  let runAs: { uid: number; gid: number; env: NodeJS.ProcessEnv } | undefined;
   if (asRoot) {
-    const pgUser = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-    const pgGroup = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-    chownSync(dir, Number(pgUser.stdout.trim()), Number(pgGroup.stdout.trim()));
+    const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+    const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+    chownSync(dir, uid, gid);
+    runAs = { uid, gid, env: { ...process.env, HOME: dir, USER: 'postgres', LOGNAME: 'postgres' } };
   }
-  const asPostgres = (bin: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args]);
-  const [initCmd, initArgs] = asPostgres(path.join(PG_BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  const init = spawnSync(initCmd, initArgs, { encoding: 'utf8' });
+  const init = spawnSync(path.join(PG_BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'], { encoding: 'utf8', cwd: dir, ...runAs });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -85,11 +88,11 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/sysmonstm`,
     async start() {
-      const [cmd, args] = asPostgres(path.join(PG_BIN, 'postgres'), [
+      const args = [
         '-D', data, '-p', String(port), '-k', dir,
         '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=50', '-c', 'shared_buffers=32MB',
-      ]);
-      const started = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      ];
+      const started = spawn(path.join(PG_BIN, 'postgres'), args, { detached: true, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], ...runAs });
       child = started;
       started.stdout!.on('data', (d: Buffer) => (output += d.toString()));
       started.stderr!.on('data', (d: Buffer) => (output += d.toString()));
