@@ -27,6 +27,16 @@ export interface IngestStats {
   streamsOpen: number;
   /** Streams refused before any report: bad or missing token, wrong machine, invalid hello, MAX_MACHINES. */
   streamsRefused: number;
+  /** Reports stored in history whose live update (current state + event) was superseded by a newer
+   * report of the same machine before it could run: only under overload, bounding the hub's memory. */
+  liveUpdatesSuperseded: number;
+}
+
+interface LiveUpdate {
+  record: MachineRecord;
+  encoded: Uint8Array;
+  receivedAtMs: number;
+  receivedAtHrMs: number;
 }
 
 export interface IngestDeps {
@@ -59,7 +69,7 @@ function malformedRequest(err: unknown): unknown {
 
 export function createIngestService(deps: IngestDeps): ServiceImpl<typeof IngestService> & { stats: IngestStats } {
   const now = deps.now ?? Date.now;
-  const stats: IngestStats = { reportsAccepted: 0, reportsDuplicate: 0, reportsRejected: 0, streamsOpen: 0, streamsRefused: 0 };
+  const stats: IngestStats = { reportsAccepted: 0, reportsDuplicate: 0, reportsRejected: 0, streamsOpen: 0, streamsRefused: 0, liveUpdatesSuperseded: 0 };
   /** Highest durable seq per machine, learned from history once and kept current by acks. */
   const durableSeq = new Map<string, number>();
   /**
@@ -121,6 +131,38 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
       let lastInStream = 0;
       let durableChain: Promise<unknown> = Promise.resolve();
       let sideEffects: Promise<unknown> = Promise.resolve();
+      /** The live update waiting for the running one: at most one per stream, the newest wins. */
+      let pendingLive: LiveUpdate | undefined;
+      let liveRunning = false;
+      const runLive = async (first: LiveUpdate) => {
+        for (let u: LiveUpdate | undefined = first; u; u = pendingLive) {
+          pendingLive = undefined;
+          try {
+            await deps.state.put(u.record, u.encoded);
+          } catch (err) {
+            deps.log.warn({ err: (err as Error).message, machine: u.record.id }, 'state update failed');
+          }
+          release();
+          try {
+            await deps.events.publish({ record: u.record, receivedAtMs: u.receivedAtMs });
+            deps.onPublished?.(performance.now() - u.receivedAtHrMs);
+          } catch (err) {
+            deps.log.warn({ err: (err as Error).message, machine: u.record.id }, 'event publish failed');
+          }
+        }
+        liveRunning = false;
+      };
+      /** Current state and the event are live views: they never hold up durability or acks, and when
+       * they fall behind, a newer report replaces the waiting one instead of queueing without bound. */
+      const updateLive = (u: LiveUpdate) => {
+        if (liveRunning) {
+          if (pendingLive) stats.liveUpdatesSuperseded++;
+          pendingLive = u;
+          return;
+        }
+        liveRunning = true;
+        sideEffects = runLive(u);
+      };
 
       const ack = (seq: number) => {
         if (seq <= lastAcked) return;
@@ -205,16 +247,8 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
           intervalMs: report.intervalMs || 1000,
           metrics,
         };
-        // Current state and the event are live views: they must not hold up durability or acks.
         // Unknown fields are not kept: what a collector invents is not stored.
-        const encoded = toBinary(ReportSchema, report, { writeUnknownFields: false });
-        sideEffects = sideEffects
-          .then(() => deps.state.put(record, encoded))
-          .then(release)
-          .catch((err: unknown) => deps.log.warn({ err: (err as Error).message, machine: h.machineId }, 'state update failed'))
-          .then(() => deps.events.publish({ record, receivedAtMs }))
-          .then(() => deps.onPublished?.(performance.now() - receivedAtHrMs))
-          .catch((err: unknown) => deps.log.warn({ err: (err as Error).message, machine: h.machineId }, 'event publish failed'));
+        updateLive({ record, encoded: toBinary(ReportSchema, report, { writeUnknownFields: false }), receivedAtMs, receivedAtHrMs });
         const written = deps.writer.add({ machineId: h.machineId, seq, timeMs, metrics });
         const entry = { seq, written };
         latest.set(h.machineId, entry);

@@ -22,6 +22,8 @@ export function createRedisGateway(url: string, log: Logger): RedisGateway {
       // A hung server must not hold the hub's state writes forever (fallback-state.ts takes over);
       // blocking reads live on dedicated connections without this limit.
       ...(name === 'command' ? { commandTimeout: 3000 } : {}),
+      // Commands issued in the same tick (many collectors' state writes and events) go out in one write.
+      enableAutoPipelining: name === 'command',
       retryStrategy: (times) => Math.min(200 * 2 ** Math.min(times, 6), 5000),
     });
     let lastError = '';

@@ -125,6 +125,7 @@ export function createHubMetrics(sources: HubMetricsSources): HubMetrics {
 
   // Counters and gauges below are set from the parts' own stats at scrape time.
   const reports = new Counter({ name: 'sysmonstm_hub_reports_received_total', help: 'Reports received from collectors, by outcome (accepted, duplicate replay, rejected as invalid).', labelNames: ['outcome'], registers });
+  const liveSuperseded = new Counter({ name: 'sysmonstm_hub_live_updates_superseded_total', help: 'Reports kept in history whose live update was replaced by a newer report of the same machine (the hub was behind).', registers });
   const streams = new Gauge({ name: 'sysmonstm_hub_collector_streams', help: 'Collector gRPC streams open now.', registers });
   const historyRows = new Counter({ name: 'sysmonstm_hub_history_rows_total', help: 'History rows by outcome: written to the database, rejected by it, or spooled to disk while it was unavailable.', labelNames: ['outcome'], registers });
   const historyFailures = new Counter({ name: 'sysmonstm_hub_history_write_failures_total', help: 'Failed history write attempts (each is retried).', registers });
@@ -172,6 +173,8 @@ export function createHubMetrics(sources: HubMetricsSources): HubMetrics {
     setCounter(reports, ingest.reportsAccepted, { outcome: 'accepted' });
     setCounter(reports, ingest.reportsDuplicate, { outcome: 'duplicate' });
     setCounter(reports, ingest.reportsRejected, { outcome: 'rejected' });
+    liveSuperseded.reset();
+    setCounter(liveSuperseded, ingest.liveUpdatesSuperseded);
     streams.set(ingest.streamsOpen);
 
     const history = sources.history();
