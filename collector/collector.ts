@@ -3,7 +3,6 @@
 // Settings change the interval live; close() stops sampling, ends the stream and flushes the spool
 // and the seq file. The buffer is the on-disk spool by default (spooled-report-buffer.ts): unacked
 // reports survive a restart and are resent first, and the seq continues after the last spooled one.
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { create } from '@bufbuild/protobuf';
 import { ReportSchema } from '../proto/gen/sysmonstm/v1/report_pb.js';
@@ -14,14 +13,13 @@ import type { Logger } from './log.ts';
 import { createProcSampler } from './proc-sampler.ts';
 import { createReportBuffer, type ReportBuffer } from './report-buffer.ts';
 import type { Sampler } from './sampler.ts';
-import { createSiSampler } from './si-sampler.ts';
 import { openSeqStore, planAfterWelcome, type SeqStore } from './seq-store.ts';
 import { openSpooledReportBuffer, spoolDirFor } from './spooled-report-buffer.ts';
 import { nextTickMs } from './tick-schedule.ts';
+import packageJson from '../package.json' with { type: 'json' };
 
-export const COLLECTOR_VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+// A JSON import, not a file read relative to this module: the bundle (dist/collector.mjs) carries it.
+export const COLLECTOR_VERSION: string = packageJson.version;
 
 export interface CollectorDeps {
   log: Logger;
@@ -47,7 +45,19 @@ export function chooseSampler(
   hostPaths?: CollectorConfig['hostPaths'],
 ): Sampler {
   const useProc = kind === 'proc' || (kind === 'auto' && platform === 'linux');
-  return useProc ? createProcSampler(hostPaths) : createSiSampler();
+  return useProc ? createProcSampler(hostPaths) : lazySiSampler();
+}
+
+/** The systeminformation sampler, imported on first use: the library is large and Linux does not need it. */
+function lazySiSampler(): Sampler {
+  let loaded: Promise<Sampler> | undefined;
+  const sampler = () => (loaded ??= import('./si-sampler.ts').then((m) => m.createSiSampler()));
+  return {
+    kind: 'systeminformation',
+    prime: async () => (await sampler()).prime(),
+    sample: async () => (await sampler()).sample(),
+    describe: async () => (await sampler()).describe(),
+  };
 }
 
 export function createCollector(config: CollectorConfig, deps: CollectorDeps): Collector {
