@@ -2,7 +2,6 @@
 // into a frozen typed object. Pure: the caller passes argv, env and the hostname; nothing in the
 // collector reads process.env. An error names the variable or flag and what is wrong with it.
 import { hostname as osHostname } from 'node:os';
-import { z } from 'zod';
 
 export const MACHINE_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 const NAME_MAX_LENGTH = 256;
@@ -73,48 +72,84 @@ function parseLabel(text: string, source: string): [string, string] {
   return [key, value];
 }
 
-const schema = z.object({
-  AGGREGATOR_URL: z
-    .string()
-    .trim()
-    .refine((v) => {
-      try {
-        const url = new URL(v);
-        return url.protocol === 'http:' || url.protocol === 'https:';
-      } catch {
-        return false;
-      }
-    }, 'must be an http:// or https:// URL, like http://hub.local:50051'),
-  MACHINE_ID: z.string().regex(MACHINE_ID_PATTERN, 'must be 1..128 characters of A-Z a-z 0-9 . _ -'),
-  MACHINE_NAME: z.string().trim().min(1, 'must not be empty').max(NAME_MAX_LENGTH, `must be at most ${NAME_MAX_LENGTH} characters`),
-  COLLECTION_INTERVAL: z.coerce
-    .number({ message: 'must be a number of seconds' })
-    .finite()
-    .min(0.1, 'must be at least 0.1 seconds')
-    .max(3600, 'must be at most 3600 seconds'),
-  DATA_DIR: z.string().min(1, 'must not be empty'),
-  COLLECTOR_TOKEN: z
-    .string()
-    .optional()
-    .transform((v) => (v === '' ? undefined : v))
-    .refine((v) => v === undefined || /^[\x21-\x7e]+$/.test(v), 'must be printable ASCII without spaces'),
-  AGGREGATOR_CA_FILE: z.string().min(1).optional(),
-  BUFFER_CAPACITY: z.coerce.number().int('must be a whole number').min(1).max(1_000_000),
-  BUFFER_MAX_BYTES: z.coerce
-    .number({ message: 'must be a number of bytes' })
-    .int('must be a whole number of bytes')
-    .refine((v) => v === 0 || (v >= 65_536 && v <= 1024 ** 4), 'must be 0 (no spool) or between 65536 and 1 TiB'),
-  BUFFER_FSYNC_INTERVAL: z.coerce.number({ message: 'must be a number of seconds' }).finite().min(0).max(60),
-  SAMPLER: z.enum(['auto', 'proc', 'systeminformation']),
-  HOST_PROC: z.string().startsWith('/', 'must be an absolute path'),
-  HOST_SYS: z.string().startsWith('/', 'must be an absolute path'),
-  HOST_ROOT: z.string().startsWith('/', 'must be an absolute path'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-  LOG_FORMAT: z.enum(['json', 'pretty']),
-});
+// Plain checks rather than a schema library: the collector runs on every machine and zod alone would
+// add some 10 MB to its memory. The messages are the ones the zod schema used here gave.
+type Check<T> = (raw: string | undefined) => { value: T } | { problem: string };
+
+const ok = <T>(value: T) => ({ value });
+const fail = (problem: string) => ({ problem });
+
+/** `Number(raw)` as a finite number, with `message` when it is not one. */
+function toNumber(raw: string | undefined, message = 'Invalid input: expected number, received NaN'): { value: number } | { problem: string } {
+  const n = Number(raw);
+  return Number.isFinite(n) ? ok(n) : fail(message);
+}
+
+function numberBetween(min: number, max: number, options: { typeMessage?: string; intMessage?: string; minMessage?: string; maxMessage?: string } = {}): Check<number> {
+  return (raw) => {
+    const parsed = toNumber(raw, options.typeMessage);
+    if ('problem' in parsed) return parsed;
+    const n = parsed.value;
+    if (options.intMessage && !Number.isInteger(n)) return fail(options.intMessage);
+    if (n < min) return fail(options.minMessage ?? `Too small: expected number to be >=${min}`);
+    if (n > max) return fail(options.maxMessage ?? `Too big: expected number to be <=${max}`);
+    return ok(n);
+  };
+}
+
+function oneOf<const T extends string>(...options: T[]): Check<T> {
+  return (raw) => ((options as string[]).includes(raw as string) ? ok(raw as T) : fail(`Invalid option: expected one of ${options.map((o) => JSON.stringify(o)).join('|')}`));
+}
+
+const absolutePath: Check<string> = (raw) => (raw!.startsWith('/') ? ok(raw!) : fail('must be an absolute path'));
+
+const checks = {
+  AGGREGATOR_URL: (raw) => {
+    const v = raw!.trim();
+    try {
+      const url = new URL(v);
+      if (url.protocol === 'http:' || url.protocol === 'https:') return ok(v);
+    } catch {
+      /* not a URL */
+    }
+    return fail('must be an http:// or https:// URL, like http://hub.local:50051');
+  },
+  MACHINE_ID: (raw) => (MACHINE_ID_PATTERN.test(raw!) ? ok(raw!) : fail('must be 1..128 characters of A-Z a-z 0-9 . _ -')),
+  MACHINE_NAME: (raw) => {
+    const v = raw!.trim();
+    if (v.length < 1) return fail('must not be empty');
+    if (v.length > NAME_MAX_LENGTH) return fail(`must be at most ${NAME_MAX_LENGTH} characters`);
+    return ok(v);
+  },
+  COLLECTION_INTERVAL: numberBetween(0.1, 3600, { typeMessage: 'must be a number of seconds', minMessage: 'must be at least 0.1 seconds', maxMessage: 'must be at most 3600 seconds' }),
+  DATA_DIR: (raw) => (raw!.length >= 1 ? ok(raw!) : fail('must not be empty')),
+  COLLECTOR_TOKEN: (raw) => {
+    const v = raw === '' ? undefined : raw;
+    return v === undefined || /^[\x21-\x7e]+$/.test(v) ? ok(v) : fail('must be printable ASCII without spaces');
+  },
+  AGGREGATOR_CA_FILE: (raw) => (raw === undefined || raw.length >= 1 ? ok(raw) : fail('Too small: expected string to have >=1 characters')),
+  BUFFER_CAPACITY: numberBetween(1, 1_000_000, { intMessage: 'must be a whole number' }),
+  BUFFER_MAX_BYTES: (raw) => {
+    const parsed = toNumber(raw, 'must be a number of bytes');
+    if ('problem' in parsed) return parsed;
+    const v = parsed.value;
+    if (!Number.isInteger(v)) return fail('must be a whole number of bytes');
+    return v === 0 || (v >= 65_536 && v <= 1024 ** 4) ? ok(v) : fail('must be 0 (no spool) or between 65536 and 1 TiB');
+  },
+  // (zod used the type message for the range too)
+  BUFFER_FSYNC_INTERVAL: numberBetween(0, 60, { typeMessage: 'must be a number of seconds', minMessage: 'must be a number of seconds', maxMessage: 'must be a number of seconds' }),
+  SAMPLER: oneOf('auto', 'proc', 'systeminformation'),
+  HOST_PROC: absolutePath,
+  HOST_SYS: absolutePath,
+  HOST_ROOT: absolutePath,
+  LOG_LEVEL: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  LOG_FORMAT: oneOf('json', 'pretty'),
+} satisfies Record<string, Check<unknown>>;
+
+type Checked = { [K in keyof typeof checks]: Extract<ReturnType<(typeof checks)[K]>, { value: unknown }>['value'] };
 
 /** Every environment variable the collector reads: for docs, .env.example and deploy checks. */
-export const COLLECTOR_ENV_VARIABLES: readonly string[] = Object.freeze([...Object.keys(schema.shape), 'LABELS']);
+export const COLLECTOR_ENV_VARIABLES: readonly string[] = Object.freeze([...Object.keys(checks), 'LABELS']);
 
 const trimSlash = (p: string) => p.replace(/\/+$/, '');
 
@@ -147,7 +182,7 @@ export function parseCollectorConfig(
   };
 
   const hostname = system.hostname.slice(0, NAME_MAX_LENGTH) || 'localhost';
-  const result = schema.safeParse({
+  const raw: Record<keyof typeof checks, string | undefined> = {
     AGGREGATOR_URL: pick('AGGREGATOR_URL') ?? 'http://127.0.0.1:50051',
     MACHINE_ID: pick('MACHINE_ID') ?? sanitizeMachineId(hostname),
     MACHINE_NAME: pick('MACHINE_NAME') ?? hostname,
@@ -164,12 +199,16 @@ export function parseCollectorConfig(
     HOST_ROOT: pick('HOST_ROOT') ?? '/',
     LOG_LEVEL: pick('LOG_LEVEL') ?? 'info',
     LOG_FORMAT: pick('LOG_FORMAT') ?? 'json',
-  });
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${sourceOf(String(issue.path[0]))} ${issue.message}`);
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  };
+  const problems: string[] = [];
+  const checked: Record<string, unknown> = {};
+  for (const variable of Object.keys(checks) as Array<keyof typeof checks>) {
+    const result = (checks[variable] as Check<unknown>)(raw[variable]);
+    if ('problem' in result) problems.push(`${sourceOf(variable)} ${result.problem}`);
+    else checked[variable] = result.value;
   }
-  const c = result.data;
+  if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  const c = checked as Checked;
 
   const labels: Record<string, string> = {};
   for (const item of (env.LABELS ?? '').split(',')) {
