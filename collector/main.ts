@@ -9,7 +9,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 export async function startCollector(argv: readonly string[], env: Env): Promise<Collector> {
   const config = parseCollectorConfig(argv, env);
-  const log = createCollectorLogger({ level: config.logLevel, format: config.logFormat });
+  const log = await createCollectorLogger({ level: config.logLevel, format: config.logFormat });
   const collector = createCollector(config, { log });
   await collector.start();
   return collector;
