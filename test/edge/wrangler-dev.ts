@@ -168,7 +168,7 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
       await exit;
       clearTimeout(killTimer);
     }
-    if (options.persistDir === undefined) files.remove();
+    files.remove(); // the config copy, logs and the default state; a persistDir the caller gave lives outside it and stays
   };
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
