@@ -21,7 +21,11 @@ switch (command) {
     break;
   }
   case 'collector': {
-    const { runCollector } = await import('../collector/main.ts');
+    // The built bundle when it is up to date (much smaller in memory), else the sources.
+    const { collectorModule } = await import('./collector-module.js');
+    const { fileURLToPath, pathToFileURL } = await import('node:url');
+    const chosen = collectorModule(fileURLToPath(new URL('..', import.meta.url)));
+    const { runCollector } = await import(pathToFileURL(chosen.file).href);
     await runCollector(rest, process.env);
     break;
   }

@@ -13,6 +13,14 @@ COPY bin ./bin
 COPY proto ./proto
 COPY collector ./collector
 
+# ---- build: the collector bundle dist/collector.mjs (esbuild is a dev dependency, so it stays here) ---
+# bin/sysmonstm.js runs the bundle (a much smaller process than the TypeScript sources) because it is
+# newer than every source copied next to it; a bundle older than the sources would never run.
+FROM node:22-alpine AS build
+WORKDIR /src
+COPY --from=source /src ./
+RUN npm ci --ignore-scripts --no-audit --no-fund && npm run build:collector
+
 # ---- runtime --------------------------------------------------------------------------------------
 FROM node:22-alpine AS runtime
 RUN apk add --no-cache tini \
@@ -25,6 +33,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 COPY --from=source /src/bin ./bin
 COPY --from=source /src/proto ./proto
 COPY --from=source /src/collector ./collector
+COPY --from=build /src/dist ./dist
 
 USER node
 ENV DATA_DIR=/data \
