@@ -1,12 +1,14 @@
 // Benchmark 1 — what the collector costs the machine it watches, side by side with what users would
 // otherwise run there, all sampling every second over the same window:
 //   - ours: `node bin/sysmonstm.js collector --interval 1` streaming to a real hub (a child process on
-//     a fresh PostgreSQL database; the hub itself is not measured);
+//     a fresh PostgreSQL database; the hub itself is not measured), running the bundle
+//     dist/collector.mjs as users do (built here first with `npm run build:collector`'s code);
 //   - Prometheus node_exporter (Debian prometheus-node-exporter, all default collectors) on a loopback
 //     port, scraped every second by a shell loop running curl (its own process tree, measured apart);
 //   - Glances (Debian glances) headless: --quiet --time 1 --export csv.
 // For each: CPU seconds used in the window (utime + stime including waited-for children, summed over
-// the process tree, from /proc), peak RSS (Σ VmHWM over the tree), and samples taken in the window.
+// the process tree, from /proc), peak RSS (Σ VmHWM over the tree), and samples taken in the window;
+// RssAnon / RssFile of the main process at the end (heap and code vs pages of the executable).
 // Targets: our CPU ≤ node_exporter + scraper; our peak RSS ≤ 60 MB.
 // Run: node bench/collector-footprint.ts [--window 300] [--warmup 15]    (--quick: 20 s window)
 // Needs: apt-get update && apt-get install -y prometheus-node-exporter glances
@@ -15,7 +17,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli, type CliProcess } from '../test/support/hub-process.ts';
 import { createTestDatabase, freePort, tempDir } from '../test/support/servers.ts';
-import { TreeSampler, treeUsage } from './process-usage.ts';
+import { collectorModule } from '../bin/collector-module.js';
+import { buildCollector } from '../collector/build.ts';
+import { parseStatusKb, TreeSampler, treeUsage } from './process-usage.ts';
 import { commandLine, fmt, formatBytes, markdownTable, numberFlag, parseBenchArgs, ratio, REPO_ROOT, sleep, verdict, waitUntil, writeResultsSection } from './results.ts';
 
 const NODE_EXPORTER_BIN = '/usr/bin/prometheus-node-exporter';
@@ -99,14 +103,17 @@ async function main(): Promise<void> {
       return res.ok ? ((await res.json()) as { lastSeq: number }).lastSeq : 0;
     };
 
-    // ---- ours ----
+    // ---- ours: the bundle, the way users run the collector ----
+    await buildCollector();
+    const chosen = collectorModule(REPO_ROOT);
+    if (chosen.kind !== 'bundle') throw new Error(`the collector would not run from the bundle: ${chosen.reason}`);
     const collector = spawn(
       process.execPath,
       [path.join(REPO_ROOT, 'bin/sysmonstm.js'), 'collector', '--hub', `http://127.0.0.1:${grpcPort}`, '--interval', '1', '--id', MACHINE_ID, '--data-dir', path.join(dir.path, 'collector')],
       { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const collectorOutput = output(collector);
-    contenders.push({ name: 'sysmonstm collector', what: 'node bin/sysmonstm.js collector --interval 1 → hub over gRPC', child: collector, samplesSoFar: lastSeq, stop: () => stopChild(collector) });
+    contenders.push({ name: 'sysmonstm collector', what: 'node bin/sysmonstm.js collector --interval 1 (dist/collector.mjs) → hub over gRPC', child: collector, samplesSoFar: lastSeq, stop: () => stopChild(collector) });
 
     // ---- node_exporter + scraper ----
     if (existsSync(NODE_EXPORTER_BIN)) {
@@ -168,18 +175,22 @@ async function main(): Promise<void> {
       samples: number;
       peakBytes: number;
       endRssBytes: number;
+      /** RssAnon / RssFile of the main process at the end, bytes. */
+      anonBytes: number;
+      fileBytes: number;
       missing?: string;
     }
     const rows: Row[] = [];
     for (const c of contenders) {
       if (c.missing || !c.child?.pid) {
-        rows.push({ name: c.name, what: c.what, cpuS: Number.NaN, samples: Number.NaN, peakBytes: Number.NaN, endRssBytes: Number.NaN, missing: c.missing ?? 'did not start' });
+        rows.push({ name: c.name, what: c.what, cpuS: Number.NaN, samples: Number.NaN, peakBytes: Number.NaN, endRssBytes: Number.NaN, anonBytes: Number.NaN, fileBytes: Number.NaN, missing: c.missing ?? 'did not start' });
         continue;
       }
+      const status = readFileSync(`/proc/${c.child.pid}/status`, 'utf8');
       const end = c.sampler!.stop();
       const samples = (await c.samplesSoFar!()) - c.samplesAtStart!;
       if (!end || c.child.exitCode !== null) throw new Error(`${c.name} exited during the window`);
-      rows.push({ name: c.name, what: c.what, cpuS: end.cpuSeconds - c.cpuAtStart!, samples, peakBytes: c.sampler!.peakHwmBytes, endRssBytes: end.rssBytes });
+      rows.push({ name: c.name, what: c.what, cpuS: end.cpuSeconds - c.cpuAtStart!, samples, peakBytes: c.sampler!.peakHwmBytes, endRssBytes: end.rssBytes, anonBytes: parseStatusKb(status, 'RssAnon') ?? Number.NaN, fileBytes: parseStatusKb(status, 'RssFile') ?? Number.NaN });
     }
 
     const ours = rows[0];
@@ -195,6 +206,7 @@ async function main(): Promise<void> {
       'CPU ms per sample': r.missing ? '' : fmt((1000 * r.cpuS) / r.samples, 2),
       'peak RSS (Σ VmHWM)': r.missing ? '' : formatBytes(r.peakBytes),
       'RSS at the end (Σ VmRSS)': r.missing ? '' : formatBytes(r.endRssBytes),
+      'main process RssAnon / RssFile at the end': r.missing ? '' : `${formatBytes(r.anonBytes)} / ${formatBytes(r.fileBytes)}`,
     }));
     const cpuOk = Number.isFinite(exporterPlusScraper) ? ours.cpuS <= exporterPlusScraper : undefined;
     const rssOk = ours.peakBytes <= RSS_TARGET_BYTES;
@@ -232,7 +244,8 @@ async function main(): Promise<void> {
       '',
       'How it is measured: CPU = Σ (utime + stime + cutime + cstime) over the process tree from /proc, end of window minus start;',
       'peak RSS = the largest Σ VmHWM seen over the tree (sampled every second, start-up included); RSS at the end = Σ VmRSS when the',
-      'window closed. "Samples" are reports the hub',
+      'window closed; RssAnon / RssFile = the main process\'s anonymous memory (heap, code) and file pages (mostly the executable) then.',
+      'Ours runs the collector bundle (dist/collector.mjs), as `sysmonstm collector` does once it is built. "Samples" are reports the hub',
       'stored for our collector, scrapes for node_exporter and the scraper, CSV rows for Glances.',
       ...(missing.length ? ['', `Not measured: ${missing.map((m) => `${m.name} — ${m.missing}`).join('; ')}.`] : []),
     ].join('\n');
