@@ -1,19 +1,19 @@
 // In-process current state, used when REDIS_URL is not set (the embedded default) and in tests.
-import { RECENT_RING_SIZE, type MachineRecord, type RecentPoint, type StateStore } from './state-store.ts';
+import { createRecentRing, type RecentRing } from './recent-ring.ts';
+import { RECENT_RING_SIZE, type MachineRecord, type StateStore } from './state-store.ts';
 
 export function createMemoryState(ringSize = RECENT_RING_SIZE): StateStore {
   const records = new Map<string, MachineRecord>();
   const reports = new Map<string, Uint8Array>();
-  const rings = new Map<string, RecentPoint[]>();
+  const rings = new Map<string, RecentRing>();
   return {
     kind: 'memory',
     async put(record, report) {
       records.set(record.id, record);
       reports.set(record.id, report);
       let ring = rings.get(record.id);
-      if (!ring) rings.set(record.id, (ring = []));
+      if (!ring) rings.set(record.id, (ring = createRecentRing(ringSize)));
       ring.push({ t: record.sampledAtMs, metrics: record.metrics });
-      if (ring.length > ringSize) ring.splice(0, ring.length - ringSize);
     },
     async get(id) {
       return records.get(id);
@@ -28,8 +28,7 @@ export function createMemoryState(ringSize = RECENT_RING_SIZE): StateStore {
       return reports.get(id);
     },
     async recent(id, limit = ringSize) {
-      const ring = rings.get(id) ?? [];
-      return ring.slice(Math.max(0, ring.length - limit));
+      return rings.get(id)?.last(limit) ?? [];
     },
     async ping() {
       return true;
