@@ -2,23 +2,12 @@
 // reduced to plain JSON first), the caps, and the pure questions asked of a rule during evaluation
 // (does it apply to this machine, what value does it read from this report). A validation failure is an
 // HttpError(400) whose message names the field.
+import { ALERT_METRICS, type AlertMetric } from '../../proto/alert-metrics.ts';
 import type { Metrics } from '../../proto/metrics.ts';
 import { badRequest } from '../errors.ts';
 import { MACHINE_ID_PATTERN } from '../validate-report.ts';
 
-export const ALERT_METRICS = [
-  'cpu_percent',
-  'memory_percent',
-  'disk_percent',
-  'load_avg_1m',
-  'load_avg_5m',
-  'load_avg_15m',
-  'network_recv_bytes_sec',
-  'network_sent_bytes_sec',
-  'temperature_c',
-  'offline',
-] as const;
-export type AlertMetric = (typeof ALERT_METRICS)[number];
+export { ALERT_METRICS, type AlertMetric };
 
 const PERCENT_METRICS: ReadonlySet<string> = new Set(['cpu_percent', 'memory_percent', 'disk_percent']);
 

@@ -1,20 +1,9 @@
 // The rule editor's form values (strings, as inputs hold them) and the rule JSON of the hub's REST API,
 // both ways. Pure. The hub validates every rule again; this catches what can be caught before sending
 // and names the field, the way the hub does.
+import { ALERT_METRICS, type AlertMetric } from '../../proto/alert-metrics.ts';
 
-export const ALERT_METRICS = [
-  'cpu_percent',
-  'memory_percent',
-  'disk_percent',
-  'load_avg_1m',
-  'load_avg_5m',
-  'load_avg_15m',
-  'network_recv_bytes_sec',
-  'network_sent_bytes_sec',
-  'temperature_c',
-  'offline',
-] as const;
-export type AlertMetric = (typeof ALERT_METRICS)[number];
+export { ALERT_METRICS, type AlertMetric };
 
 export const METRIC_LABELS: Record<AlertMetric, string> = {
   cpu_percent: 'CPU %',
