@@ -12,41 +12,15 @@
 // Run: node bench/delta-format.ts [machines=1000] [pushes=60]
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { RelayFleet } from '../durable-objects/relay-fleet.ts';
+import { seededRandom, syntheticMachine } from './synthetic-fleet.ts';
 import { createFleetEncoder, createFleetReader, decodeFleetMessage, diffMachine, liveValues, LIVE_METRICS, type MachineView, type WireUpdate } from '../proto/delta.ts';
 
 const machines = Number(process.argv[2] ?? 1000);
 const pushes = Number(process.argv[3] ?? 60);
 
 // ---- a fleet that moves like a real one --------------------------------------------------------
-let seed = 42;
-const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-
-function initial(i: number): MachineView {
-  return {
-    id: `web-${String(i).padStart(4, '0')}.prod.example`,
-    name: `web-${i}`,
-    host: `web-${i}.prod.example`,
-    status: 'healthy',
-    labels: { env: i % 4 === 0 ? 'prod' : 'staging', rack: `r${i % 20}` },
-    intervalMs: 1000,
-    lastSeen: 1_700_000_000_000,
-    values: liveValues({
-      cpu_percent: random() * 100,
-      memory_percent: 30 + random() * 40,
-      disk_percent: 20 + random() * 60,
-      load_avg_1m: random() * 4,
-      load_avg_5m: random() * 4,
-      load_avg_15m: random() * 4,
-      network_recv_bytes_sec: random() * 1e6,
-      network_sent_bytes_sec: random() * 1e6,
-      disk_read_bytes_sec: random() * 1e5,
-      disk_write_bytes_sec: random() * 1e5,
-      swap_percent: 0,
-      uptime_seconds: 86_400 + i,
-      process_count: 150 + i % 50,
-    }),
-  };
-}
+const random = seededRandom(42);
+const initial = (i: number): MachineView => syntheticMachine(i, 1_700_000_000_000, random);
 
 function step(m: MachineView, tick: number): MachineView {
   const v = m.values;

@@ -19,6 +19,7 @@ import { MemoryFleetSource, relayStats } from '../test/edge/edge-clients.ts';
 import { startWranglerDev, type WranglerDev } from '../test/edge/wrangler-dev.ts';
 import type { OpenViewers, ViewersEnded } from './fanout-viewers.ts';
 import { forkChild, type IpcChild } from './ipc-child.ts';
+import { seededRandom, syntheticMachine } from './synthetic-fleet.ts';
 import { treeUsage } from './process-usage.ts';
 import { commandLine, fmt, listFlag, markdownTable, numberFlag, parseBenchArgs, sleep, summarize, verdict, waitUntil, writeResultsSection, type LatencySummary } from './results.ts';
 
@@ -57,34 +58,10 @@ if (limits.soft < neededFiles && !process.env.BENCH_FANOUT_REEXEC) {
 }
 
 // ---- a fleet that changes every second ----
-let seed = 7;
-const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+const random = seededRandom(7);
 
 function initialFleet(count: number, nowMs: number): MachineView[] {
-  return Array.from({ length: count }, (_, i) => ({
-    id: `web-${String(i).padStart(4, '0')}.prod.example`,
-    name: `web-${i}`,
-    host: `web-${i}.prod.example`,
-    status: 'healthy',
-    labels: { env: i % 4 === 0 ? 'prod' : 'staging', rack: `r${i % 20}` },
-    intervalMs: 1000,
-    lastSeen: nowMs,
-    values: liveValues({
-      cpu_percent: random() * 80,
-      memory_percent: 30 + random() * 40,
-      disk_percent: 20 + random() * 60,
-      load_avg_1m: random() * 4,
-      load_avg_5m: random() * 4,
-      load_avg_15m: random() * 4,
-      network_recv_bytes_sec: random() * 1e6,
-      network_sent_bytes_sec: random() * 1e6,
-      disk_read_bytes_sec: random() * 1e5,
-      disk_write_bytes_sec: random() * 1e5,
-      swap_percent: 0,
-      uptime_seconds: 86_400 + i,
-      process_count: 150 + (i % 50),
-    }),
-  }));
+  return Array.from({ length: count }, (_, i) => syntheticMachine(i, nowMs, random, 80));
 }
 
 /** What one more second does to a machine: CPU, network and disk writes always move, memory sometimes. */
