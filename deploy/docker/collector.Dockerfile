@@ -1,39 +1,35 @@
-# syntax=docker/dockerfile:1
 # The sysmonstm collector in a container, watching the host it runs on: docker-compose.yml mounts the
 # host's /proc, /sys and / read-only under /host and sets HOST_PROC, HOST_SYS and HOST_ROOT, with the
 # host PID and network namespaces (process count, mounts and network rates of the host, not of this
 # container). Build from the repository root:
 #   docker build -f deploy/docker/collector.Dockerfile -t sysmonstm-collector .
+# Node 22 runs the TypeScript sources directly (type stripping). Build arguments: NODE_IMAGE, any Debian
+# bookworm image with Node 22 and npm (Docker Hub's by default; deploy/docker/node.Dockerfile makes one
+# without Docker Hub); BUILD_CA_CERTS, CA certificates (PEM) of a TLS-inspecting proxy, trusted by npm
+# during the build only.
+ARG NODE_IMAGE=node:22-bookworm-slim
 
-# ---- source: only what the collector runs (no hub, no dashboard, no tests) ---------------------------
-FROM node:22-alpine AS source
-WORKDIR /src
+# ---- runtime: production dependencies and the collector's sources --------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ARG BUILD_CA_CERTS=
+RUN set -eu; \
+  export DEBIAN_FRONTEND=noninteractive; \
+  apt-get update -qq; \
+  apt-get install -y -qq --no-install-recommends tini >/dev/null; \
+  rm -rf /var/lib/apt/lists/*; \
+  mkdir -p /data; \
+  chown node:node /data
+WORKDIR /app
+# With `pid: host` tini is not PID 1: as a subreaper it still reaps what it must.
+ENV NODE_ENV=production \
+    TINI_SUBREAPER=1
 COPY package.json package-lock.json ./
+RUN if [ -n "${BUILD_CA_CERTS}" ]; then printf '%s\n' "${BUILD_CA_CERTS}" > /tmp/build-ca.pem; export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; fi; \
+  npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force && rm -f /tmp/build-ca.pem
+# Only what the collector runs (no hub, no dashboard, no tests).
 COPY bin ./bin
 COPY proto ./proto
 COPY collector ./collector
-
-# ---- build: the collector bundle dist/collector.mjs (esbuild is a dev dependency, so it stays here) ---
-# bin/sysmonstm.js runs the bundle (a much smaller process than the TypeScript sources) because it is
-# newer than every source copied next to it; a bundle older than the sources would never run.
-FROM node:22-alpine AS build
-WORKDIR /src
-COPY --from=source /src ./
-RUN npm ci --ignore-scripts --no-audit --no-fund && npm run build:collector
-
-# ---- runtime --------------------------------------------------------------------------------------
-FROM node:22-alpine AS runtime
-RUN apk add --no-cache tini \
-  && mkdir -p /data \
-  && chown node:node /data
-WORKDIR /app
-ENV NODE_ENV=production
-COPY --from=source /src/package.json /src/package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
-COPY --from=source /src/bin ./bin
-COPY --from=source /src/proto ./proto
-COPY --from=source /src/collector ./collector
-COPY --from=build /src/dist ./dist
 
 USER node
 ENV DATA_DIR=/data \
@@ -46,5 +42,5 @@ VOLUME ["/data"]
 # kept in the spool). With COLLECTION_INTERVAL above 2 minutes, widen -mmin.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD find "${DATA_DIR}" -maxdepth 1 -name 'collector-seq-*.json' -mmin -2 | grep -q . || exit 1
-ENTRYPOINT ["/sbin/tini", "--", "node", "bin/sysmonstm.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/sysmonstm.js"]
 CMD ["collector"]

@@ -1,29 +1,47 @@
-# syntax=docker/dockerfile:1
 # The sysmonstm hub: ingest (gRPC :50051), REST/WS API and dashboard (:8000), history, edge forwarder.
 # Build from the repository root:  docker build -f deploy/docker/hub.Dockerfile -t sysmonstm-hub .
 # Node 22 runs the TypeScript sources directly (type stripping), so only the dashboard is built.
+# Build arguments: NODE_IMAGE, any Debian bookworm image with Node 22 and npm (Docker Hub's by default;
+# deploy/docker/node.Dockerfile makes one without Docker Hub); PG_CLIENT_MAJOR, the pg_dump version;
+# BUILD_CA_CERTS, CA certificates (PEM) of a TLS-inspecting proxy, trusted by npm during the build only.
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 # ---- build: the dashboard assets (esbuild is a dev dependency, so it stays in this stage) ----------
-FROM node:22-slim AS build
+FROM ${NODE_IMAGE} AS build
+ARG BUILD_CA_CERTS=
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN if [ -n "${BUILD_CA_CERTS}" ]; then printf '%s\n' "${BUILD_CA_CERTS}" > /tmp/build-ca.pem; export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; fi; \
+  npm ci --ignore-scripts --no-audit --no-fund && rm -f /tmp/build-ca.pem
 COPY proto ./proto
 COPY web ./web
 RUN npm run build:web
 
 # ---- runtime: production dependencies, the sources, the built dashboard, pg_dump for backups -------
-FROM node:22-alpine AS runtime
-# pg_dump must be at least the server's major version (docker-compose.yml runs PostgreSQL 16);
+FROM ${NODE_IMAGE} AS runtime
+# pg_dump must be at least the server's major version (docker-compose.yml runs PostgreSQL 16, which
+# comes from apt.postgresql.org; a major that Debian has, such as 15, comes from Debian itself);
 # tini forwards SIGTERM so the hub flushes history and closes cleanly.
-ARG PG_CLIENT_PACKAGE=postgresql16-client
-RUN apk add --no-cache "${PG_CLIENT_PACKAGE}" tini \
-  && mkdir -p /data /backups \
-  && chown node:node /data /backups
+ARG PG_CLIENT_MAJOR=16
+ARG BUILD_CA_CERTS=
+RUN set -eu; \
+  export DEBIAN_FRONTEND=noninteractive; \
+  apt-get update -qq; \
+  apt-get install -y -qq --no-install-recommends ca-certificates tini >/dev/null; \
+  if ! apt-cache show "postgresql-client-${PG_CLIENT_MAJOR}" >/dev/null 2>&1; then \
+    apt-get install -y -qq --no-install-recommends postgresql-common >/dev/null; \
+    /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y >/dev/null; \
+  fi; \
+  apt-get install -y -qq --no-install-recommends "postgresql-client-${PG_CLIENT_MAJOR}" >/dev/null; \
+  rm -rf /var/lib/apt/lists/*; \
+  pg_dump --version | grep -q " ${PG_CLIENT_MAJOR}\."; \
+  mkdir -p /data /backups; \
+  chown node:node /data /backups
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN if [ -n "${BUILD_CA_CERTS}" ]; then printf '%s\n' "${BUILD_CA_CERTS}" > /tmp/build-ca.pem; export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; fi; \
+  npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force && rm -f /tmp/build-ca.pem
 COPY bin ./bin
 COPY proto ./proto
 COPY schema ./schema
@@ -40,8 +58,8 @@ ENV HTTP_HOST=0.0.0.0 \
     DATA_DIR=/data
 VOLUME ["/data"]
 EXPOSE 8000 50051
-# /ready answers 200 once history and state answer (503 before).
+# /ready answers 200 once history and state answer (503 before). Node's fetch: no curl/wget needed.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD wget -q -O /dev/null "http://127.0.0.1:${HTTP_PORT}/ready" || exit 1
-ENTRYPOINT ["/sbin/tini", "--", "node", "bin/sysmonstm.js"]
+  CMD node -e "fetch('http://127.0.0.1:${HTTP_PORT}/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/sysmonstm.js"]
 CMD ["hub"]

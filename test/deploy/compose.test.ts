@@ -1,7 +1,7 @@
-// docker-compose.yml, .env.example and the Dockerfiles, checked against the code (there is no Docker
-// engine here to run them). The variable lists come from the hub's and the collector's config schemas,
-// and the interpolated environments are parsed by the real config parsers: a variable added to a schema
-// and not to these files fails here.
+// docker-compose.yml, .env.example and the Dockerfiles, checked against the code (compose-run.test.ts
+// beside this file runs them on a Docker engine). The variable lists come from the hub's and the
+// collector's config schemas, and the interpolated environments are parsed by the real config parsers:
+// a variable added to a schema and not to these files fails here.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -16,7 +16,7 @@ const compose = parseYaml(composeText) as { services: Record<string, any>; volum
 const envExampleText = readFileSync(path.join(ROOT, '.env.example'), 'utf8');
 const envExample = parseDotEnv(envExampleText);
 /** Variables that only docker compose reads (not the hub or the collector). */
-const COMPOSE_ONLY = ['POSTGRES_PASSWORD', 'HUB_HTTP_PUBLISH', 'HUB_GRPC_PUBLISH'];
+const COMPOSE_ONLY = ['COMPOSE_PROJECT_NAME', 'POSTGRES_PASSWORD', 'HUB_HTTP_PUBLISH', 'HUB_GRPC_PUBLISH'];
 const hubDefaults = parseHubConfig([], {});
 
 /** A service's environment after interpolation with `env` (what the container would get). */
@@ -47,6 +47,11 @@ function mounts(service: string): Array<{ type: string; source: string; target: 
 const minimalEnv = { POSTGRES_PASSWORD: 'pw0123456789' };
 
 describe('docker-compose.yml', () => {
+  test('docker-compose 1.29 reads it too: no top-level `name` (the project name comes from .env)', () => {
+    expect(Object.keys(compose).filter((k) => !k.startsWith('x-')).sort()).toEqual(['services', 'volumes']);
+    expect(envExample.COMPOSE_PROJECT_NAME).toBe('sysmonstm');
+  });
+
   test('has the four services, images pinned to a major version', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['collector', 'hub', 'redis', 'timescaledb']);
     expect(compose.services.timescaledb.image).toMatch(/^timescale\/timescaledb:\d+\.\d+\.\d+-pg16$/);
@@ -107,8 +112,10 @@ describe('docker-compose.yml', () => {
       { host: '50051', container: config.grpcPort },
     ]);
     expect(publishedPorts('hub', { ...minimalEnv, HUB_HTTP_PUBLISH: '0.0.0.0:80' })[0]).toEqual({ host: '0.0.0.0:80', container: 8000 });
-    const check = compose.services.hub.healthcheck.test.join(' ');
-    expect(check).toContain(`http://127.0.0.1:${config.httpPort}/ready`);
+    // Node's fetch: the image has no curl or wget.
+    const check = compose.services.hub.healthcheck.test;
+    expect(check.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+    expect(check[3]).toContain(`fetch('http://127.0.0.1:${config.httpPort}/ready')`);
     expect(compose.services.hub.depends_on).toEqual({ timescaledb: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
   });
 
@@ -197,11 +204,14 @@ describe('Dockerfiles', () => {
       const final = stages.at(-1)!;
       const keyword = (k: string) => final.instructions.filter((i) => i.keyword === k);
 
-      test('multi-stage on a small Node 22 base', () => {
-        expect(stages.length).toBeGreaterThanOrEqual(2);
-        for (const s of stages) expect(s.from).toMatch(/^node:22-(slim|alpine)$/);
-        expect(final.from).toBe('node:22-alpine');
+      test('every stage on NODE_IMAGE, a build argument (Debian bookworm with Node 22 by default)', () => {
+        const text = readFileSync(path.join(ROOT, 'deploy/docker', file), 'utf8');
+        expect(text).toMatch(/^ARG NODE_IMAGE=node:22-bookworm-slim$/m);
+        for (const line of text.split('\n').filter((l) => /^FROM\s/i.test(l))) expect(line).toMatch(/^FROM \$\{NODE_IMAGE\} AS \w+$/);
+        for (const s of stages) expect(s.from).toBe('node:22-bookworm-slim');
         expect(stages.every((s) => s.name)).toBe(true);
+        // apt-get, as on every Debian image: the default and the one compose-run.test.ts builds.
+        expect(run(final)).toMatch(/apt-get install .*\btini\b/);
       });
 
       test('runtime: production dependencies from the lock file only', () => {
@@ -216,7 +226,7 @@ describe('Dockerfiles', () => {
         const order = final.instructions.map((i) => i.keyword);
         expect(order.lastIndexOf('USER')).toBeLessThan(order.indexOf('ENTRYPOINT'));
         expect(keyword('HEALTHCHECK')).toHaveLength(1);
-        expect(JSON.parse(keyword('ENTRYPOINT')[0].args)).toEqual(['/sbin/tini', '--', 'node', 'bin/sysmonstm.js']);
+        expect(JSON.parse(keyword('ENTRYPOINT')[0].args)).toEqual(['/usr/bin/tini', '--', 'node', 'bin/sysmonstm.js']);
         expect(JSON.parse(keyword('CMD')[0].args)).toEqual([command]);
       });
 
@@ -243,10 +253,11 @@ describe('Dockerfiles', () => {
     const config = parseHubConfig([], Object.fromEntries([...env.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]])));
     expect([config.httpPort, config.grpcPort]).toEqual([hubDefaults.httpPort, hubDefaults.grpcPort]);
     expect(final.instructions.find((i) => i.keyword === 'EXPOSE')!.args.split(/\s+/).map(Number)).toEqual([config.httpPort, config.grpcPort]);
-    expect(final.instructions.find((i) => i.keyword === 'HEALTHCHECK')!.args).toMatch(/http:\/\/127\.0\.0\.1:\$\{HTTP_PORT\}\/ready/);
+    expect(final.instructions.find((i) => i.keyword === 'HEALTHCHECK')!.args).toMatch(/fetch\('http:\/\/127\.0\.0\.1:\$\{HTTP_PORT\}\/ready'\)/);
     // pg_dump for scheduled backups, of the server's major version (16, as in docker-compose.yml).
-    expect(run(final)).toContain('PG_CLIENT_PACKAGE');
-    expect(final.instructions.find((i) => i.keyword === 'ARG')!.args).toBe('PG_CLIENT_PACKAGE=postgresql16-client');
+    expect(run(final)).toContain('postgresql-client-${PG_CLIENT_MAJOR}');
+    expect(final.instructions.find((i) => i.keyword === 'ARG')!.args).toBe('PG_CLIENT_MAJOR=16');
+    expect(compose.services.timescaledb.image).toMatch(/-pg16$/);
   });
 
   test('collector image: defaults to reading the host under /host, as docker-compose.yml mounts it', () => {
