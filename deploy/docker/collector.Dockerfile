@@ -12,20 +12,21 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 # ---- runtime: production dependencies and the collector's sources --------------------------------
 FROM ${NODE_IMAGE} AS runtime
 ARG BUILD_CA_CERTS=
+# The same first steps, word for word, in hub.Dockerfile and collector.Dockerfile: the build cache
+# shares them (one `npm ci --omit=dev` for both images).
 RUN set -eu; \
   export DEBIAN_FRONTEND=noninteractive; \
   apt-get update -qq; \
-  apt-get install -y -qq --no-install-recommends tini >/dev/null; \
-  rm -rf /var/lib/apt/lists/*; \
-  mkdir -p /data; \
-  chown node:node /data
+  apt-get install -y -qq --no-install-recommends ca-certificates tini >/dev/null; \
+  rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-# With `pid: host` tini is not PID 1: as a subreaper it still reaps what it must.
-ENV NODE_ENV=production \
-    TINI_SUBREAPER=1
+ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN if [ -n "${BUILD_CA_CERTS}" ]; then printf '%s\n' "${BUILD_CA_CERTS}" > /tmp/build-ca.pem; export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; fi; \
   npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force && rm -f /tmp/build-ca.pem
+RUN mkdir -p /data && chown node:node /data
+# With `pid: host` tini is not PID 1: as a subreaper it still reaps what it must.
+ENV TINI_SUBREAPER=1
 # Only what the collector runs (no hub, no dashboard, no tests).
 COPY bin ./bin
 COPY proto ./proto

@@ -19,15 +19,26 @@ RUN npm run build:web
 
 # ---- runtime: production dependencies, the sources, the built dashboard, pg_dump for backups -------
 FROM ${NODE_IMAGE} AS runtime
-# pg_dump must be at least the server's major version (docker-compose.yml runs PostgreSQL 16, which
-# comes from apt.postgresql.org; a major that Debian has, such as 15, comes from Debian itself);
-# tini forwards SIGTERM so the hub flushes history and closes cleanly.
-ARG PG_CLIENT_MAJOR=16
 ARG BUILD_CA_CERTS=
+# The same first steps, word for word, in hub.Dockerfile and collector.Dockerfile: the build cache
+# shares them (one `npm ci --omit=dev` for both images).
 RUN set -eu; \
   export DEBIAN_FRONTEND=noninteractive; \
   apt-get update -qq; \
   apt-get install -y -qq --no-install-recommends ca-certificates tini >/dev/null; \
+  rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN if [ -n "${BUILD_CA_CERTS}" ]; then printf '%s\n' "${BUILD_CA_CERTS}" > /tmp/build-ca.pem; export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; fi; \
+  npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force && rm -f /tmp/build-ca.pem
+# pg_dump must be at least the server's major version (docker-compose.yml runs PostgreSQL 16, which
+# comes from apt.postgresql.org; a major that Debian has, such as 15, comes from Debian itself);
+# tini forwards SIGTERM so the hub flushes history and closes cleanly.
+ARG PG_CLIENT_MAJOR=16
+RUN set -eu; \
+  export DEBIAN_FRONTEND=noninteractive; \
+  apt-get update -qq; \
   if ! apt-cache show "postgresql-client-${PG_CLIENT_MAJOR}" >/dev/null 2>&1; then \
     apt-get install -y -qq --no-install-recommends postgresql-common >/dev/null; \
     /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y >/dev/null; \
@@ -37,11 +48,6 @@ RUN set -eu; \
   pg_dump --version | grep -q " ${PG_CLIENT_MAJOR}\."; \
   mkdir -p /data /backups; \
   chown node:node /data /backups
-WORKDIR /app
-ENV NODE_ENV=production
-COPY package.json package-lock.json ./
-RUN if [ -n "${BUILD_CA_CERTS}" ]; then printf '%s\n' "${BUILD_CA_CERTS}" > /tmp/build-ca.pem; export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; fi; \
-  npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force && rm -f /tmp/build-ca.pem
 COPY bin ./bin
 COPY proto ./proto
 COPY schema ./schema

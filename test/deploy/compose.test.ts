@@ -256,8 +256,17 @@ describe('Dockerfiles', () => {
     expect(final.instructions.find((i) => i.keyword === 'HEALTHCHECK')!.args).toMatch(/fetch\('http:\/\/127\.0\.0\.1:\$\{HTTP_PORT\}\/ready'\)/);
     // pg_dump for scheduled backups, of the server's major version (16, as in docker-compose.yml).
     expect(run(final)).toContain('postgresql-client-${PG_CLIENT_MAJOR}');
-    expect(final.instructions.find((i) => i.keyword === 'ARG')!.args).toBe('PG_CLIENT_MAJOR=16');
+    expect(final.instructions.filter((i) => i.keyword === 'ARG').map((i) => i.args)).toContain('PG_CLIENT_MAJOR=16');
     expect(compose.services.timescaledb.image).toMatch(/-pg16$/);
+  });
+
+  test('both runtime images start with the same steps (the build cache shares their production dependencies)', () => {
+    const steps = (file: string) => read(file).at(-1)!.instructions;
+    const hub = steps('hub.Dockerfile');
+    const collector = steps('collector.Dockerfile');
+    const shared = hub.findIndex((i) => i.keyword === 'RUN' && /npm ci --omit=dev/.test(i.args)) + 1;
+    expect(shared).toBeGreaterThan(3);
+    expect(collector.slice(0, shared)).toEqual(hub.slice(0, shared));
   });
 
   test('collector image: defaults to reading the host under /host, as docker-compose.yml mounts it', () => {
