@@ -27,6 +27,7 @@ import { createConfigService } from './config-service.ts';
 import { peerContextValues } from './gateway/admin-auth.ts';
 import { createHubMetrics } from './gateway/prometheus-metrics.ts';
 import { attachLiveSocket } from './gateway/live-socket.ts';
+import { createOriginGuard } from './gateway/origin-guard.ts';
 import { createHistoryWriter } from './history/history-writer.ts';
 import { openHistorySpool } from './history/history-spool.ts';
 import { openHistory } from './history/open-history.ts';
@@ -180,7 +181,10 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     s.once('close', () => sessions.delete(s));
   });
 
+  // Host and Origin checks: no DNS-rebinding page or other site's page drives the hub (origin-guard.ts).
+  const originGuard = createOriginGuard({ httpHost: config.httpHost, allowedHosts: config.allowedHosts });
   const app = createHttpApp({
+    originGuard,
     fleet: fleetQuery,
     log,
     webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
@@ -196,6 +200,10 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     pushIntervalMs: config.livePushIntervalMs,
     log,
     maxViewers: config.maxViewers,
+    maxViewersPerAddress: config.maxViewersPerAddress,
+    admit: (req) =>
+      originGuard.checkHost(req.headers.host) ??
+      originGuard.checkOrigin({ host: req.headers.host, origin: req.headers.origin, secFetchSite: req.headers['sec-fetch-site'] as string | undefined }),
     authorize: security.authorizeViewer,
   });
 

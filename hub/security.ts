@@ -63,7 +63,9 @@ export function loadHubSecurity(config: HubConfig, log: Logger, options: { alsoA
   return {
     collectorAuth,
     dashboardAuth,
-    authorizeViewer: dashboardAuth ? (req) => dashboardAuth.allows({ authorization: req.headers.authorization, cookie: req.headers.cookie }) : undefined,
+    authorizeViewer: dashboardAuth
+      ? (req) => dashboardAuth.allows({ authorization: req.headers.authorization, cookie: req.headers.cookie, address: req.socket.remoteAddress })
+      : undefined,
     interceptors,
     tls,
   };
