@@ -23,6 +23,11 @@ export interface TopProcessesSource {
   sampleIfDue(): ProcessSample[] | undefined;
 }
 
+/** Any process may name itself anything: control characters become "?" (the hub refuses them), 256 characters at most. */
+export function printableName(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, 256);
+}
+
 function readSmall(path: string): string | null {
   try {
     return readFileSync(path, 'utf8');
@@ -87,8 +92,8 @@ export function createTopProcessesSource(options: TopProcessesOptions): TopProce
         const status = parsePidStatus(readSmall(`${options.procDir}/${u.pid}/status`) ?? '');
         return {
           pid: u.pid,
-          name: s.name,
-          user: userName(status.uid),
+          name: printableName(s.name),
+          user: printableName(userName(status.uid)),
           cpuPercent: Math.round(u.cpuPercent * 10) / 10,
           rssBytes: status.rssBytes ?? u.rssBytes,
           state: s.state,

@@ -41,6 +41,7 @@ describe('top processes source', () => {
     writeProcess(proc, { pid: 1, comm: 'init', utime: 100, stime: 100, rssPages: 1000, uid: 0, vmRssKb: 4000 });
     writeProcess(proc, { pid: 300, comm: 'postgres', utime: 1000, stime: 0, rssPages: 50_000, uid: 105, vmRssKb: 200_000 });
     writeProcess(proc, { pid: 400, comm: 'busy loop', state: 'R', utime: 0, stime: 0, rssPages: 200, uid: 4242, vmRssKb: 800 });
+    writeProcess(proc, { pid: 500, comm: 'evil\n\u001b[2J', utime: 0, stime: 0, rssPages: 1, uid: 0, vmRssKb: 4 });
     let clock = 0;
     const source = createTopProcessesSource({ procDir: proc, rootDir: root, count: 1, intervalMs: 5000, now: () => clock });
     source.prime();
@@ -55,5 +56,9 @@ describe('top processes source', () => {
       { pid: 300, name: 'postgres', user: 'postgres', cpuPercent: 0, rssBytes: 200_000 * 1024, state: 'S' },
     ]);
     expect(source.sampleIfDue()).toBeUndefined();
+    // A name with control characters is made printable (the hub would refuse the report).
+    clock = 10_000;
+    writeProcess(proc, { pid: 500, comm: 'evil\n\u001b[2J', utime: 900, stime: 0, rssPages: 1, uid: 0, vmRssKb: 4 });
+    expect(source.sampleIfDue()![0]).toMatchObject({ pid: 500, name: 'evil??[2J', user: 'root' });
   });
 });
