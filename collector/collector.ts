@@ -8,6 +8,7 @@ import { create } from '@bufbuild/protobuf';
 import { ReportSchema } from '../proto/gen/sysmonstm/v1/report_pb.js';
 import type { BackoffOptions } from './backoff.ts';
 import type { CollectorConfig } from './config.ts';
+import { createExtraSources, type ExtraSources } from './extra-sources.ts';
 import { createIngestClient, type IngestClient } from './ingest-client.ts';
 import type { Logger } from './log.ts';
 import { createProcSampler } from './proc-sampler.ts';
@@ -27,6 +28,8 @@ export interface CollectorDeps {
   sampler?: Sampler;
   backoff?: BackoffOptions;
   random?: () => number;
+  /** Defaults to the sources the machine has (extra-sources.ts). */
+  extraSources?: ExtraSources;
 }
 
 export interface Collector {
@@ -63,6 +66,7 @@ function lazySiSampler(): Sampler {
 export function createCollector(config: CollectorConfig, deps: CollectorDeps): Collector {
   const { log } = deps;
   const sampler = deps.sampler ?? chooseSampler(config.sampler, process.platform, config.hostPaths);
+  const extraSources = deps.extraSources ?? createExtraSources(config, { log });
   let buffer: ReportBuffer | undefined;
   let seqStore: SeqStore | undefined;
   let client: IngestClient | undefined;
@@ -93,8 +97,9 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
   async function sampleOnce(): Promise<void> {
     const timestampMs = Date.now();
     let sample;
+    let extra;
     try {
-      sample = await sampler.sample();
+      [sample, extra] = await Promise.all([sampler.sample(), extraSources.sample()]);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'sampling failed; skipping this interval');
       return;
@@ -103,6 +108,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
     const seq = seqStore!.take();
     const report = create(ReportSchema, {
       ...sample,
+      ...extra,
       machineId: config.machineId,
       seq: BigInt(seq),
       timestampMs: BigInt(timestampMs),
@@ -180,7 +186,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
       seqStore.advanceTo(buffer.lastSeq + 1);
       if (buffer.size > 0) log.info({ reports: buffer.size, lastSeq: buffer.lastSeq }, 'unacked reports restored from the spool; they are sent first');
       const ca = config.hubCaFile === undefined ? undefined : await readFile(config.hubCaFile);
-      const [info] = await Promise.all([sampler.describe(), sampler.prime()]);
+      const [info] = await Promise.all([sampler.describe(), sampler.prime(), extraSources.start()]);
       client = createIngestClient({
         hubUrl: config.hubUrl,
         token: config.token,
@@ -216,6 +222,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
         clearTimeout(timer);
         await inFlight;
         await client?.close();
+        await extraSources.close();
         await buffer?.close();
         await seqStore?.close();
         if (buffer && buffer.size > 0) {

@@ -13,6 +13,7 @@ import type { EventBus } from './events/event-bus.ts';
 import type { HistoryRow, HistoryStore } from './history/history-store.ts';
 import type { Logger } from './log.ts';
 import type { MachineRecord, StateStore } from './state/state-store.ts';
+import { carryTopProcesses, type TopProcessesCarry } from './top-processes-carry.ts';
 import { LIMITS, validateHello, validateReport } from './validate-report.ts';
 
 export interface HistorySink {
@@ -198,6 +199,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         deps.log.info({ machine: h.machineId, hostname: h.hostname, lastSeq }, 'collector connected');
       };
 
+      let topProcesses: TopProcessesCarry | undefined;
       const handleReport = (report: Report) => {
         const h = hello!;
         if (report.machineId !== h.machineId) {
@@ -234,6 +236,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         }
         const timeMs = Number(report.timestampMs);
         stats.reportsAccepted++;
+        topProcesses = carryTopProcesses(topProcesses, report);
         const metrics = summarize(report);
         const hostname = report.hostname || h.hostname || h.machineId;
         const record: MachineRecord = {

@@ -5,6 +5,7 @@
 // lines or terminal output.
 import type { Hello } from '../proto/gen/sysmonstm/v1/ingest_pb.js';
 import type { Report } from '../proto/gen/sysmonstm/v1/report_pb.js';
+import { validateReportExtras } from './validate-report-extras.ts';
 
 export const MACHINE_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 export const LIMITS = Object.freeze({
@@ -100,5 +101,5 @@ export function validateReport(report: Report, nowMs: number): string | null {
     if (badNumber(c.cpuPercent) || badNumber(c.memoryBytes) || badNumber(c.memoryPercent)) return `container ${c.name.slice(0, 64)}: values out of range`;
   }
   if (badNumber(report.uptimeSeconds)) return 'uptime_seconds must be finite and non-negative';
-  return null;
+  return validateReportExtras(report);
 }
