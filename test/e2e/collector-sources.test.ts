@@ -1,4 +1,5 @@
-// Containers and top processes end to end: `sysmonstm all` (hub + a real collector for this machine)
+// Containers and top processes end to end (and GPUs, disk health and services from fake `nvidia-smi`,
+// `smartctl` and `systemctl` on PATH): `sysmonstm all` (hub + a real collector for this machine)
 // with DOCKER_HOST pointing at a fake Docker Engine API on a unix socket made here, whose "web-1"
 // container is a real child process (`sleep`) with a fake cgroup v2 directory under HOST_SYS. The
 // collector finds the engine, reads the list from the API and the numbers from the cgroup files; the
@@ -11,6 +12,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt } from '../../web/build.ts';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../support/fake-docker-engine.ts';
+import { writeFakeExecutables } from '../support/fake-executables.ts';
 import { writeCgroup } from '../support/fake-host-tree.ts';
 import { runCli, type CliProcess } from '../support/hub-process.ts';
 import { freePort, tempDir, waitFor } from '../support/servers.ts';
@@ -33,6 +35,9 @@ interface Detail {
   report: {
     containers?: Array<{ name: string; image?: string; state: string; health?: string; restart_count?: number; cpu_percent?: number; memory_bytes?: number; memory_limit_bytes?: number }>;
     top_processes?: Array<{ pid: number; name: string; user?: string; cpu_percent?: number; rss_bytes?: number; state?: string }>;
+    gpus?: Array<{ vendor: string; name: string; temperature_celsius?: number }>;
+    disk_health?: Array<{ device: string; passed?: boolean; reallocated_sectors?: number }>;
+    services?: Array<{ name: string; active_state: string; restarts?: number }>;
   };
 }
 
@@ -58,6 +63,7 @@ beforeAll(async () => {
   engine = await startFakeDockerEngine(path.join(dir.path, 'docker.sock'));
   (engine.answers.get(`/containers/${WEB}/json`) as { State: { Pid: number } }).State.Pid = sleeper.pid!;
 
+  const fake = writeFakeExecutables(path.join(dir.path, 'bin'));
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   hubUrl = `http://127.0.0.1:${httpPort}`;
   hub = runCli(['all'], {
@@ -70,6 +76,8 @@ beforeAll(async () => {
     HOST_SYS: sys,
     TOP_PROCESSES: '5',
     TOP_PROCESSES_INTERVAL: '1',
+    SERVICE_PATTERNS: 'nginx*,postgres*',
+    PATH: `${fake.bin}:${process.env.PATH}`,
     LOG_LEVEL: 'info',
   });
   machineId = 'sources-e2e';
@@ -130,7 +138,20 @@ describe('containers and top processes: collector → hub → REST → machine p
     expect(hubProcess!.user).not.toBe('');
   });
 
-  it.skipIf(!hasChromium)('the machine page shows the containers and top processes tables', async () => {
+  it('GPUs, disk health and services reach the REST API too', async () => {
+    const d = await waitFor('GPUs, disks and services', async () => {
+      const r = await detail();
+      return r?.report.gpus?.length === 2 && r.report.disk_health?.length === 2 && r.report.services?.length === 3 ? r : undefined;
+    }, 20_000, 250);
+    expect(d.report.gpus!.map((g) => g.name)).toEqual(['NVIDIA GeForce RTX 3060', 'NVIDIA A100-SXM4-40GB']);
+    expect(d.report.disk_health!.map((x) => [x.device, x.passed, x.reallocated_sectors ?? 0])).toEqual([['/dev/sda', true, 8], ['/dev/nvme0', true, 0]]);
+    expect(d.report.services!.find((x) => x.name === 'postgresql@16-main.service')).toMatchObject({ active_state: 'failed', restarts: 3 });
+    for (const line of ['GPUs: nvidia (', 'disk health: smartctl for /dev/sda, /dev/nvme0', 'services: 3 systemd units match nginx*,postgres*']) {
+      expect(hub.output().split('\n').filter((l) => l.includes(line))).toHaveLength(1);
+    }
+  });
+
+  it.skipIf(!hasChromium)('the machine page shows the containers, top processes, GPUs, disk health and services tables', async () => {
     const guarded = await openGuardedPage(browser!, { viewport: { width: 1280, height: 1400 }, colorScheme: 'dark' });
     try {
       const { page } = guarded;
@@ -144,6 +165,11 @@ describe('containers and top processes: collector → hub → REST → machine p
       await processes.locator('tbody tr').first().waitFor({ timeout: 20_000 });
       expect(await processes.locator('tbody tr').count()).toBeGreaterThan(0);
       expect(await processes.locator('tbody tr').allInnerTexts()).toEqual(expect.arrayContaining([expect.stringContaining(String(hub.child.pid))]));
+      for (const caption of ['GPUs', 'Disk health', 'Services']) {
+        await page.locator('table', { has: page.locator('caption', { hasText: caption }) }).locator('tbody tr').first().waitFor({ timeout: 20_000 });
+      }
+      const failedUnit = page.locator('table', { has: page.locator('caption', { hasText: 'Services' }) }).locator('tbody tr', { hasText: 'postgresql@16-main' });
+      expect(await failedUnit.locator('.level-badge').getAttribute('data-level')).toBe('crit');
       mkdirSync(SCREENSHOT_DIR, { recursive: true });
       await page.locator('section.details').screenshot({ path: path.join(SCREENSHOT_DIR, 'machine-sources.png') });
       expect(guarded.problems).toEqual([]);

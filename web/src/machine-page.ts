@@ -220,6 +220,7 @@ export function createMachinePage(
   const diskHealthTable = table('Disk health', ['Device', 'Model', 'Health', 'Temperature', 'Power-on', 'Reallocated', 'Pending', 'Wear'], 3, [1, 6]);
   const serviceTable = table('Services', ['Unit', 'State', 'Restarts', 'Memory'], 2);
   containerTable.root.classList.add('wide');
+  diskHealthTable.root.classList.add('wide');
   const detailSection = el('section', { class: 'panel details', attrs: { 'aria-label': 'Details' } }, [
     el('h2', { text: 'Details' }),
     el('div', { class: 'tables' }, [containerTable.root, processTable.root, fsTable.root, netTable.root, diskTable.root, tempTable.root, gpuTable.root, diskHealthTable.root, serviceTable.root]),
@@ -455,7 +456,7 @@ export function createMachinePage(
         return row(diskHealthTable, [
           d.device ?? '',
           d.model ?? '',
-          levelBadge(d.passed ? (level === 'ok' ? 'passed' : 'passed · worn') : 'failing', level),
+          levelBadge(d.passed ? (level === 'ok' ? 'passed' : 'passed · warning') : 'failing', level),
           d.temperature_celsius ? formatCelsius(d.temperature_celsius) : '–',
           `${formatCount(d.power_on_hours ?? 0)} h`,
           formatCount(d.reallocated_sectors ?? 0),
