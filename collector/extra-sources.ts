@@ -5,9 +5,12 @@
 import { readFileSync } from 'node:fs';
 import type { CollectorConfig } from './config.ts';
 import { defaultDockerSockets, detectContainerSource, type ContainerSource } from './container-source.ts';
+import { detectGpuSource, type GpuSource } from './gpu-source.ts';
 import type { Logger } from './log.ts';
 import { parseMeminfo } from './proc-parsers.ts';
 import type { ExtraSample } from './sampler.ts';
+import { detectServiceSource } from './service-source.ts';
+import { detectSmartSource } from './smart-source.ts';
 import { createTopProcessesSource, type TopProcessesSource } from './top-processes-source.ts';
 
 export interface ExtraSources {
@@ -35,6 +38,7 @@ export function createExtraSources(config: CollectorConfig, deps: ExtraSourcesDe
   const parts: Part[] = [];
   const active: string[] = [];
   const failing = new Set<string>();
+  let gpus: GpuSource | null = null;
 
   async function guarded(part: Part): Promise<[string, unknown]> {
     try {
@@ -64,11 +68,16 @@ export function createExtraSources(config: CollectorConfig, deps: ExtraSourcesDe
           return '';
         }
       })();
-      const containers: ContainerSource | null = await detectContainerSource(config.dockerSocket ? [config.dockerSocket] : defaultDockerSockets(deps.uid ?? process.getuid?.()), {
-        procDir,
-        sysDir,
-        machineMemoryBytes: parseMeminfo(memText).totalBytes,
-      });
+      const [containers, gpuSource, smart, services] = await Promise.all([
+        detectContainerSource(config.dockerSocket ? [config.dockerSocket] : defaultDockerSockets(deps.uid ?? process.getuid?.()), {
+          procDir,
+          sysDir,
+          machineMemoryBytes: parseMeminfo(memText).totalBytes,
+        }) as Promise<ContainerSource | null>,
+        detectGpuSource({ sysDir, intervalMs: config.intervalMs, log }),
+        config.smartIntervalMs > 0 ? detectSmartSource({ intervalMs: config.smartIntervalMs, log }) : null,
+        config.servicePatterns.length > 0 ? detectServiceSource({ patterns: config.servicePatterns, intervalMs: config.serviceIntervalMs, log }) : null,
+      ]);
       if (containers) {
         log.info({ engine: containers.engine, socket: containers.socketPath }, `containers: ${containers.engine} at ${containers.socketPath}`);
         parts.push({ name: 'containers', run: () => containers.sample() });
@@ -83,12 +92,34 @@ export function createExtraSources(config: CollectorConfig, deps: ExtraSourcesDe
         parts.push({ name: 'topProcesses', run: () => top.sampleIfDue() });
         active.push('topProcesses');
       }
+      if (gpuSource) {
+        gpus = gpuSource;
+        log.info({ gpus: gpuSource.kinds }, `GPUs: ${gpuSource.kinds.join(', ')}`);
+        parts.push({ name: 'gpus', run: () => gpuSource.sample() });
+        active.push('gpus');
+      }
+      if (smart) {
+        log.info({ disks: smart.disks.map((d) => d.name), intervalMs: config.smartIntervalMs }, `disk health: smartctl for ${smart.disks.map((d) => d.name).join(', ')} every ${config.smartIntervalMs / 1000} s`);
+        parts.push({ name: 'diskHealth', run: () => smart.sample() });
+        active.push('diskHealth');
+      }
+      if (services && 'source' in services) {
+        const source = services.source;
+        log.info({ patterns: config.servicePatterns, units: services.count }, `services: ${services.count} systemd units match ${config.servicePatterns.join(',')}`);
+        parts.push({ name: 'services', run: () => source.sample() });
+        active.push('services');
+      } else if (services) {
+        // Asked for (SERVICE_PATTERNS) but not there: said once.
+        log.warn({ problem: services.problem }, 'services: systemd units cannot be read (SERVICE_PATTERNS is set)');
+      }
     },
     async sample() {
       const out: Record<string, unknown> = {};
       for (const [name, value] of await Promise.all(parts.map(guarded))) if (value !== undefined) out[name] = value;
       return out as ExtraSample;
     },
-    async close() {},
+    async close() {
+      gpus?.close();
+    },
   };
 }
