@@ -144,7 +144,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   /** What a reconnecting collector is told the hub holds: the database, plus what waits in the spool. */
   const durableHistory = { lastSeq: async (id: string) => Math.max(await history.lastSeq(id), spool?.maxSeq(id) ?? 0) };
   // Alerting: rules in SQL, shared state and evaluation through Redis when configured (alerts/alerting.ts).
-  const alerting = await startAlerting({ db, redis, redisPrefix: options.redisPrefix, events, machines: state, log, config: config.alerts });
+  const alerting = await startAlerting({ db, redis, redisPrefix: options.redisPrefix, events, machines: state, log, config: config.alerts, dataDir: config.dataDir });
   const machineStatus = { statusOf: alerting.engine.statusOf, onStatusChange: alerting.engine.onStatusChange };
   const fleetView = await createFleetView({ state, events, log, status: machineStatus });
   const fleetQuery = createFleetQuery({ state, history, statusOf: alerting.engine.statusOf });
