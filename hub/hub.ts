@@ -185,7 +185,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     log,
     webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
     ready: async () => ({ history: await history.ping(), state: await state.ping() }),
-    info: () => ({ uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), history: history.path, state: state.kind }),
+    info: () => ({ uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), history: history.path, state: state.kind, adminTokenRequired: config.adminToken !== undefined }),
     metrics,
     dashboardAuth: security.dashboardAuth,
     alerts: { api: alerting.api, adminToken: config.adminToken },

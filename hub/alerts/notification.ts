@@ -5,6 +5,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AlertMetric, ChannelSpec, Severity } from './alert-rule.ts';
 import type { NoticeKind } from './evaluate.ts';
+import { formatAlertValue } from '../../proto/alert-metrics.ts';
 
 /** What one notification says; stored with the queued notification and rendered per channel. */
 export interface AlertMessage {
@@ -47,10 +48,8 @@ export function verifySignature(secret: string, body: string, header: string | n
 }
 
 function formatValue(msg: AlertMessage): string {
-  if (msg.value === null) return 'no value';
-  const v = Math.round(msg.value * 100) / 100;
-  if (msg.metric === 'offline') return `silent for ${Math.round(msg.value)} s`;
-  return msg.metric.endsWith('_percent') ? `${v} %` : String(v);
+  const text = formatAlertValue(msg.metric, msg.value);
+  return msg.value === null || msg.metric === 'offline' ? text : `value ${text}`;
 }
 
 const KIND_LABEL: Record<NoticeKind, string> = { firing: 'FIRING', reminder: 'STILL FIRING', resolved: 'RESOLVED' };

@@ -8,6 +8,7 @@ import type { AlertsStore } from './alerts-store.ts';
 import { clear, el, setAttr, setText } from './dom.ts';
 import { createRuleEditor } from './rule-editor.ts';
 import { machineHref } from './route.ts';
+import { formatAlertValue } from '../../proto/alert-metrics.ts';
 
 const TABS = [
   { key: 'active', label: 'Active' },
@@ -62,11 +63,21 @@ export function createAlertsPanel(root: HTMLElement, deps: { store: AlertsStore;
     el('thead', {}, [el('tr', {}, ['Time', 'Machine', 'Rule', 'State', 'Value', 'Detail'].map((h, i) => el('th', { text: h, attrs: { scope: 'col', class: i === 4 ? 'num' : i === 5 ? 'opt' : '' } })))]),
     historyBody,
   ]);
-  panels.get('history')!.append(el('div', { class: 'table-scroll' }, [historyTable]), historyEmpty);
+  const olderButton = el('button', { class: 'small-button history-older', text: 'Show older', attrs: { type: 'button' } });
+  olderButton.hidden = true;
+  olderButton.addEventListener('click', () => void loadOlder());
+  panels.get('history')!.append(el('div', { class: 'table-scroll' }, [historyTable]), historyEmpty, olderButton);
+  // The newest page is refreshed; pages loaded with "Show older" are kept below it (ids only grow).
+  let newest: AlertEvent[] = [];
+  let older: AlertEvent[] = [];
+  let olderDone = false;
 
-  function renderHistory(events: AlertEvent[]): void {
+  function renderHistory(): void {
+    const oldestNew = newest.length ? newest[newest.length - 1].id : Infinity;
+    const events = [...newest, ...older.filter((e) => e.id < oldestNew)];
     clear(historyBody);
     historyEmpty.hidden = events.length > 0;
+    olderButton.hidden = olderDone || newest.length < HISTORY_LIMIT;
     for (const e of events) {
       historyBody.append(
         el('tr', { attrs: { 'data-state': e.state } }, [
@@ -74,7 +85,7 @@ export function createAlertsPanel(root: HTMLElement, deps: { store: AlertsStore;
           el('td', {}, [el('a', { text: deps.nameOf(e.machine), attrs: { href: machineHref(e.machine) } })]),
           el('td', { text: e.rule_name }),
           el('td', {}, [el('span', { class: 'history-state', text: e.state, attrs: { 'data-state': e.state, 'data-status': e.state === 'firing' ? e.severity : e.state === 'resolved' ? 'healthy' : 'offline' } })]),
-          el('td', { class: 'num', text: e.value === null ? '' : String(Math.round(e.value * 100) / 100) }),
+          el('td', { class: 'num', text: e.value === null ? '' : e.metric === null ? String(Math.round(e.value * 100) / 100) : formatAlertValue(e.metric, e.value) }),
           el('td', { class: 'opt', text: e.detail ?? '' }),
         ]),
       );
@@ -83,9 +94,26 @@ export function createAlertsPanel(root: HTMLElement, deps: { store: AlertsStore;
 
   async function loadHistory(): Promise<void> {
     try {
-      renderHistory(await fetchAlertHistory(HISTORY_LIMIT));
+      newest = await fetchAlertHistory(HISTORY_LIMIT);
+      renderHistory();
     } catch (err) {
       say(`Could not load the history: ${(err as Error).message}`);
+    }
+  }
+
+  async function loadOlder(): Promise<void> {
+    const last = older.length ? older[older.length - 1] : newest[newest.length - 1];
+    if (!last) return;
+    olderButton.disabled = true;
+    try {
+      const page = await fetchAlertHistory(HISTORY_LIMIT, last.id);
+      older = [...older, ...page];
+      olderDone = page.length < HISTORY_LIMIT;
+      renderHistory();
+    } catch (err) {
+      say(`Could not load the history: ${(err as Error).message}`);
+    } finally {
+      olderButton.disabled = false;
     }
   }
 
