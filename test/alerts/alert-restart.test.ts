@@ -3,7 +3,8 @@
 // Redis. Before the restart an alert fires, is silenced and acknowledged, and an offline alert fires;
 // after it, the alerts are still active with their silence and acknowledgement, the silenced alert
 // sends no new webhook, and the offline alert gets its "resolved" when the machine is back.
-// The same hubs show that a pending alert that never fired is neither stored nor logged at info.
+// The same hubs show that a pending alert that never fired is neither stored nor logged at info, and
+// that history averages come back rounded like the reported values.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
@@ -104,6 +105,22 @@ describe.each(PATHS)('alert state across a restart ($label)', (where) => {
     expect(transitions().map((l) => l.state)).toEqual(['pending', 'firing']);
     expect((await call('DELETE', '/api/rules/rs-slow')).status).toBe(204);
   }, 30_000);
+
+  test('history averages are rounded like the reported values', async () => {
+    const values = [10.1, 20.2, 30.33, 0.1, 0.2, 53.68, 53.69, 7.07];
+    const s = report('rs-avg', values[0]);
+    for (const v of values.slice(1)) s.send(syntheticReport('rs-avg', ++seq, Date.now(), v));
+    const from = Date.now() - 120_000;
+    const to = Date.now() + 60_000;
+    const points = await waitFor('the minute average', async () => {
+      const body = (await call('GET', `/api/machines/rs-avg/history?metric=cpu_percent&from=${from}&to=${to}&step=1m`)).body;
+      const n = body.points?.length ? body.points : undefined;
+      // All samples in the newest minute (a minute boundary may split them: then both buckets count).
+      return n && (await call('GET', `/api/machines/rs-avg/history?metric=cpu_percent&from=${from}&to=${to}&step=raw`)).body.points.length === values.length ? n : undefined;
+    });
+    for (const [, v] of points) expect(v).toBe(Math.round(v * 100) / 100);
+    if (points.length === 1) expect(points[0][1]).toBe(Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 100) / 100);
+  });
 
   test('active alerts, silences and acknowledgements survive the restart; the offline alert resolves', async () => {
     const cpuRule = { id: 'rs-cpu', name: 'CPU hot', metric: 'cpu_percent', threshold: 80, clear_threshold: 70, for_s: 0, severity: 'critical', repeat_s: 0, scope: { machines: ['rs-m1'] }, channels: [{ type: 'webhook', url: `${receiver.url}/cpu` }] };
