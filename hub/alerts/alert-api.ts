@@ -7,6 +7,7 @@ import { badRequest, conflict, notFound } from '../errors.ts';
 import { MACHINE_ID_PATTERN } from '../validate-report.ts';
 import { checkId, parseRuleInput, type AlertMetric, parseSavedChannelInput, RULE_LIMITS, type AlertRule, type ChannelRef, type ChannelSpec } from './alert-rule.ts';
 import type { ActiveAlert } from './alert-state.ts';
+import { sendTestNotification } from './channel-test.ts';
 import type { AlertEventRow, AlertStore, DeadLetter, StoredRule } from './alert-store.ts';
 import type { AlertEngine } from './alert-engine.ts';
 
@@ -77,7 +78,22 @@ function machineParam(v: unknown, field: string): string {
   return v;
 }
 
-export function createAlertApi(deps: { store: AlertStore; engine: AlertEngine; /** A dead letter was queued again. */ onQueued?: () => void }) {
+export interface ChannelTestJson {
+  /** The channel answered 2xx. */
+  ok: boolean;
+  /** The channel's HTTP status; null when it did not answer. */
+  http_status: number | null;
+  error?: string;
+}
+
+export function createAlertApi(deps: {
+  store: AlertStore;
+  engine: AlertEngine;
+  /** A dead letter was queued again. */
+  onQueued?: () => void;
+  /** How long "send a test" waits for the channel (default 10 s). */
+  testTimeoutMs?: number;
+}) {
   const { store, engine } = deps;
 
   async function checkChannelRefs(channels: readonly ChannelRef[]): Promise<void> {
@@ -156,6 +172,16 @@ export function createAlertApi(deps: { store: AlertStore; engine: AlertEngine; /
       await store.insertChannel({ ...input, id, created_at: 0 });
       const created = (await store.listChannels()).find((c) => c.id === id)!;
       return { id, name: created.name, type: created.type, url: created.url, has_secret: Boolean(created.secret), created_at: created.created_at };
+    },
+
+    /** Sends one test notification to a saved channel now and says how the channel answered. */
+    async testChannel(id: string): Promise<ChannelTestJson> {
+      checkId(id);
+      const channel = (await store.listChannels()).find((c) => c.id === id);
+      if (!channel) throw notFound(`unknown channel "${id}"`);
+      const spec: ChannelSpec = { type: channel.type, url: channel.url, ...(channel.secret ? { secret: channel.secret } : {}) };
+      const result = await sendTestNotification(spec, channel.name, { timeoutMs: deps.testTimeoutMs ?? 10_000, nowMs: Date.now() });
+      return result.ok ? { ok: true, http_status: result.status } : { ok: false, http_status: result.status ?? null, error: result.error };
     },
 
     async deleteChannel(id: string): Promise<void> {

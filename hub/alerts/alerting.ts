@@ -76,7 +76,7 @@ export async function startAlerting(deps: {
   }
   let closing: Promise<void> | undefined;
   return {
-    api: createAlertApi({ store, engine, onQueued: () => dispatcher.nudge() }),
+    api: createAlertApi({ store, engine, onQueued: () => dispatcher.nudge(), testTimeoutMs: deps.config.notifyTimeoutMs }),
     engine,
     dispatcher,
     maintain: () => store.pruneSent(7),

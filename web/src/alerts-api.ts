@@ -137,3 +137,44 @@ export async function acknowledgeAlert(ruleId: string, machine: string): Promise
 export async function silenceAlert(ruleId: string, machine: string, durationS: number): Promise<void> {
   await request('POST', '/api/alerts/silence', { rule_id: ruleId, machine, duration_s: durationS });
 }
+
+export interface SavedChannelJson {
+  id: string;
+  name: string;
+  type: string;
+  url: string;
+  has_secret: boolean;
+  created_at: number;
+}
+
+export interface ChannelTestJson {
+  ok: boolean;
+  http_status: number | null;
+  error?: string;
+}
+
+function isChannel(v: unknown): v is SavedChannelJson {
+  return isRecord(v) && typeof v.id === 'string' && typeof v.name === 'string' && typeof v.type === 'string' && typeof v.url === 'string';
+}
+
+export async function fetchChannels(signal?: AbortSignal): Promise<SavedChannelJson[]> {
+  const body = await request('GET', '/api/channels', undefined, signal);
+  if (!Array.isArray(body)) throw new Error('channels: expected an array');
+  return body.filter(isChannel);
+}
+
+export async function createChannel(channel: { name?: string; type: string; url: string; secret?: string }): Promise<SavedChannelJson> {
+  const body = await request('POST', '/api/channels', channel);
+  if (!isChannel(body)) throw new Error('channel: unexpected answer');
+  return body;
+}
+
+export async function deleteChannel(id: string): Promise<void> {
+  await request('DELETE', `/api/channels/${encodeURIComponent(id)}`);
+}
+
+export async function testChannel(id: string): Promise<ChannelTestJson> {
+  const body = await request('POST', `/api/channels/${encodeURIComponent(id)}/test`);
+  if (!isRecord(body) || typeof body.ok !== 'boolean') throw new Error('channel test: unexpected answer');
+  return { ok: body.ok, http_status: typeof body.http_status === 'number' ? body.http_status : null, ...(typeof body.error === 'string' ? { error: body.error } : {}) };
+}

@@ -1,11 +1,13 @@
-// The alerts panel above the fleet (hub mode): a summary ("2 firing · 1 pending"), and three tabs —
-// the active alerts with acknowledge and silence, the history of transitions, and the rule editor.
+// The alerts panel above the fleet (hub mode): a summary ("2 firing · 1 pending"), and four tabs —
+// the active alerts with acknowledge and silence, the history of transitions, the rule editor and the
+// saved notification channels.
 // The public edge has no alerts: the panel stays hidden there.
 import './alerts.css';
 import { fetchAlertHistory, type AlertEvent } from './alerts-api.ts';
 import { createAlertList } from './alert-list.ts';
 import type { AlertsStore } from './alerts-store.ts';
 import { clear, el, setAttr, setText } from './dom.ts';
+import { createChannelEditor } from './channel-editor.ts';
 import { createRuleEditor } from './rule-editor.ts';
 import { machineHref } from './route.ts';
 import { formatAlertValue } from '../../proto/alert-metrics.ts';
@@ -14,6 +16,7 @@ const TABS = [
   { key: 'active', label: 'Active' },
   { key: 'history', label: 'History' },
   { key: 'rules', label: 'Rules' },
+  { key: 'channels', label: 'Channels' },
 ] as const;
 type TabKey = (typeof TABS)[number]['key'];
 
@@ -121,6 +124,10 @@ export function createAlertsPanel(root: HTMLElement, deps: { store: AlertsStore;
   const editor = createRuleEditor({ onChanged: () => void store.refresh() });
   panels.get('rules')!.append(editor.root);
 
+  // ---- channels ------------------------------------------------------------------------------
+  const channels = createChannelEditor();
+  panels.get('channels')!.append(channels.root);
+
   // ---- shell -----------------------------------------------------------------------------------
   clear(root);
   root.classList.add('panel');
@@ -141,6 +148,8 @@ export function createAlertsPanel(root: HTMLElement, deps: { store: AlertsStore;
       historyTimer = window.setInterval(() => void loadHistory(), HISTORY_REFRESH_MS);
     } else if (tab === 'rules') {
       void editor.load();
+    } else if (tab === 'channels') {
+      void channels.load();
     }
   }
 
