@@ -145,7 +145,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   /** What a reconnecting collector is told the hub holds: the database, plus what waits in the spool. */
   const durableHistory = { lastSeq: async (id: string) => Math.max(await history.lastSeq(id), spool?.maxSeq(id) ?? 0) };
   // Alerting: rules in SQL, shared state and evaluation through Redis when configured (alerts/alerting.ts).
-  const alerting = await startAlerting({ db, redis, redisPrefix: options.redisPrefix, events, machines: state, log, config: config.alerts });
+  const alerting = await startAlerting({ db, redis, redisPrefix: options.redisPrefix, events, machines: state, log, config: config.alerts, dataDir: config.dataDir });
   const machineStatus = { statusOf: alerting.engine.statusOf, onStatusChange: alerting.engine.onStatusChange };
   const fleetView = await createFleetView({ state, events, log, status: machineStatus });
   const fleetQuery = createFleetQuery({ state, history, statusOf: alerting.engine.statusOf });
@@ -189,7 +189,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     log,
     webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
     ready: async () => ({ history: await history.ping(), state: await state.ping() }),
-    info: () => ({ uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), history: history.path, state: state.kind }),
+    info: () => ({ uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), history: history.path, state: state.kind, adminTokenRequired: config.adminToken !== undefined }),
     metrics,
     dashboardAuth: security.dashboardAuth,
     alerts: { api: alerting.api, adminToken: config.adminToken },
