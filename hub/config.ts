@@ -60,6 +60,10 @@ const schema = z.object({
   RETENTION_1H_DAYS: seconds(1, 36500).default(730),
   MAX_MACHINES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   MAX_VIEWERS: z.coerce.number().int().min(1).max(100_000).default(1000),
+  GRPC_HANDSHAKE_TIMEOUT: seconds(0.05, 300).default(10),
+  GRPC_IDLE_TIMEOUT: seconds(0.05, 86_400).default(300),
+  GRPC_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(12_000),
+  GRPC_MAX_CONNECTIONS_PER_PEER: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   COLLECTOR_TOKEN: secret,
   COLLECTOR_TOKENS_FILE: optionalPath,
   DASHBOARD_TOKEN: secret,
@@ -103,6 +107,8 @@ export interface HubConfig {
   readonly maxMachines: number;
   /** Concurrent viewers on the hub's /ws. */
   readonly maxViewers: number;
+  /** gRPC port: handshake and idle-session timeouts, connection caps in total and per peer address (hub/connection-limits.ts). */
+  readonly grpcConnections: { readonly handshakeTimeoutMs: number; readonly idleTimeoutMs: number; readonly maxConnections: number; readonly maxConnectionsPerPeer: number };
   /** Shared token every collector must send (COLLECTOR_TOKEN); undefined = collectors are not checked. */
   readonly collectorToken: string | undefined;
   /** File of `machine_id token` lines: one token per machine (COLLECTOR_TOKENS_FILE). */
@@ -184,6 +190,12 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
     retention: Object.freeze({ rawDays: c.RETENTION_RAW_DAYS, oneMinuteDays: c.RETENTION_1M_DAYS, oneHourDays: c.RETENTION_1H_DAYS }),
     maxMachines: c.MAX_MACHINES,
     maxViewers: c.MAX_VIEWERS,
+    grpcConnections: Object.freeze({
+      handshakeTimeoutMs: Math.round(c.GRPC_HANDSHAKE_TIMEOUT * 1000),
+      idleTimeoutMs: Math.round(c.GRPC_IDLE_TIMEOUT * 1000),
+      maxConnections: c.GRPC_MAX_CONNECTIONS,
+      maxConnectionsPerPeer: c.GRPC_MAX_CONNECTIONS_PER_PEER,
+    }),
     collectorToken: c.COLLECTOR_TOKEN,
     collectorTokensFile: c.COLLECTOR_TOKENS_FILE,
     dashboardToken: c.DASHBOARD_TOKEN,

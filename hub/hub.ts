@@ -30,6 +30,7 @@ import { attachLiveSocket } from './gateway/live-socket.ts';
 import { createHistoryWriter } from './history/history-writer.ts';
 import { openHistorySpool } from './history/history-spool.ts';
 import { openHistory } from './history/open-history.ts';
+import { limitConnections } from './connection-limits.ts';
 import { createIngestService } from './ingest-service.ts';
 import type { Logger } from './log.ts';
 import { createRedisGateway, type RedisGateway } from './redis.ts';
@@ -156,6 +157,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     auth: security.collectorAuth,
     log,
     maxMachines: config.maxMachines,
+    maxReportAgeMs: config.retention.rawDays * 86_400_000,
     onPublished: (latencyMs) => metrics.observeIngestLatency(latencyMs),
   });
 
@@ -172,8 +174,10 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   // A collector needs one stream; the cap bounds what a single connection can hold open.
   const settings = { maxConcurrentStreams: 100 };
   const grpcServer = security.tls
-    ? http2.createSecureServer({ ...security.tls, allowHTTP1: false, settings }, grpcHandler)
+    ? http2.createSecureServer({ ...security.tls, allowHTTP1: false, settings, handshakeTimeout: config.grpcConnections.handshakeTimeoutMs }, grpcHandler)
     : http2.createServer({ settings }, grpcHandler);
+  // Handshake and idle timeouts, connection caps per peer and in total (GRPC_* in config.ts).
+  const connectionStats = limitConnections(grpcServer, config.grpcConnections, log);
   const sessions = new Set<http2.ServerHttp2Session>();
   grpcServer.on('session', (s) => {
     sessions.add(s);
@@ -231,6 +235,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     stateKind: state.kind,
     stats: () => ({
       ingest: { ...ingest.stats },
+      grpcConnections: { ...connectionStats },
       viewers: live.viewers,
       machines: [...fleetView.current()].length,
       alerts: { ...alerting.engine.stats, notifications: { ...alerting.dispatcher.stats } },
