@@ -24,7 +24,8 @@ import { embeddedTarget, pgDumpTarget } from './backup/backup-targets.ts';
 import { createHttpApp } from './gateway/http-app.ts';
 import { startAlerting } from './alerts/alerting.ts';
 import { createConfigService } from './config-service.ts';
-import { peerContextValues } from './gateway/admin-auth.ts';
+import { peerAddressKey, peerContextValues } from './gateway/admin-auth.ts';
+import { createContextValues } from '@connectrpc/connect';
 import { createHubMetrics } from './gateway/prometheus-metrics.ts';
 import { attachLiveSocket } from './gateway/live-socket.ts';
 import { createHistoryWriter } from './history/history-writer.ts';
@@ -64,6 +65,11 @@ export interface HubOptions {
   backupFirstDelayMs?: number;
   /** Database pool size with TIMESCALE_URL (default 10; a single-client test server needs 1). */
   dbMaxConnections?: number;
+  /**
+   * The peer address of a gRPC call; default the TCP peer (`req.socket.remoteAddress`). Tests, whose
+   * traffic is all loopback, use it to play a remote peer.
+   */
+  grpcPeerAddress?: (req: http2.Http2ServerRequest) => string | undefined;
 }
 
 function listen(server: Server | http2.Http2Server, port: number, host: string): Promise<number> {
@@ -165,7 +171,9 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   const grpcHandler = connectNodeAdapter({
     routes: createRoutes({ ingest, fleet: createFleetService(fleetQuery), config: createConfigService({ api: alerting.api, adminToken: config.adminToken }) }),
     // The peer address: alerting writes without ADMIN_TOKEN are allowed from loopback only.
-    contextValues: peerContextValues,
+    contextValues: options.grpcPeerAddress
+      ? (req) => createContextValues().set(peerAddressKey, options.grpcPeerAddress!(req as http2.Http2ServerRequest))
+      : peerContextValues,
     readMaxBytes: LIMITS.maxMessageBytes,
     shutdownSignal: shutdown.signal,
     interceptors: security.interceptors,
