@@ -68,13 +68,26 @@ export function limitConnections(server: http2.Http2Server | http2.Http2SecureSe
     }
     stats.connectionsOpen++;
     byPeer.set(key, (byPeer.get(key) ?? 0) + 1);
+    // Until its HTTP/2 session has the peer's SETTINGS (below), this timer closes the raw socket (a
+    // session destroyed before the preface keeps its socket open, so the socket itself is closed).
+    const endpoint = endpointKey(socket);
+    const handshake = setTimeout(() => {
+      stats.handshakeTimeouts++;
+      socket.destroy();
+    }, limits.handshakeTimeoutMs);
+    handshake.unref();
+    awaitingSettings.set(endpoint, handshake);
     socket.once('close', () => {
+      clearTimeout(handshake);
+      if (awaitingSettings.get(endpoint) === handshake) awaitingSettings.delete(endpoint);
       stats.connectionsOpen--;
       const left = (byPeer.get(key) ?? 1) - 1;
       if (left <= 0) byPeer.delete(key);
       else byPeer.set(key, left);
     });
   });
+  /** Handshake timers by the connection's remote address and port (the session only exposes a proxy of its socket). */
+  const awaitingSettings = new Map<string, NodeJS.Timeout>();
 
   server.on('session', (session: http2.ServerHttp2Session) => {
     let openStreams = 0;
@@ -89,15 +102,10 @@ export function limitConnections(server: http2.Http2Server | http2.Http2SecureSe
       }, limits.idleTimeoutMs);
       idle.unref();
     };
-    // A plaintext session starts with the TCP connection (a TLS one after the TLS handshake, which
-    // has the same time through the server's handshakeTimeout): it must get the peer's SETTINGS.
-    const handshake = setTimeout(() => {
-      stats.handshakeTimeouts++;
-      session.destroy();
-    }, limits.handshakeTimeoutMs);
-    handshake.unref();
+    const endpoint = endpointKey(session.socket);
     session.once('remoteSettings', () => {
-      clearTimeout(handshake);
+      clearTimeout(awaitingSettings.get(endpoint));
+      awaitingSettings.delete(endpoint);
       if (openStreams === 0) armIdle();
     });
     session.on('stream', (stream: http2.ServerHttp2Stream) => {
@@ -108,10 +116,9 @@ export function limitConnections(server: http2.Http2Server | http2.Http2SecureSe
         if (openStreams === 0 && !session.destroyed && !session.closed) armIdle();
       });
     });
-    session.once('close', () => {
-      clearTimeout(idle);
-      clearTimeout(handshake);
-    });
+    session.once('close', () => clearTimeout(idle));
   });
   return stats;
 }
+
+const endpointKey = (socket: { remoteAddress?: string; remotePort?: number }) => `${socket.remoteAddress}|${socket.remotePort}`;
