@@ -24,13 +24,15 @@ import { embeddedTarget, pgDumpTarget } from './backup/backup-targets.ts';
 import { createHttpApp } from './gateway/http-app.ts';
 import { startAlerting } from './alerts/alerting.ts';
 import { createConfigService } from './config-service.ts';
-import { peerContextValues } from './gateway/admin-auth.ts';
+import { peerAddressKey, peerContextValues } from './gateway/admin-auth.ts';
+import { createContextValues } from '@connectrpc/connect';
 import { createHubMetrics } from './gateway/prometheus-metrics.ts';
 import { attachLiveSocket } from './gateway/live-socket.ts';
 import { createOriginGuard } from './gateway/origin-guard.ts';
 import { createHistoryWriter } from './history/history-writer.ts';
 import { openHistorySpool } from './history/history-spool.ts';
 import { openHistory } from './history/open-history.ts';
+import { limitConnections } from './connection-limits.ts';
 import { createIngestService } from './ingest-service.ts';
 import type { Logger } from './log.ts';
 import { createRedisGateway, type RedisGateway } from './redis.ts';
@@ -64,6 +66,11 @@ export interface HubOptions {
   backupFirstDelayMs?: number;
   /** Database pool size with TIMESCALE_URL (default 10; a single-client test server needs 1). */
   dbMaxConnections?: number;
+  /**
+   * The peer address of a gRPC call; default the TCP peer (`req.socket.remoteAddress`). Tests, whose
+   * traffic is all loopback, use it to play a remote peer.
+   */
+  grpcPeerAddress?: (req: http2.Http2ServerRequest) => string | undefined;
 }
 
 function listen(server: Server | http2.Http2Server, port: number, host: string): Promise<number> {
@@ -157,6 +164,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     auth: security.collectorAuth,
     log,
     maxMachines: config.maxMachines,
+    maxReportAgeMs: config.retention.rawDays * 86_400_000,
     onPublished: (latencyMs) => metrics.observeIngestLatency(latencyMs),
   });
 
@@ -164,7 +172,9 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   const grpcHandler = connectNodeAdapter({
     routes: createRoutes({ ingest, fleet: createFleetService(fleetQuery), config: createConfigService({ api: alerting.api, adminToken: config.adminToken }) }),
     // The peer address: alerting writes without ADMIN_TOKEN are allowed from loopback only.
-    contextValues: peerContextValues,
+    contextValues: options.grpcPeerAddress
+      ? (req) => createContextValues().set(peerAddressKey, options.grpcPeerAddress!(req as http2.Http2ServerRequest))
+      : peerContextValues,
     readMaxBytes: LIMITS.maxMessageBytes,
     shutdownSignal: shutdown.signal,
     interceptors: security.interceptors,
@@ -173,8 +183,10 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   // A collector needs one stream; the cap bounds what a single connection can hold open.
   const settings = { maxConcurrentStreams: 100 };
   const grpcServer = security.tls
-    ? http2.createSecureServer({ ...security.tls, allowHTTP1: false, settings }, grpcHandler)
+    ? http2.createSecureServer({ ...security.tls, allowHTTP1: false, settings, handshakeTimeout: config.grpcConnections.handshakeTimeoutMs }, grpcHandler)
     : http2.createServer({ settings }, grpcHandler);
+  // Handshake and idle timeouts, connection caps per peer and in total (GRPC_* in config.ts).
+  const connectionStats = limitConnections(grpcServer, config.grpcConnections, log);
   const sessions = new Set<http2.ServerHttp2Session>();
   grpcServer.on('session', (s) => {
     sessions.add(s);
@@ -239,6 +251,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     stateKind: state.kind,
     stats: () => ({
       ingest: { ...ingest.stats },
+      grpcConnections: { ...connectionStats },
       viewers: live.viewers,
       machines: [...fleetView.current()].length,
       alerts: { ...alerting.engine.stats, notifications: { ...alerting.dispatcher.stats } },
