@@ -4,6 +4,9 @@ export interface EntryPoints {
   /** Absolute paths of the modules to import. */
   hub: string;
   collector: string;
+  /** Modules exporting hubHelp/hubOptions and collectorHelp/collectorOptions (help without the rest). */
+  hubUsage: string;
+  collectorUsage: string;
   /** Why this mode, for diagnostics. */
   reason: string;
 }

@@ -39,8 +39,8 @@ function wrap(items, indent, width = 100) {
 }
 
 async function usage() {
-  const { hubOptions } = await load(entry.hub);
-  const { collectorOptions } = await load(entry.collector);
+  const { hubOptions } = await load(entry.hubUsage);
+  const { collectorOptions } = await load(entry.collectorUsage);
   return `sysmonstm ${version}: a real-time fleet monitor.
 
 Usage:
@@ -67,15 +67,13 @@ const [command, ...rest] = args.length === 0 || (args[0].startsWith('-') && !['-
 switch (command) {
   case 'all':
   case 'hub': {
-    const hubModule = await load(entry.hub);
-    if (wantsHelp(rest)) process.stdout.write(hubModule.hubHelp(command) + '\n');
-    else await hubModule.runHub(rest, process.env, { withCollector: command === 'all', stdoutIsTty: process.stdout.isTTY === true });
+    if (wantsHelp(rest)) process.stdout.write((await load(entry.hubUsage)).hubHelp(command) + '\n');
+    else await (await load(entry.hub)).runHub(rest, process.env, { withCollector: command === 'all', stdoutIsTty: process.stdout.isTTY === true });
     break;
   }
   case 'collector': {
-    const collectorModule = await load(entry.collector);
-    if (wantsHelp(rest)) process.stdout.write(collectorModule.collectorHelp() + '\n');
-    else await collectorModule.runCollector(rest, process.env, { stdoutIsTty: process.stdout.isTTY === true });
+    if (wantsHelp(rest)) process.stdout.write((await load(entry.collectorUsage)).collectorHelp() + '\n');
+    else await (await load(entry.collector)).runCollector(rest, process.env, { stdoutIsTty: process.stdout.isTTY === true });
     break;
   }
   case '--version':
@@ -87,8 +85,8 @@ switch (command) {
   case 'help':
   case '--help':
   case '-h':
-    if (rest[0] === 'collector') process.stdout.write((await load(entry.collector)).collectorHelp() + '\n');
-    else if (rest[0] === 'hub' || rest[0] === 'all') process.stdout.write((await load(entry.hub)).hubHelp(rest[0]) + '\n');
+    if (rest[0] === 'collector') process.stdout.write((await load(entry.collectorUsage)).collectorHelp() + '\n');
+    else if (rest[0] === 'hub' || rest[0] === 'all') process.stdout.write((await load(entry.hubUsage)).hubHelp(rest[0]) + '\n');
     else process.stdout.write((await usage()) + '\n');
     break;
   default:
