@@ -46,7 +46,8 @@ const schema = z.object({
   HTTP_PORT: port.default(8000),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   GRPC_PORT: port.default(50051),
-  GRPC_HOST: z.string().min(1).default('0.0.0.0'),
+  // Default by command: all interfaces for `sysmonstm hub`, 127.0.0.1 for `sysmonstm all` (HubContext).
+  GRPC_HOST: z.string().min(1).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   REDIS_URL: optionalUrl(['redis://', 'rediss://']),
   TIMESCALE_URL: optionalUrl(['postgres://', 'postgresql://']),
@@ -103,7 +104,8 @@ const schema = z.object({
   NOTIFY_BACKOFF: seconds(0.01, 3600).default(2),
   NOTIFY_ALLOW_PRIVATE: z.enum(['0', '1', 'true', 'false']).default('0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  // Default: pretty on a terminal, JSON lines otherwise (HubContext.stdoutIsTty).
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
 
 /** Every environment variable the hub reads (each also a `--flag`): for docs, .env.example and deploy checks. */
@@ -165,6 +167,14 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** What the defaults depend on besides the environment: the command and where the logs go. */
+export interface HubContext {
+  /** `all` (the hub with a local collector, one machine): gRPC binds to 127.0.0.1 by default. */
+  readonly command?: 'hub' | 'all';
+  /** Logs are human-readable by default on a terminal, JSON lines otherwise. */
+  readonly stdoutIsTty?: boolean;
+}
+
 /** `--http-port 8001` → HTTP_PORT=8001. Unknown flags are an error, not silently ignored. */
 export function flagsToEnv(argv: readonly string[], known: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -181,7 +191,7 @@ export function flagsToEnv(argv: readonly string[], known: readonly string[]): R
   return out;
 }
 
-export function parseHubConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): HubConfig {
+export function parseHubConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, context: HubContext = {}): HubConfig {
   const merged: Record<string, string | undefined> = { ...env, ...flagsToEnv(argv, Object.keys(schema.shape)) };
   // An empty value means the default, as in the collector (`.env` files and compose often hold `NAME=`).
   for (const name of HUB_ENV_VARIABLES) if (merged[name]?.trim() === '') merged[name] = undefined;
@@ -204,7 +214,7 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
     httpPort: c.HTTP_PORT,
     httpHost: c.HTTP_HOST,
     grpcPort: c.GRPC_PORT,
-    grpcHost: c.GRPC_HOST,
+    grpcHost: c.GRPC_HOST ?? (context.command === 'all' ? '127.0.0.1' : '0.0.0.0'),
     dataDir: c.DATA_DIR,
     redisUrl: c.REDIS_URL,
     timescaleUrl: c.TIMESCALE_URL,
@@ -241,6 +251,6 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
       notifyAllowPrivate: c.NOTIFY_ALLOW_PRIVATE === '1' || c.NOTIFY_ALLOW_PRIVATE === 'true',
     }),
     logLevel: c.LOG_LEVEL,
-    logFormat: c.LOG_FORMAT,
+    logFormat: c.LOG_FORMAT ?? (context.stdoutIsTty ? 'pretty' : 'json'),
   });
 }

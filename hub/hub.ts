@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createAdaptorServer } from '@hono/node-server';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Server } from 'node:http';
-import type { HubConfig } from './config.ts';
+import { ConfigError, type HubConfig } from './config.ts';
 import { createEdgeForwarder } from './edge/edge-forwarder.ts';
 import type { EventBus } from './events/event-bus.ts';
 import { createMemoryEvents } from './events/memory-events.ts';
@@ -40,10 +40,11 @@ import { createRoutes } from './routes.ts';
 import { createMemoryState } from './state/memory-state.ts';
 import { createRedisState } from './state/redis-state.ts';
 import { createFallbackState } from './state/fallback-state.ts';
-import { loadHubSecurity } from './security.ts';
+import { fileErrorReason, loadHubSecurity } from './security.ts';
 import type { StateStore } from './state/state-store.ts';
 import { LIMITS } from './validate-report.ts';
 
+// Both from the package root: this file and the bundle dist/hub.mjs sit one folder below it.
 export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
 const HUB_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const MAINTENANCE_INTERVAL_MS = 60_000;
@@ -86,7 +87,11 @@ function listen(server: Server | http2.Http2Server, port: number, host: string):
 export async function startHub(config: HubConfig, options: HubOptions): Promise<Hub> {
   const log = options.log;
   const startedAt = Date.now();
-  mkdirSync(config.dataDir, { recursive: true });
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+  } catch (err) {
+    throw new ConfigError(`DATA_DIR: cannot create ${config.dataDir} (${fileErrorReason(err)})`);
+  }
   // ADMIN_TOKEN also reads the API when DASHBOARD_TOKEN is set (one Authorization header per request).
   const security = loadHubSecurity(config, log, { alsoAcceptBearer: config.adminToken ? [config.adminToken] : [] });
 
