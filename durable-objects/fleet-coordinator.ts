@@ -54,6 +54,9 @@ export class FleetCoordinator extends DurableObject<Env> {
     } else if (!socket.configured && frameType(message) !== 'c' && frameType(message) !== 'x') {
       error = 'send the view config frame {"t":"c",...} first on every connection (proto/view-frames.ts)';
     } else {
+      // Marked before the RPCs: the next frame may be delivered while they are under way. A config the
+      // shards refuse leaves them without one, and they refuse what follows themselves.
+      if (!socket.configured && frameType(message) === 'c') ws.serializeAttachment({ ...socket, configured: true } satisfies HubSocket);
       const shards = this.shardStubs(socket.view);
       this.counters.rpcCallsOut += shards.length;
       const results = await Promise.allSettled(shards.map((shard) => shard.ingest(message, socket.view)));
@@ -70,7 +73,6 @@ export class FleetCoordinator extends DurableObject<Env> {
     }
     if (error === null) {
       this.counters.framesAccepted++;
-      if (!socket.configured && typeof message === 'string' && frameType(message) === 'c') ws.serializeAttachment({ ...socket, configured: true } satisfies HubSocket);
       return;
     }
     this.counters.framesRejected++;
