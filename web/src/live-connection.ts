@@ -1,7 +1,8 @@
 // The /ws connection: same origin, ws:// or wss:// following the page. Every frame is validated with
 // decodeFleetMessage before it reaches the store; a drop is retried with backoff + jitter, at once when
 // the browser comes back online or the tab becomes visible again.
-import { decodeFleetMessage } from '../../proto/delta.ts';
+import { decodeFleetMessage, type FleetMessage } from '../../proto/delta.ts';
+import { createSnapshotAssembler, frameType } from '../../proto/view-frames.ts';
 import type { FleetStore } from './fleet-store.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
 
@@ -57,11 +58,14 @@ export function connectLive(store: FleetStore, url: string = liveSocketUrl(windo
     }
     socket = ws;
     let gotSnapshot = false;
+    // A large snapshot arrives in parts ("p":[i,n]); it is applied once the last one is in.
+    const parts = createSnapshotAssembler();
     ws.onmessage = (ev) => {
       if (socket !== ws || typeof ev.data !== 'string') return;
-      let msg;
+      let msg: FleetMessage | null;
       try {
-        msg = decodeFleetMessage(ev.data);
+        msg = frameType(ev.data) === 's' && ev.data.includes('"p":[') ? parts.add(ev.data) : decodeFleetMessage(ev.data);
+        if (msg === null) return;
       } catch (err) {
         console.warn('sysmonstm: ignoring a malformed frame:', (err as Error).message);
         return;
