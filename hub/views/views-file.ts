@@ -9,7 +9,7 @@ import { parsePublicViewsDocument, type PublicViewDefinition } from '../../proto
 export function parseViewsFileText(text: string): PublicViewDefinition[] {
   let doc: unknown;
   try {
-    doc = parseYaml(text, { prettyErrors: false, uniqueKeys: true, maxAliasCount: 100 });
+    doc = parseYaml(text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
   } catch (err) {
     const e = err as Error & { linePos?: Array<{ line: number; col: number }> };
     const at = e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
