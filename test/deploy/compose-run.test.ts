@@ -210,9 +210,10 @@ describe('docker compose, run for real', () => {
         'all four services healthy',
         async () => {
           const all = await Promise.all(SERVICES.map((s) => containerId(s)));
-          const out = await engine!.docker(['inspect', '--format', '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}', ...all]);
+          const out = await engine!.docker(['inspect', '--format', '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}/restarts={{.RestartCount}}', ...all]);
           const states = out.trim().split('\n').map((state, i) => `${SERVICES[i]}=${state}`);
-          return states.every((s) => s.endsWith('running/healthy')) ? states : (states.join(' ') as unknown as false);
+          // Healthy and never restarted: a service in a crash loop does not pass.
+          return states.every((s) => s.endsWith('running/healthy/restarts=0')) ? states : (states.join(' ') as unknown as false);
         },
         3 * MINUTE,
         500,
