@@ -1,7 +1,6 @@
-// The rule editor (hub mode): the admin token box (admin-token-box.ts), the list of rules with edit and
-// delete, and the form for a new or changed rule. The hub validates everything again and its message (naming the field) is shown as is. No dialogs: deleting
+// The rule editor (hub mode): the list of rules with edit and delete, and the form for a new or changed
+// rule (the admin token box above it belongs to the alerts panel). The hub validates everything again and its message (naming the field) is shown as is. No dialogs: deleting
 // asks for a second click.
-import { createAdminTokenBox } from './admin-token-box.ts';
 import { deleteRule, fetchRules, saveRule, type StoredRuleJson } from './alerts-api.ts';
 import { clear, el, setText } from './dom.ts';
 import { ALERT_METRICS, CHANNEL_TYPES, describeRule, emptyForm, formToRule, METRIC_LABELS, ruleToForm, type ChannelRow, type RuleForm } from './rule-form.ts';
@@ -34,8 +33,6 @@ export function createRuleEditor(options: { onChanged: () => void }): RuleEditor
     setText(message, text);
   };
 
-  // ---- admin token ---------------------------------------------------------------------------
-  const tokenBox = createAdminTokenBox();
 
   // ---- rule list -----------------------------------------------------------------------------
   const list = el('ul', { class: 'rule-list' });
@@ -231,7 +228,6 @@ export function createRuleEditor(options: { onChanged: () => void }): RuleEditor
   }
 
   async function load(): Promise<void> {
-    void tokenBox.refresh();
     try {
       renderList(await fetchRules());
     } catch (err) {
@@ -239,6 +235,6 @@ export function createRuleEditor(options: { onChanged: () => void }): RuleEditor
     }
   }
 
-  const root = el('div', { class: 'rule-editor' }, [tokenBox.root, el('div', { class: 'rule-toolbar' }, [newButton]), message, form, list]);
+  const root = el('div', { class: 'rule-editor' }, [el('div', { class: 'rule-toolbar' }, [newButton]), message, form, list]);
   return { root, load };
 }
