@@ -39,6 +39,17 @@ const requireHub = async (authorization: string | undefined, token: string | und
 };
 
 app.get('/health', (c) => c.json({ status: 'ok', mode: 'edge', shards: c.var.config.relayShards }));
+// Readiness, the hub's /ready name and shape: ready once the first relay shard answers (it holds the
+// snapshot the API and new viewers read). JSON, never the dashboard page the catch-all would serve.
+app.get('/ready', async (c) => {
+  c.header('Cache-Control', 'no-store');
+  try {
+    await relayShard(c.env, 0).stats();
+    return c.json({ status: 'ready', mode: 'edge', checks: { relay: true } });
+  } catch (err) {
+    return c.json({ status: 'not ready', mode: 'edge', checks: { relay: false }, error: (err as Error).message }, 503);
+  }
+});
 app.get('/api/info', (c) => c.json({ mode: 'edge', readOnly: true, shards: c.var.config.relayShards }));
 
 app.get('/ws', (c) => {

@@ -71,6 +71,16 @@ describe('edge relay in workerd', () => {
     expect((await fetch(`${dev.url}/ws`)).status).toBe(426);
   });
 
+  it('answers /ready with JSON readiness (the relay answers), not the dashboard page', async () => {
+    const res = await fetch(`${dev.url}/ready`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(await res.json()).toEqual({ status: 'ready', mode: 'edge', checks: { relay: true } });
+    // An unknown page is still the dashboard (single-page application), so the JSON above is /ready's own.
+    expect(await (await fetch(`${dev.url}/no-such-page`)).text()).toContain('<!doctype html>');
+  });
+
   it('gives a new viewer the snapshot first, then deltas; viewers connected earlier get a delta', async () => {
     const early = await viewer();
     await waitFor('empty snapshot for the early viewer', () => early.messages.length > 0);
