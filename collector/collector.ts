@@ -8,6 +8,7 @@ import { ReportSchema } from '../proto/gen/sysmonstm/v1/report_pb.js';
 import type { BackoffOptions } from './backoff.ts';
 import { ConfigError, type CollectorConfig } from './config.ts';
 import { fileErrorReason, readConfigFile } from './config-file.ts';
+import { createExtraSources, type ExtraSources } from './extra-sources.ts';
 import { diagnoseHubPort, probeHubPort } from './hub-port-check.ts';
 import { createIngestClient, type IngestClient } from './ingest-client.ts';
 import type { Logger } from './log.ts';
@@ -28,6 +29,8 @@ export interface CollectorDeps {
   sampler?: Sampler;
   backoff?: BackoffOptions;
   random?: () => number;
+  /** Defaults to the sources the machine has (extra-sources.ts). */
+  extraSources?: ExtraSources;
   /** The hub URL is a mistake no retry fixes (see hub-port-check.ts); default: logged, retried. */
   onFatal?: (message: string) => void;
 }
@@ -66,6 +69,7 @@ function lazySiSampler(): Sampler {
 export function createCollector(config: CollectorConfig, deps: CollectorDeps): Collector {
   const { log } = deps;
   const sampler = deps.sampler ?? chooseSampler(config.sampler, process.platform, config.hostPaths);
+  const extraSources = deps.extraSources ?? createExtraSources(config, { log });
   let buffer: ReportBuffer | undefined;
   let seqStore: SeqStore | undefined;
   let client: IngestClient | undefined;
@@ -96,8 +100,9 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
   async function sampleOnce(): Promise<void> {
     const timestampMs = Date.now();
     let sample;
+    let extra;
     try {
-      sample = await sampler.sample();
+      [sample, extra] = await Promise.all([sampler.sample(), extraSources.sample()]);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'sampling failed; skipping this interval');
       return;
@@ -106,6 +111,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
     const seq = seqStore!.take();
     const report = create(ReportSchema, {
       ...sample,
+      ...extra,
       machineId: config.machineId,
       seq: BigInt(seq),
       timestampMs: BigInt(timestampMs),
@@ -193,7 +199,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
         if (typeof (err as NodeJS.ErrnoException).code !== 'string') throw err;
         throw new ConfigError(`DATA_DIR (--data-dir): cannot use ${config.dataDir} (${fileErrorReason(err)})`);
       }
-      const [info] = await Promise.all([sampler.describe(), sampler.prime()]);
+      const [info] = await Promise.all([sampler.describe(), sampler.prime(), extraSources.start()]);
       client = createIngestClient({
         hubUrl: config.hubUrl,
         token: config.token,
@@ -231,6 +237,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
         clearTimeout(timer);
         await inFlight;
         await client?.close();
+        await extraSources.close();
         await buffer?.close();
         await seqStore?.close();
         if (buffer && buffer.size > 0) {
