@@ -60,7 +60,7 @@ const topbar = el('header', { class: 'topbar' }, [
 const banner = el('div', { class: 'banner', attrs: { role: 'alert' } });
 banner.hidden = true;
 // The hub behind a public view went silent: the relay says so (`h`), this says since when.
-const paused = el('div', { class: 'banner paused-banner', attrs: { role: 'status', 'aria-live': 'polite' } });
+const paused = el('div', { class: 'paused-banner', attrs: { role: 'status', 'aria-live': 'polite' } });
 paused.hidden = true;
 const viewTitle = el('h1', { class: 'view-title' });
 viewTitle.hidden = true;
