@@ -140,6 +140,19 @@ describe('viewers', () => {
     expect((await relayStats(dev.url, dev.hubToken))[0].viewersRefused).toBeGreaterThanOrEqual(3);
   });
 
+  it('counts IPv6 clients per /64: many addresses of one /64 share the cap of one address', async () => {
+    const results = [];
+    for (let i = 1; i <= 6; i++) results.push(await connectViewer({ 'CF-Connecting-IP': `2001:db8:5:6::${i.toString(16)}` }));
+    const refused = results.filter((r): r is { status: number; body: string; retryAfter: string | undefined } => 'status' in r);
+    expect(results.filter((r) => 'ws' in r).length).toBe(4);
+    expect(refused.map((r) => r.status)).toEqual([429, 429]);
+    expect(JSON.parse(refused[0].body).error).toMatch(/too many open connections from your address \(at most 4\)/);
+    // The neighbouring /64 is another client.
+    const other = await connectViewer({ 'CF-Connecting-IP': '2001:db8:5:7::1' });
+    expect('ws' in other).toBe(true);
+    for (const r of [...results, other]) if ('ws' in r) r.ws.terminate();
+  });
+
   it('the relay still serves the honest fleet: to the honest viewer, and over HTTP', async () => {
     hub.sendDelta([['good-2', 0, { 0: 44 }]], [], Date.now());
     await waitFor('a delta after all that', () => honest.value('good-2', 'cpu_percent') === 44);

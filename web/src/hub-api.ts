@@ -95,7 +95,26 @@ export interface ReportJson {
   disks?: Array<{ device?: string; read_bytes_per_sec?: number; write_bytes_per_sec?: number }>;
   network?: Array<{ name?: string; recv_bytes_per_sec?: number; sent_bytes_per_sec?: number; recv_bytes_total?: number; sent_bytes_total?: number }>;
   temperatures?: Array<{ sensor?: string; celsius?: number }>;
-  containers?: Array<{ id?: string; name?: string; state?: string; cpu_percent?: number; memory_bytes?: number }>;
+  containers?: Array<{
+    id?: string;
+    name?: string;
+    image?: string;
+    state?: string;
+    health?: string;
+    restart_count?: number;
+    cpu_percent?: number;
+    memory_bytes?: number;
+    memory_limit_bytes?: number;
+    memory_percent?: number;
+    net_recv_bytes_per_sec?: number;
+    net_sent_bytes_per_sec?: number;
+    block_read_bytes_per_sec?: number;
+    block_write_bytes_per_sec?: number;
+  }>;
+  top_processes?: Array<{ pid?: number; name?: string; user?: string; cpu_percent?: number; rss_bytes?: number; state?: string }>;
+  gpus?: Array<{ vendor?: string; index?: number; name?: string; utilization_percent?: number; memory_used_bytes?: number; memory_total_bytes?: number; temperature_celsius?: number; has_temperature?: boolean; power_watts?: number }>;
+  disk_health?: Array<{ device?: string; model?: string; passed?: boolean; temperature_celsius?: number; power_on_hours?: number; reallocated_sectors?: number; pending_sectors?: number; percentage_used?: number; checked_at_ms?: string }>;
+  services?: Array<{ name?: string; active_state?: string; sub_state?: string; restarts?: number; memory_bytes?: number }>;
   uptime_seconds?: number;
   timestamp_ms?: string;
 }
