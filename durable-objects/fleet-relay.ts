@@ -19,7 +19,8 @@
 // - Per client address (CF-Connecting-IP): at most MAX_VIEWERS_PER_IP sockets (counted by the runtime
 //   through a tag) and VIEWER_CONNECTS_PER_MINUTE handshakes; more are answered 429 with Retry-After.
 // - The alarm checkpoints the snapshot (with the uptime bitmaps and when the hub was last heard) at most
-//   every CHECKPOINT_INTERVAL_MS and only when something changed (storage writes are what cost money),
+//   every CHECKPOINT_INTERVAL_MS and only when something changed (storage writes are what cost money;
+//   the checkpoint's time doubles as "hub last heard" after a restart),
 //   sweeps machines not heard of for OFFLINE_AFTER_MS to offline, notices a silent hub (HUB_SILENT_AFTER_MS)
 //   and calls the dead-man webhook (DEADMAN_WEBHOOK_URL after DEADMAN_AFTER_S) once when it goes silent
 //   and once when it is back. Nothing is written per push.
@@ -561,11 +562,11 @@ export class FleetRelay extends DurableObject<Env> {
     let rows = 0;
     const text = this.dirty ? this.fleet.checkpointText() : null;
     const uptime = this.uptimeDirty ? JSON.stringify(this.fleet.uptime.snapshot(now)) : null;
-    const hub: StoredHubState = { heardAtMs: this.observation(now).heardAtMs, deadmanFired: this.deadmanFired };
+    // No row of its own for "when the hub was last heard": the snapshot only changes when the hub
+    // speaks, so the checkpoint's saved_at_ms is that time (to within one interval) at no extra write.
     this.ctx.storage.transactionSync(() => {
       if (text !== null) rows += writeChunks(sql, 'checkpoint', text, now);
       if (uptime !== null) rows += writeChunks(sql, 'uptime', uptime, now);
-      rows += sql.exec('INSERT OR REPLACE INTO relay_state (name, body) VALUES (?, ?)', 'hub', JSON.stringify(hub)).rowsWritten;
     });
     this.dirty = false;
     this.uptimeDirty = false;
@@ -605,6 +606,7 @@ export class FleetRelay extends DurableObject<Env> {
     const checkpoint = readChunks(sql, 'checkpoint');
     this.counters.rowsRead += checkpoint.rowsRead;
     if (checkpoint.text !== null) {
+      this.heardAtMs = Math.max(this.heardAtMs, checkpoint.savedAtMs);
       try {
         this.fleet.restore(checkpoint.text, checkpoint.savedAtMs);
       } catch (err) {

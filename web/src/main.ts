@@ -148,7 +148,7 @@ live.onState((s) => {
   if (s.kind === 'live') everLive = true;
   // A view page that cannot connect at all: ask the API whether the view is there (404 = no such view,
   // revoked, or a wrong key), once, instead of retrying for ever.
-  if (s.kind === 'waiting' && !everLive && !viewChecked && where.slug !== null) {
+  if (s.kind === 'waiting' && !everLive && !viewChecked && (where.slug !== null || (modeKnown && mode === 'edge'))) {
     viewChecked = true;
     void fetchViewInfo()
       .then((info) => {
