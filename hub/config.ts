@@ -2,7 +2,9 @@
 // object. Nothing else in the hub reads process.env. An error names the variable and what is wrong.
 import path from 'node:path';
 import { z } from 'zod';
+import type { PublicViewDefinition } from '../proto/public-view.ts';
 import { parseDurationSeconds } from './duration.ts';
+import { loadViewsFile } from './views/views-file.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const seconds = (min: number, max: number) => z.coerce.number().finite().min(min).max(max);
@@ -54,6 +56,8 @@ const schema = z.object({
   EDGE_URL: optionalUrl(['ws://', 'wss://']),
   EDGE_API_KEY: z.string().optional(),
   EDGE_PUSH_INTERVAL: seconds(0.05, 3600).default(1),
+  EDGE_MAX_FRAME_BYTES: z.coerce.number().int().min(16 * 1024).max(32 * 1024 * 1024).default(1024 * 1024),
+  PUBLIC_VIEWS_FILE: optionalPath,
   LIVE_PUSH_INTERVAL: seconds(0.05, 60).default(0.25),
   HISTORY_FLUSH_INTERVAL: seconds(0.01, 60).default(0.25),
   RETENTION_RAW_DAYS: seconds(1, 3650).default(7),
@@ -122,6 +126,12 @@ export interface HubConfig {
   readonly edgeUrl: string | undefined;
   readonly edgeApiKey: string | undefined;
   readonly edgePushIntervalMs: number;
+  /** Largest frame sent to the relay: larger snapshots go in parts, larger deltas as several (EDGE_MAX_FRAME_BYTES). */
+  readonly edgeMaxFrameBytes: number;
+  /** PUBLIC_VIEWS_FILE, read and validated at start. */
+  readonly publicViewsFile: string | undefined;
+  /** The views defined in PUBLIC_VIEWS_FILE (read-only through the API; more can be added there). */
+  readonly publicViews: readonly PublicViewDefinition[];
   readonly livePushIntervalMs: number;
   readonly historyFlushIntervalMs: number;
   readonly retention: { readonly rawDays: number; readonly oneMinuteDays: number; readonly oneHourDays: number };
@@ -210,6 +220,14 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
       `invalid hub configuration: a coarser tier must be kept at least as long as a finer one: RETENTION_RAW_DAYS (${c.RETENTION_RAW_DAYS}) ≤ RETENTION_1M_DAYS (${c.RETENTION_1M_DAYS}) ≤ RETENTION_1H_DAYS (${c.RETENTION_1H_DAYS})`,
     );
   }
+  let publicViews: PublicViewDefinition[] = [];
+  if (c.PUBLIC_VIEWS_FILE) {
+    try {
+      publicViews = loadViewsFile(c.PUBLIC_VIEWS_FILE);
+    } catch (err) {
+      throw new ConfigError(`invalid hub configuration: PUBLIC_VIEWS_FILE (${c.PUBLIC_VIEWS_FILE}): ${(err as Error).message}`);
+    }
+  }
   return Object.freeze({
     httpPort: c.HTTP_PORT,
     httpHost: c.HTTP_HOST,
@@ -221,6 +239,9 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
     edgeUrl: c.EDGE_URL,
     edgeApiKey: c.EDGE_API_KEY,
     edgePushIntervalMs: Math.round(c.EDGE_PUSH_INTERVAL * 1000),
+    edgeMaxFrameBytes: c.EDGE_MAX_FRAME_BYTES,
+    publicViewsFile: c.PUBLIC_VIEWS_FILE,
+    publicViews: Object.freeze(publicViews),
     livePushIntervalMs: Math.round(c.LIVE_PUSH_INTERVAL * 1000),
     historyFlushIntervalMs: Math.round(c.HISTORY_FLUSH_INTERVAL * 1000),
     retention: Object.freeze({ rawDays: c.RETENTION_RAW_DAYS, oneMinuteDays: c.RETENTION_1M_DAYS, oneHourDays: c.RETENTION_1H_DAYS }),

@@ -11,7 +11,9 @@ import { createAdaptorServer } from '@hono/node-server';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Server } from 'node:http';
 import { ConfigError, type HubConfig } from './config.ts';
-import { createEdgeForwarder } from './edge/edge-forwarder.ts';
+import { createEdgeViews } from './edge/edge-views.ts';
+import { openViewRegistry } from './views/view-registry.ts';
+import { createViewStore } from './views/view-store.ts';
 import type { EventBus } from './events/event-bus.ts';
 import { createMemoryEvents } from './events/memory-events.ts';
 import { createRedisEvents } from './events/redis-events.ts';
@@ -159,6 +161,8 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   // Alerting: rules in SQL, shared state and evaluation through Redis when configured (alerts/alerting.ts).
   const alerting = await startAlerting({ db, redis, redisPrefix: options.redisPrefix, events, machines: state, log, config: config.alerts, dataDir: config.dataDir });
   const machineStatus = { statusOf: alerting.engine.statusOf, onStatusChange: alerting.engine.onStatusChange };
+  // Public views: the file's and the API's (stored with the history, shared by replicas).
+  const publicViews = await openViewRegistry({ store: createViewStore(db, log), fileViews: config.publicViews, log: log.child({ part: 'views' }) });
   const fleetView = await createFleetView({ state, events, log, status: machineStatus });
   const fleetQuery = createFleetQuery({ state, history, statusOf: alerting.engine.statusOf });
   const ingest = createIngestService({
@@ -210,11 +214,13 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     metrics,
     dashboardAuth: security.dashboardAuth,
     alerts: { api: alerting.api, adminToken: config.adminToken },
+    publicViews: { views: publicViews, adminToken: config.adminToken, edgeUrl: config.edgeUrl },
   });
   const httpServer = createAdaptorServer({ fetch: app.fetch }) as Server;
   const live = attachLiveSocket(httpServer, {
     fleet: fleetView,
     pushIntervalMs: config.livePushIntervalMs,
+    maxFrameBytes: config.edgeMaxFrameBytes,
     log,
     maxViewers: config.maxViewers,
     maxViewersPerAddress: config.maxViewersPerAddress,
@@ -224,9 +230,18 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     authorize: security.authorizeViewer,
   });
 
+  // One WebSocket per public view (EDGE_URL?view=<slug>); with no view, nothing leaves the hub.
   const forwarder =
     config.edgeUrl && config.edgeApiKey
-      ? createEdgeForwarder({ url: config.edgeUrl, apiKey: config.edgeApiKey, pushIntervalMs: config.edgePushIntervalMs, source: fleetView, log })
+      ? createEdgeViews({
+          url: config.edgeUrl,
+          apiKey: config.edgeApiKey,
+          pushIntervalMs: config.edgePushIntervalMs,
+          maxFrameBytes: config.edgeMaxFrameBytes,
+          source: fleetView,
+          views: publicViews,
+          log,
+        })
       : undefined;
   forwarder?.start();
 
@@ -282,6 +297,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
         });
         await step('close viewers', () => live.close());
         await step('close forwarder', () => forwarder?.close());
+        await step('close public views', () => publicViews.close());
         await step('stop backups', () => backups?.close());
         await step('flush history', () => writer.close());
         await step('close history spool', () => spool?.close());

@@ -1,7 +1,7 @@
 // The /ws connection: same origin, ws:// or wss:// following the page. Every frame is validated with
 // decodeFleetMessage before it reaches the store; a drop is retried with backoff + jitter, at once when
 // the browser comes back online or the tab becomes visible again.
-import { decodeFleetMessage } from '../../proto/delta.ts';
+import { decodeFleetMessage, type FleetMessage } from '../../proto/delta.ts';
 import { createSnapshotAssembler, decodeViewerExtra, frameType, type HubStatusFrame, type UptimeFrame, type ViewInfoFrame } from '../../proto/view-frames.ts';
 import type { FleetStore } from './fleet-store.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
@@ -73,7 +73,7 @@ export function connectLive(store: FleetStore, url: string = liveSocketUrl(windo
     ws.onmessage = (ev) => {
       if (socket !== ws || typeof ev.data !== 'string') return;
       const type = frameType(ev.data);
-      let msg;
+      let msg: FleetMessage | null;
       try {
         if (type === 'v' || type === 'h' || type === 'up') {
           hooks.onViewFrame?.(decodeViewerExtra(ev.data));
