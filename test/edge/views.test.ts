@@ -237,6 +237,17 @@ describe('public views at the edge', () => {
     await waitFor('a new viewer is told at once', () => late.hub()?.up === false);
     h.sendDelta([['z-1', 0, { 0: 2 }]], [], Date.now());
     await waitFor('hub up again', () => v.hub()?.up === true && late.hub()?.up === true, 5_000);
+    // pings alone (answered by the runtime without waking the relay) keep the hub heard
+    const pings = setInterval(() => h.ws.send('ping'), 400);
+    try {
+      await new Promise((r) => setTimeout(r, 3_500)); // > HUB_SILENT_AFTER_MS, no frame at all
+      expect(v.hub()?.up).toBe(true);
+    } finally {
+      clearInterval(pings);
+    }
+    await waitFor('hub down once the pings stop too', () => v.hub()?.up === false, 10_000);
+    h.sendDelta([['z-1', 0, { 0: 3 }]], [], Date.now());
+    await waitFor('hub up after a frame', () => v.hub()?.up === true, 5_000);
     // the socket closing counts as gone at once
     await h.close();
     await waitFor('hub down on close', () => v.hub()?.up === false, 5_000);
