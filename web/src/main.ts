@@ -93,6 +93,7 @@ function showEnded(text: string): void {
   fleetView.root.hidden = true;
   banner.hidden = true;
   paused.hidden = true;
+  document.body.dataset.conn = 'ended';
   setText(connLabel, 'Not available');
   setText(connCountdown, '');
   retry.hidden = true;
