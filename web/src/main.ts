@@ -107,6 +107,7 @@ const live = connectLive(store, liveSocketUrl(window.location, where.socketPath)
       if (pageKey === 'fleet') document.title = `${frame.title} · sysmonstm`;
     }
     if (frame.t === 'h') renderPaused();
+    else fleetView.refreshCards(); // the view's metrics or uptime bars changed, not the machines
   },
   onEnded(code) {
     showEnded(code === 4404 ? 'This view was removed by its owner.' : 'The link to this view has changed; ask its owner for the new one.');
