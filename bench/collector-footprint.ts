@@ -2,7 +2,8 @@
 // otherwise run there, all sampling every second over the same window:
 //   - ours: `node bin/sysmonstm.js collector --interval 1` streaming to a real hub (a child process on
 //     a fresh PostgreSQL database; the hub itself is not measured), running the bundle
-//     dist/collector.mjs as users do (built here first with `npm run build:collector`'s code);
+//     dist/collector.mjs as an installed package does (built here first with scripts/build.ts into a
+//     package folder without sources, so bin/sysmonstm.js runs the bundle);
 //   - Prometheus node_exporter (Debian prometheus-node-exporter, all default collectors) on a loopback
 //     port, scraped every second by a shell loop running curl (its own process tree, measured apart);
 //   - Glances (Debian glances) headless: --quiet --time 1 --export csv.
@@ -23,12 +24,12 @@
 // Run: node bench/collector-footprint.ts [--window 300] [--warmup 15]    (--quick: 20 s window)
 // Needs: apt-get update && apt-get install -y prometheus-node-exporter glances
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { runCli, type CliProcess } from '../test/support/hub-process.ts';
 import { createTestDatabase, freePort, tempDir } from '../test/support/servers.ts';
-import { collectorModule } from '../bin/collector-module.js';
-import { buildCollector } from '../collector/build.ts';
+import { entryPoints } from '../bin/entry-points.js';
+import { buildCollector } from '../scripts/build.ts';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../test/support/fake-docker-engine.ts';
 import { writeFakeExecutables } from '../test/support/fake-executables.ts';
 import { parseStatusKb, TreeSampler, treeUsage } from './process-usage.ts';
@@ -119,9 +120,14 @@ async function main(): Promise<void> {
     };
 
     // ---- ours: the bundle, the way users run the collector, in four variants ----
-    await buildCollector();
-    const chosen = collectorModule(REPO_ROOT);
-    if (chosen.kind !== 'bundle') throw new Error(`the collector would not run from the bundle: ${chosen.reason}`);
+    const packageRoot = path.join(dir.path, 'package');
+    mkdirSync(packageRoot);
+    cpSync(path.join(REPO_ROOT, 'bin'), path.join(packageRoot, 'bin'), { recursive: true });
+    cpSync(path.join(REPO_ROOT, 'package.json'), path.join(packageRoot, 'package.json'));
+    symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(packageRoot, 'node_modules'));
+    await buildCollector(path.join(packageRoot, 'dist'));
+    const chosen = entryPoints(packageRoot, existsSync);
+    if (chosen.mode !== 'built') throw new Error(`the collector would not run from the bundle: ${chosen.reason}`);
     engine = await startFakeDockerEngine(path.join(dir.path, 'docker.sock'));
     const fake = writeFakeExecutables(path.join(dir.path, 'bin'));
     const everySource = { DOCKER_HOST: `unix://${engine.socketPath}`, TOP_PROCESSES: '10', TOP_PROCESSES_INTERVAL: '5', SERVICE_PATTERNS: 'nginx*,postgres*', PATH: `${fake.bin}:${process.env.PATH}` };
@@ -138,8 +144,8 @@ async function main(): Promise<void> {
       const id = `${MACHINE_ID}-${i + 1}`;
       const collector = spawn(
         process.execPath,
-        [...variant.nodeArgs, path.join(REPO_ROOT, 'bin/sysmonstm.js'), 'collector', '--hub', `http://127.0.0.1:${grpcPort}`, '--interval', '1', '--id', id, '--data-dir', path.join(dir.path, `collector-${i + 1}`)],
-        { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...variant.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+        [...variant.nodeArgs, path.join(packageRoot, 'bin/sysmonstm.js'), 'collector', '--hub', `http://127.0.0.1:${grpcPort}`, '--interval', '1', '--id', id, '--data-dir', path.join(dir.path, `collector-${i + 1}`)],
+        { cwd: dir.path, env: { ...process.env, LOG_LEVEL: 'warn', ...variant.env }, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       collectorOutputs.push(output(collector));
       contenders.push({ name: `ours ${i + 1}: ${variant.label}`, ours: true, what: `node bin/sysmonstm.js collector --interval 1 (dist/collector.mjs) → hub over gRPC${variant.nodeArgs.length ? `, node ${variant.nodeArgs.join(' ')}` : ''}`, child: collector, samplesSoFar: () => lastSeq(id), stop: () => stopChild(collector) });

@@ -198,7 +198,8 @@ const trimSlash = (p: string) => p.replace(/\/+$/, '');
 export function parseCollectorConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-  system: { hostname: string } = { hostname: osHostname() },
+  /** stdoutIsTty: logs are human-readable by default on a terminal, JSON lines otherwise. */
+  system: { hostname: string; stdoutIsTty?: boolean } = { hostname: osHostname() },
 ): CollectorConfig {
   const fromFlags: Record<string, string> = {};
   const flagLabels: Array<[string, string]> = [];
@@ -211,6 +212,8 @@ export function parseCollectorConfig(
     }
     const value = inline ?? argv[++i];
     if (value === undefined) throw new ConfigError(`option --${flag} needs a value`);
+    // An empty variable means the default; an empty flag is a slip (`--id "$UNSET"`), not a wish for it.
+    if (value.trim() === '') throw new ConfigError(`option --${flag} must not be empty`);
     if (flag === 'label') flagLabels.push(parseLabel(value, '--label'));
     else fromFlags[COLLECTOR_FLAGS[flag]] = value;
   }
@@ -240,7 +243,7 @@ export function parseCollectorConfig(
     HOST_SYS: pick('HOST_SYS') ?? '/sys',
     HOST_ROOT: pick('HOST_ROOT') ?? '/',
     LOG_LEVEL: pick('LOG_LEVEL') ?? 'info',
-    LOG_FORMAT: pick('LOG_FORMAT') ?? 'json',
+    LOG_FORMAT: pick('LOG_FORMAT') ?? (system.stdoutIsTty ? 'pretty' : 'json'),
     DOCKER_HOST: pick('DOCKER_HOST'),
     TOP_PROCESSES: pick('TOP_PROCESSES') ?? '10',
     TOP_PROCESSES_INTERVAL: pick('TOP_PROCESSES_INTERVAL') ?? '5',

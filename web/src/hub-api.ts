@@ -28,6 +28,17 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** 'hub' when /api/info says so; anything else (404 on the Worker, `mode: 'edge'`) is the read-only edge. */
+/** The view's title and metrics from /v/{slug}/api/view; null when the edge answers 404 (no such view,
+ *  revoked, or a wrong link key — the edge does not say which). */
+export async function fetchViewInfo(signal?: AbortSignal): Promise<{ title: string; metrics: string[] } | null> {
+  const key = viewApi.key ? `?key=${encodeURIComponent(viewApi.key)}` : '';
+  const res = await fetch(`${viewApi.prefix}/api/view${key}`, { signal: signal ?? AbortSignal.timeout(TIMEOUT_MS), headers: { accept: 'application/json' } });
+  if (res.status === 404) return null;
+  const body = await res.json();
+  if (!isRecord(body) || typeof body.title !== 'string' || !Array.isArray(body.metrics)) throw new Error('view: expected {title, metrics}');
+  return { title: body.title, metrics: body.metrics.filter((m): m is string => typeof m === 'string') };
+}
+
 export async function detectMode(signal?: AbortSignal): Promise<DashboardMode> {
   const res = await fetch('/api/info', { signal: signal ?? AbortSignal.timeout(TIMEOUT_MS), headers: { accept: 'application/json' } });
   if (!res.ok) return 'edge';
@@ -44,8 +55,16 @@ export interface RecentSample {
   metrics: Partial<Metrics>;
 }
 
+let viewApi = { prefix: '', key: null as string | null };
+
+/** On a public view's page the edge API lives under /v/{slug} and wants the link key. */
+export function setViewApi(prefix: string, key: string | null): void {
+  viewApi = { prefix, key };
+}
+
 export async function fetchRecent(id: string, limit: number, signal?: AbortSignal): Promise<RecentSample[]> {
-  const body = await getJson(`/api/machines/${encodeURIComponent(id)}/recent?limit=${limit}`, signal);
+  const key = viewApi.key ? `&key=${encodeURIComponent(viewApi.key)}` : '';
+  const body = await getJson(`${viewApi.prefix}/api/machines/${encodeURIComponent(id)}/recent?limit=${limit}${key}`, signal);
   if (!Array.isArray(body)) throw new Error('recent: expected an array');
   return body.filter((p): p is RecentSample => isRecord(p) && typeof p.t === 'number' && isRecord(p.metrics));
 }
