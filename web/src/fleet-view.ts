@@ -179,7 +179,7 @@ export function createFleetView(options: FleetViewOptions): FleetViewHandle {
   function createCard(id: string): Card {
     const name = el('span', { class: 'card-name' });
     const badge = el('span', { class: 'badge' });
-    const failing = el('span', { class: 'badge failing-badge', attrs: { title: 'Containers, services or disks failing (see the machine page)' } });
+    const failing = el('span', { class: 'failing-badge', attrs: { title: 'Containers, services or disks failing (see the machine page)' } });
     failing.hidden = true;
     const host = el('span', { class: 'card-host' });
     const ago = el('span', { class: 'card-ago' });
