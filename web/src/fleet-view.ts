@@ -74,6 +74,8 @@ export interface FleetViewHandle {
   refreshEmptyState(): void;
   /** Puts keyboard focus back on a machine's card (returning from its machine view). */
   focusMachine(id: string): void;
+  /** Redraws every card (a public view's metrics or uptime changed, not the machines). */
+  refreshCards(): void;
 }
 
 export function createFleetView(options: FleetViewOptions): FleetViewHandle {
@@ -520,6 +522,10 @@ export function createFleetView(options: FleetViewOptions): FleetViewHandle {
       }
     },
     refreshEmptyState,
+    refreshCards() {
+      for (const card of cards.values()) pending.add(card.id);
+      schedule();
+    },
     focusMachine(id) {
       if (orderDirty) applyOrder();
       cards.get(id)?.link.focus({ preventScroll: true });

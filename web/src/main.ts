@@ -60,7 +60,7 @@ const topbar = el('header', { class: 'topbar' }, [
 const banner = el('div', { class: 'banner', attrs: { role: 'alert' } });
 banner.hidden = true;
 // The hub behind a public view went silent: the relay says so (`h`), this says since when.
-const paused = el('div', { class: 'banner paused-banner', attrs: { role: 'status', 'aria-live': 'polite' } });
+const paused = el('div', { class: 'paused-banner', attrs: { role: 'status', 'aria-live': 'polite' } });
 paused.hidden = true;
 const viewTitle = el('h1', { class: 'view-title' });
 viewTitle.hidden = true;
@@ -93,6 +93,7 @@ function showEnded(text: string): void {
   fleetView.root.hidden = true;
   banner.hidden = true;
   paused.hidden = true;
+  document.body.dataset.conn = 'ended';
   setText(connLabel, 'Not available');
   setText(connCountdown, '');
   retry.hidden = true;
@@ -106,6 +107,7 @@ const live = connectLive(store, liveSocketUrl(window.location, where.socketPath)
       if (pageKey === 'fleet') document.title = `${frame.title} · sysmonstm`;
     }
     if (frame.t === 'h') renderPaused();
+    else fleetView.refreshCards(); // the view's metrics or uptime bars changed, not the machines
   },
   onEnded(code) {
     showEnded(code === 4404 ? 'This view was removed by its owner.' : 'The link to this view has changed; ask its owner for the new one.');
@@ -148,7 +150,7 @@ live.onState((s) => {
   if (s.kind === 'live') everLive = true;
   // A view page that cannot connect at all: ask the API whether the view is there (404 = no such view,
   // revoked, or a wrong key), once, instead of retrying for ever.
-  if (s.kind === 'waiting' && !everLive && !viewChecked && where.slug !== null) {
+  if (s.kind === 'waiting' && !everLive && !viewChecked && (where.slug !== null || (modeKnown && mode === 'edge'))) {
     viewChecked = true;
     void fetchViewInfo()
       .then((info) => {
