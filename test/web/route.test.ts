@@ -22,6 +22,9 @@ describe('parseRoute', () => {
     ['/', '#/machine/web-1/?range=7d&x=1', { view: 'machine', id: 'web-1', range: '7d' }],
     ['/', '#/machine/web-1?range=<b>', { view: 'machine', id: 'web-1' }],
     ['/', '#/machine/web-1?', { view: 'machine', id: 'web-1' }],
+    ['/', '#/views', { view: 'views' }],
+    ['/', '#/views/', { view: 'views' }],
+    ['/', '#/viewsx', { view: 'fleet' }],
   ])('%s %s', (pathname, hash, expected) => {
     expect(parseRoute(pathname, hash)).toEqual(expected);
   });

@@ -1,8 +1,9 @@
-// The dashboard's two places: the fleet and one machine. A machine is addressed as `#/machine/<id>`
-// (works on any static host) or `/machines/<id>` (the hub serves index.html there), optionally with
-// the chart range, `?range=24h`, so a link shows what its sender saw. Pure.
+// The dashboard's places: the fleet, one machine, and (on the hub) the public views. A machine is
+// addressed as `#/machine/<id>` (works on any static host) or `/machines/<id>` (the hub serves
+// index.html there), optionally with the chart range, `?range=24h`, so a link shows what its sender
+// saw. Pure.
 
-export type Route = { view: 'fleet' } | { view: 'machine'; id: string; range?: string };
+export type Route = { view: 'fleet' } | { view: 'machine'; id: string; range?: string } | { view: 'views' };
 
 const RANGE = /^[a-z0-9]{1,8}$/;
 
@@ -23,6 +24,7 @@ function decode(part: string): string | null {
 
 export function parseRoute(pathname: string, hash: string): Route {
   if (hash.startsWith('#/')) {
+    if (/^#\/views\/?$/.test(hash)) return { view: 'views' };
     const m = /^#\/machine\/([^/?#]+)\/?(?:\?([^#]*))?$/.exec(hash);
     const id = m ? decode(m[1]) : null;
     return id !== null && ID.test(id) ? { view: 'machine', id, ...rangeOf(m![2]) } : { view: 'fleet' };
@@ -50,3 +52,6 @@ export function machineHref(id: string, range?: string): string {
 
 /** Link back to the fleet (a live binding: setRouteBase changes it). */
 export let FLEET_HREF = '/#/';
+
+/** The hub's public-views page. */
+export const VIEWS_HREF = '/#/views';
