@@ -22,7 +22,6 @@ export function entryPoints(root, exists) {
     collectorUsage: path.join(root, 'collector', 'usage.ts'),
   };
   if (path.resolve(root).split(path.sep).includes('node_modules')) return { ...built, reason: 'installed under node_modules' };
-  // A copy with only the collector's sources (the collector's Docker image) runs them too.
-  if (!exists(sources.hub) && !exists(sources.collector)) return { ...built, reason: 'no sources next to bin/' };
+  if (!exists(sources.hub)) return { ...built, reason: 'no sources next to bin/' };
   return { ...sources, reason: 'a checkout (the sources are here)' };
 }

@@ -19,6 +19,12 @@ const COLLECTOR_OPTION_HELP: Readonly<Record<string, readonly [string, string]>>
   'host-proc': ['DIR', "where the host's /proc is visible (default /proc)"],
   'host-sys': ['DIR', "where the host's /sys is visible (default /sys)"],
   'host-root': ['DIR', "where the host's root file system is visible (default /)"],
+  'docker-host': ['URL', 'unix:// socket of the Docker or Podman API (default: the usual sockets)'],
+  'top-processes': ['N', 'top processes by CPU and memory in the report (default 10; 0: off)'],
+  'top-processes-interval': ['SECONDS', 'between readings of the top processes (default 5)'],
+  'smart-interval': ['SECONDS', 'between smartctl runs per disk (default 3600; 0: off)'],
+  services: ['PATTERNS', 'systemd units to report, comma-separated globs like nginx*'],
+  'service-interval': ['SECONDS', "between reads of the services' states (default 30)"],
   'log-level': ['LEVEL', 'fatal, error, warn, info, debug, trace or silent (default info)'],
   'log-format': ['FORMAT', 'pretty or json (default: pretty on a terminal, json otherwise)'],
 };

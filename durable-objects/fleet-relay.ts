@@ -19,7 +19,8 @@
 // - Per client address (CF-Connecting-IP): at most MAX_VIEWERS_PER_IP sockets (counted by the runtime
 //   through a tag) and VIEWER_CONNECTS_PER_MINUTE handshakes; more are answered 429 with Retry-After.
 // - The alarm checkpoints the snapshot (with the uptime bitmaps and when the hub was last heard) at most
-//   every CHECKPOINT_INTERVAL_MS and only when something changed (storage writes are what cost money),
+//   every CHECKPOINT_INTERVAL_MS and only when something changed (storage writes are what cost money;
+//   the checkpoint's time doubles as "hub last heard" after a restart),
 //   sweeps machines not heard of for OFFLINE_AFTER_MS to offline, notices a silent hub (HUB_SILENT_AFTER_MS)
 //   and calls the dead-man webhook (DEADMAN_WEBHOOK_URL after DEADMAN_AFTER_S) once when it goes silent
 //   and once when it is back. Nothing is written per push.
@@ -119,6 +120,7 @@ export class FleetRelay extends DurableObject<Env> {
   private lastHubUp: boolean | null = null;
   private deadmanFired = false;
   private deadmanPending: { notice: DeadmanNotice; attempts: number } | null = null;
+  private tablesReady = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -139,14 +141,10 @@ export class FleetRelay extends DurableObject<Env> {
     this.connectLimiter = new ConnectLimiter(perMinute(this.config.viewerConnectsPerMinute));
     this.viewerFrames = perMinute(this.config.viewerMessagesPerMinute);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('ping', 'pong'));
-    ctx.storage.sql.exec(
-      'CREATE TABLE IF NOT EXISTS checkpoint (part INTEGER PRIMARY KEY, body TEXT NOT NULL, saved_at_ms INTEGER NOT NULL, parts INTEGER NOT NULL)',
-    );
-    ctx.storage.sql.exec(
-      'CREATE TABLE IF NOT EXISTS uptime (part INTEGER PRIMARY KEY, body TEXT NOT NULL, saved_at_ms INTEGER NOT NULL, parts INTEGER NOT NULL)',
-    );
-    ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS relay_state (name TEXT PRIMARY KEY, body TEXT NOT NULL)');
-    this.restore();
+    // Tables are made with the first write (a config frame), not here: anyone may ask for any slug,
+    // and an object that only answered 404 must leave nothing stored behind.
+    this.tablesReady = this.hasTable('relay_state');
+    if (this.tablesReady) this.restore();
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAtMs = await ctx.storage.getAlarm();
       // Machines silent since before the restart may already be due to turn offline.
@@ -412,6 +410,7 @@ export class FleetRelay extends DurableObject<Env> {
     this.dirty = false;
     this.uptimeDirty = false;
     this.uptimeUnsent = false;
+    this.ensureTables();
     const sql = this.ctx.storage.sql;
     this.ctx.storage.transactionSync(() => {
       sql.exec('DELETE FROM checkpoint');
@@ -548,7 +547,6 @@ export class FleetRelay extends DurableObject<Env> {
     }
     if (this.deadmanPending !== null) wanted.push(now + DEADMAN_RETRY_MS);
     if (wanted.length === 0) return;
-    // Never sooner than a checkpoint interval from now unless something is due earlier.
     const at = Math.min(...wanted);
     if (this.alarmAtMs !== null && this.alarmAtMs <= at) return;
     await this.ctx.storage.setAlarm(at);
@@ -557,15 +555,16 @@ export class FleetRelay extends DurableObject<Env> {
   }
 
   private checkpoint(now: number): void {
+    this.ensureTables();
     const sql = this.ctx.storage.sql;
     let rows = 0;
     const text = this.dirty ? this.fleet.checkpointText() : null;
     const uptime = this.uptimeDirty ? JSON.stringify(this.fleet.uptime.snapshot(now)) : null;
-    const hub: StoredHubState = { heardAtMs: this.observation(now).heardAtMs, deadmanFired: this.deadmanFired };
+    // No row of its own for "when the hub was last heard": the snapshot only changes when the hub
+    // speaks, so the checkpoint's saved_at_ms is that time (to within one interval) at no extra write.
     this.ctx.storage.transactionSync(() => {
       if (text !== null) rows += writeChunks(sql, 'checkpoint', text, now);
       if (uptime !== null) rows += writeChunks(sql, 'uptime', uptime, now);
-      rows += sql.exec('INSERT OR REPLACE INTO relay_state (name, body) VALUES (?, ?)', 'hub', JSON.stringify(hub)).rowsWritten;
     });
     this.dirty = false;
     this.uptimeDirty = false;
@@ -574,7 +573,22 @@ export class FleetRelay extends DurableObject<Env> {
     if (text !== null) this.counters.lastCheckpointChars = text.length;
   }
 
+  private hasTable(name: string): boolean {
+    const cursor = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?", name);
+    return cursor.one().n > 0;
+  }
+
+  private ensureTables(): void {
+    if (this.tablesReady) return;
+    const sql = this.ctx.storage.sql;
+    sql.exec('CREATE TABLE IF NOT EXISTS checkpoint (part INTEGER PRIMARY KEY, body TEXT NOT NULL, saved_at_ms INTEGER NOT NULL, parts INTEGER NOT NULL)');
+    sql.exec('CREATE TABLE IF NOT EXISTS uptime (part INTEGER PRIMARY KEY, body TEXT NOT NULL, saved_at_ms INTEGER NOT NULL, parts INTEGER NOT NULL)');
+    sql.exec('CREATE TABLE IF NOT EXISTS relay_state (name TEXT PRIMARY KEY, body TEXT NOT NULL)');
+    this.tablesReady = true;
+  }
+
   private writeState(name: 'view' | 'hub', value: StoredView | StoredHubState): void {
+    this.ensureTables();
     this.counters.rowsWritten += this.ctx.storage.sql.exec('INSERT OR REPLACE INTO relay_state (name, body) VALUES (?, ?)', name, JSON.stringify(value)).rowsWritten;
   }
 
@@ -605,6 +619,7 @@ export class FleetRelay extends DurableObject<Env> {
     const checkpoint = readChunks(sql, 'checkpoint');
     this.counters.rowsRead += checkpoint.rowsRead;
     if (checkpoint.text !== null) {
+      this.heardAtMs = Math.max(this.heardAtMs, checkpoint.savedAtMs);
       try {
         this.fleet.restore(checkpoint.text, checkpoint.savedAtMs);
       } catch (err) {

@@ -24,7 +24,7 @@ export function startupNotes(config: HubConfig, system: { embeddedDatabaseExists
   if (config.httpPort !== 0) notes.push({ level: 'info', msg: `Dashboard: ${dashboardUrl(config.httpHost, config.httpPort)}` });
   if (!config.timescaleUrl && !system.embeddedDatabaseExists) {
     const dir = path.join(config.dataDir, 'pgdata');
-    notes.push({ level: 'info', msg: `first start: setting up the embedded database in ${dir} (a few seconds)`, fields: { dataDir: dir } });
+    notes.push({ level: 'info', msg: `first start: setting up the embedded database in ${dir} (a few seconds)` });
   }
   if (!config.collectorToken && !config.collectorTokensFile && !LOOPBACK_HOSTS.has(config.grpcHost)) {
     notes.push({

@@ -17,7 +17,6 @@ import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { buildWeb } from '../web/build.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST_DIR = path.join(ROOT, 'dist');
@@ -127,6 +126,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   for (const part of parts) {
     const started = Date.now();
     if (part === 'web') {
+      // Imported only here: the collector image builds its bundle without web/.
+      const { buildWeb } = await import('../web/build.ts');
       const { jsBytes, cssBytes } = await buildWeb();
       process.stderr.write(`web/dist built in ${Date.now() - started} ms: app.js ${(jsBytes / 1024).toFixed(1)} KiB, app.css ${(cssBytes / 1024).toFixed(1)} KiB\n`);
       continue;

@@ -44,6 +44,17 @@ const requireHub = async (authorization: string | undefined, token: string | und
 };
 
 app.get('/health', (c) => c.json({ status: 'ok', mode: 'edge', shards: c.var.config.relayShards }));
+// Readiness, the hub's /ready name and shape: ready once the default view's first relay shard answers
+// (it holds the snapshot the API and new viewers read). JSON, never the page the catch-all serves.
+app.get('/ready', async (c) => {
+  c.header('Cache-Control', 'no-store');
+  try {
+    await relayShard(c.env, DEFAULT_VIEW_SLUG, 0).stats();
+    return c.json({ status: 'ready', mode: 'edge', checks: { relay: true } });
+  } catch (err) {
+    return c.json({ status: 'not ready', mode: 'edge', checks: { relay: false }, error: (err as Error).message }, 503);
+  }
+});
 app.get('/api/info', (c) => c.json({ mode: 'edge', readOnly: true, shards: c.var.config.relayShards }));
 
 /** The slug of a /v/{slug}/… route, checked before any Durable Object is addressed (404 otherwise). */

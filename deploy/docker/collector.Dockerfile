@@ -3,13 +3,28 @@
 # host PID and network namespaces (process count, mounts and network rates of the host, not of this
 # container). Build from the repository root:
 #   docker build -f deploy/docker/collector.Dockerfile -t sysmonstm-collector .
-# Node 22 runs the TypeScript sources directly (type stripping). Build arguments: NODE_IMAGE, any Debian
-# bookworm image with Node 22 and npm (Docker Hub's by default; deploy/docker/node.Dockerfile makes one
-# without Docker Hub); BUILD_CA_CERTS, CA certificates (PEM) of a TLS-inspecting proxy, trusted by npm
-# during the build only.
+# Build arguments: NODE_IMAGE, any Debian bookworm image with Node 22 and npm (Docker Hub's by default;
+# deploy/docker/node.Dockerfile makes one without Docker Hub); BUILD_CA_CERTS, CA certificates (PEM) of
+# a TLS-inspecting proxy, trusted by npm during the build only.
 ARG NODE_IMAGE=node:22-bookworm-slim
 
-# ---- runtime: production dependencies and the collector's sources --------------------------------
+# ---- build: the collector bundle dist/collector.mjs (esbuild is a dev dependency, so it stays here) ---
+# bin/sysmonstm.js runs the bundle (a much smaller process than the TypeScript sources) because the
+# image holds no hub sources, as an installed package (bin/entry-points.js). The first steps are those
+# of hub.Dockerfile's build stage, word for word: the build cache holds one full `npm ci` for both.
+FROM ${NODE_IMAGE} AS build
+ARG BUILD_CA_CERTS=
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN if [ -n "${BUILD_CA_CERTS}" ]; then printf '%s\n' "${BUILD_CA_CERTS}" > /tmp/build-ca.pem; export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; fi; \
+  npm ci --ignore-scripts --no-audit --no-fund && rm -f /tmp/build-ca.pem
+COPY bin ./bin
+COPY proto ./proto
+COPY collector ./collector
+COPY scripts ./scripts
+RUN npm run build:collector
+
+# ---- runtime: production dependencies, the collector's sources and its bundle ------------------------
 FROM ${NODE_IMAGE} AS runtime
 ARG BUILD_CA_CERTS=
 # The same first steps, word for word, in hub.Dockerfile and collector.Dockerfile: the build cache
@@ -31,6 +46,7 @@ ENV TINI_SUBREAPER=1
 COPY bin ./bin
 COPY proto ./proto
 COPY collector ./collector
+COPY --from=build /src/dist ./dist
 
 USER node
 ENV DATA_DIR=/data \

@@ -151,18 +151,18 @@ describe('log format', () => {
 
   test.runIf(existsSync('/usr/bin/script'))('human-readable on a terminal (script(1) gives it one); LOG_FORMAT=json overrides', () => {
     const onTerminal = (env: string) =>
-      spawnSync('/usr/bin/script', ['-qec', `${env} timeout -s INT 3 ${process.execPath} ${CLI} collector --hub http://127.0.0.1:1 --id log-tty --data-dir ${path.join(dir.path, 'c-tty')}`, '/dev/null'], {
+      spawnSync('/usr/bin/script', ['-qec', `${env} timeout -s INT 10 ${process.execPath} ${CLI} collector --hub http://127.0.0.1:1 --id log-tty --data-dir ${path.join(dir.path, 'c-tty')}`, '/dev/null'], {
         cwd: dir.path,
         env: baseEnv,
         encoding: 'utf8',
-        timeout: 20_000,
+        timeout: 30_000,
       }).stdout;
     const pretty = onTerminal('');
     expect(pretty).toMatch(/INFO.*\(collector\).*collector started/);
     expect(pretty).not.toContain('"msg":');
     const json = onTerminal('LOG_FORMAT=json');
     expect(json).toContain('"msg":"collector started"');
-  });
+  }, 90_000);
 });
 
 describe('starting the hub', () => {

@@ -79,8 +79,6 @@ describe('the collector bundle', () => {
     expect(entryPoints('/usr/lib/node_modules/sysmonstm/', all).mode).toBe('built');
     expect(entryPoints('/opt/sysmonstm', none)).toMatchObject({ mode: 'built', reason: 'no sources next to bin/' });
     expect(entryPoints('/home/me/sysmonstm', (f) => f === '/home/me/sysmonstm/hub/main.ts')).toMatchObject({ mode: 'sources', hub: '/home/me/sysmonstm/hub/main.ts', collector: '/home/me/sysmonstm/collector/main.ts' });
-    // Only the collector's sources (deploy/docker/collector.Dockerfile copies no hub): still the sources.
-    expect(entryPoints('/app', (f) => f === '/app/collector/main.ts')).toMatchObject({ mode: 'sources', collector: '/app/collector/main.ts' });
     // A folder merely named like it is not node_modules.
     expect(entryPoints('/home/me/node_modules_backup/sysmonstm', all).mode).toBe('sources');
     expect(entryPoints(ROOT, existsSync).mode).toBe('sources');

@@ -167,7 +167,7 @@ export class TestHub {
     return parts.length;
   }
   sendDelta(updates: WireUpdate[], removed: string[], ts: number): void {
-    this.ws.send(this.encoder.delta(updates, removed, ts));
+    this.send(this.encoder.delta(updates, removed, ts));
   }
   static open(url: string, token: string): Promise<TestHub> {
     return new Promise((resolve, reject) => {

@@ -74,6 +74,16 @@ describe('edge relay in workerd', () => {
     expect((await fetch(`${dev.url}/ws`)).status).toBe(426);
   });
 
+  it('answers /ready with JSON readiness (the relay answers), not the dashboard page', async () => {
+    const res = await fetch(`${dev.url}/ready`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(await res.json()).toEqual({ status: 'ready', mode: 'edge', checks: { relay: true } });
+    // An unknown page is still the dashboard (single-page application), so the JSON above is /ready's own.
+    expect(await (await fetch(`${dev.url}/no-such-page`)).text()).toContain('<!doctype html>');
+  });
+
   it('refuses fleet frames on a hub socket that did not begin with the view config frame, with a clear error', async () => {
     const bare = await TestHub.open(dev.ingestUrl, dev.hubToken);
     open.push(bare);

@@ -5,7 +5,10 @@
 // after; 10,000 machines with maximal ids and names reach a view through parts; the hub-status frame
 // goes down and up with short thresholds; the dead-man webhook fires once and resolves once, signed;
 // /v/{slug}/api/machines is cacheable; and nothing reaches a viewer that the hub did not send.
+import { readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIVE_METRICS, type MachineView } from '../../proto/delta.ts';
@@ -102,6 +105,17 @@ describe('public views at the edge', () => {
       expect(await res.json()).toEqual({ error: 'no such view' });
     }
     expect(await handshakeStatus(`ws://127.0.0.1:${dev.port}/v/nobody/ws`)).toBe(404);
+    // asking for views that do not exist leaves no table behind (workerd opens an empty database file
+    // for every object it runs; the relay creates its tables only with the first config frame)
+    const before = new Set(Object.keys(sqliteFiles(dev.persistDir)));
+    for (let i = 0; i < 5; i++) {
+      expect((await fetch(`${dev.url}/v/probe-${i}/api/machines`)).status).toBe(404);
+      expect(await handshakeStatus(`ws://127.0.0.1:${dev.port}/v/probe-${i}/ws`)).toBe(404);
+    }
+    const probed = Object.entries(sqliteFiles(dev.persistDir)).filter(([file]) => !before.has(file) && file.includes('FleetRelay'));
+    expect(probed.length).toBeGreaterThan(0);
+    for (const [, tables] of probed) expect(tables).toEqual([]);
+    expect(Object.values(sqliteFiles(dev.persistDir)).some((t) => t.includes('relay_state'))).toBe(true); // the real views have theirs
     // the page itself is the dashboard
     const page = await fetch(`${dev.url}/v/team-a`);
     expect(page.status).toBe(200);
@@ -223,6 +237,17 @@ describe('public views at the edge', () => {
     await waitFor('a new viewer is told at once', () => late.hub()?.up === false);
     h.sendDelta([['z-1', 0, { 0: 2 }]], [], Date.now());
     await waitFor('hub up again', () => v.hub()?.up === true && late.hub()?.up === true, 5_000);
+    // pings alone (answered by the runtime without waking the relay) keep the hub heard
+    const pings = setInterval(() => h.ws.send('ping'), 400);
+    try {
+      await new Promise((r) => setTimeout(r, 3_500)); // > HUB_SILENT_AFTER_MS, no frame at all
+      expect(v.hub()?.up).toBe(true);
+    } finally {
+      clearInterval(pings);
+    }
+    await waitFor('hub down once the pings stop too', () => v.hub()?.up === false, 10_000);
+    h.sendDelta([['z-1', 0, { 0: 3 }]], [], Date.now());
+    await waitFor('hub up after a frame', () => v.hub()?.up === true, 5_000);
     // the socket closing counts as gone at once
     await h.close();
     await waitFor('hub down on close', () => v.hub()?.up === false, 5_000);
@@ -273,6 +298,29 @@ describe('public views at the edge', () => {
     expect(Object.keys(v.fleet.get(sentMachine.id)!.values)).toEqual([LIVE_METRICS[0]]);
   });
 });
+
+/** The Durable Object SQLite files under a `wrangler dev` state dir, with the tables of each (the
+ *  runtime's and miniflare's own left out). */
+function sqliteFiles(dir: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (/^[0-9a-f]{64}\.sqlite$/.test(entry.name) && statSync(p).size > 0) {
+        const db = new DatabaseSync(p, { readOnly: true });
+        try {
+          const rows = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+          out[path.relative(dir, p)] = rows.map((r) => r.name).filter((n) => !/^(_cf_|sqlite_|__miniflare)/.test(n)).sort();
+        } finally {
+          db.close();
+        }
+      }
+    }
+  };
+  walk(dir);
+  return out;
+}
 
 /** Every object key and every string value in `value`, recursively. */
 function collect(value: unknown, keys: Set<string>, strings: Set<string>): void {

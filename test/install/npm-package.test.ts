@@ -37,13 +37,15 @@ beforeAll(async () => {
   // A clean copy of the tracked files (what a fresh clone has) with the checkout's node_modules: the
   // build must not touch this worktree's web/dist, which other test files serve while this one runs.
   const source = path.join(dir.path, 'source');
-  const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
-  for (const file of stdout.split('\0')) {
-    if (!file || !existsSync(path.join(ROOT, file))) continue;
-    mkdirSync(path.dirname(path.join(source, file)), { recursive: true });
-    cpSync(path.join(ROOT, file), path.join(source, file));
-  }
-  symlinkSync(path.join(ROOT, 'node_modules'), path.join(source, 'node_modules'));
+  await timed('clean copy', async () => {
+    const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+    for (const file of stdout.split('\0')) {
+      if (!file || !existsSync(path.join(ROOT, file))) continue;
+      mkdirSync(path.dirname(path.join(source, file)), { recursive: true });
+      cpSync(path.join(ROOT, file), path.join(source, file));
+    }
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(source, 'node_modules'));
+  });
   const { stdout: packed } = await timed('npm pack (with the build)', () => run(NPM, ['pack', '--json', '--pack-destination', dir.path], { cwd: source, env, maxBuffer: 16 * 1024 * 1024 }));
   const tarball = path.join(dir.path, (JSON.parse(packed) as Array<{ filename: string }>)[0].filename);
 
@@ -83,7 +85,7 @@ describe('the installed npm package', () => {
     const hub = runProgram(NPX, ['--no-install', 'sysmonstm', 'hub', '--http-port', String(httpPort), '--grpc-port', String(grpcPort), '--grpc-host', '127.0.0.1', '--data-dir', path.join(dir.path, 'hub-data')], { cwd: app, env, group: true });
     children.push(hub);
     const api = `http://127.0.0.1:${httpPort}`;
-    await waitFor('the installed hub to answer /health', async () => (await fetch(`${api}/health`)).ok, 60_000, 200).catch((err: Error) => {
+    await waitFor('the installed hub to answer /health', async () => (await fetch(`${api}/health`)).ok, 120_000, 250).catch((err: Error) => {
       throw new Error(`${err.message}\n${hub.output()}`);
     });
     timings['hub start'] = Date.now() - started;
@@ -96,7 +98,7 @@ describe('the installed npm package', () => {
         const machines = (await (await fetch(`${api}/api/machines`)).json()) as Array<{ id: string; lastSeq: number }>;
         return machines.find((m) => m.id === 'from-the-package' && m.lastSeq > 0);
       },
-      30_000,
+      60_000,
       200,
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- hub\n${hub.output()}\n--- collector\n${collector.output()}`);
@@ -109,5 +111,5 @@ describe('the installed npm package', () => {
     expect([0, 'SIGTERM']).toContain(await collector.stop());
     expect([0, 'SIGTERM']).toContain(await hub.stop());
     await waitFor('the hub to log its clean stop', () => hub.output().includes('hub stopped'), 15_000);
-  }, 120_000);
+  }, 240_000);
 });

@@ -119,6 +119,7 @@ describe.skipIf(!hasChromium)('a public view page', () => {
       hub.sendRevoke('ops');
       await g.page.waitForSelector('.view-ended:not([hidden])', { timeout: 10_000 });
       expect(await g.page.textContent('.view-ended')).toBe('This view was removed by its owner.');
+      expect(await g.page.evaluate(() => document.body.dataset.conn)).toBe('ended'); // no green "live" dot
       await g.page.screenshot({ path: path.join(SCREENSHOT_DIR, 'public-view-revoked.png') });
     } finally {
       await g.close();

@@ -14,7 +14,8 @@ import { detectMode, fetchViewInfo, setViewApi, type DashboardMode } from './hub
 import { connectLive, liveSocketUrl, type ConnectionState } from './live-connection.ts';
 import { createMachinePage, type MachinePage } from './machine-page.ts';
 import { createViewState, pausedText, viewLocation } from './public-view.ts';
-import { FLEET_HREF, parseRoute, setRouteBase, type Route } from './route.ts';
+import { FLEET_HREF, parseRoute, setRouteBase, VIEWS_HREF, type Route } from './route.ts';
+import { createViewsPage, type ViewsPage } from './views-page.ts';
 import { currentTheme, initTheme, onThemeChange, toggleTheme } from './theme.ts';
 
 initTheme();
@@ -38,6 +39,8 @@ retry.hidden = true;
 const conn = el('div', { class: 'conn', attrs: { role: 'status', 'aria-live': 'polite' } }, [connDot, connText, retry]);
 const modeBadge = el('span', { class: 'mode-badge' });
 modeBadge.hidden = true;
+const viewsLink = el('a', { class: 'link-button views-nav', text: 'Public views', attrs: { href: VIEWS_HREF } });
+viewsLink.hidden = true;
 const themeButton = el('button', { class: 'icon-button theme-toggle', attrs: { type: 'button' } }, [
   el('span', { class: 'theme-icon', attrs: { 'aria-hidden': 'true' } }),
 ]);
@@ -53,6 +56,7 @@ updateThemeButton();
 const topbar = el('header', { class: 'topbar' }, [
   el('a', { class: 'brand', attrs: { href: FLEET_HREF } }, [el('span', { class: 'brand-mark', attrs: { 'aria-hidden': 'true' } }), 'sysmonstm']),
   modeBadge,
+  viewsLink,
   el('div', { class: 'topbar-spacer' }),
   conn,
   themeButton,
@@ -60,7 +64,7 @@ const topbar = el('header', { class: 'topbar' }, [
 const banner = el('div', { class: 'banner', attrs: { role: 'alert' } });
 banner.hidden = true;
 // The hub behind a public view went silent: the relay says so (`h`), this says since when.
-const paused = el('div', { class: 'banner paused-banner', attrs: { role: 'status', 'aria-live': 'polite' } });
+const paused = el('div', { class: 'paused-banner', attrs: { role: 'status', 'aria-live': 'polite' } });
 paused.hidden = true;
 const viewTitle = el('h1', { class: 'view-title' });
 viewTitle.hidden = true;
@@ -93,6 +97,7 @@ function showEnded(text: string): void {
   fleetView.root.hidden = true;
   banner.hidden = true;
   paused.hidden = true;
+  document.body.dataset.conn = 'ended';
   setText(connLabel, 'Not available');
   setText(connCountdown, '');
   retry.hidden = true;
@@ -106,6 +111,7 @@ const live = connectLive(store, liveSocketUrl(window.location, where.socketPath)
       if (pageKey === 'fleet') document.title = `${frame.title} · sysmonstm`;
     }
     if (frame.t === 'h') renderPaused();
+    else fleetView.refreshCards(); // the view's metrics or uptime bars changed, not the machines
   },
   onEnded(code) {
     showEnded(code === 4404 ? 'This view was removed by its owner.' : 'The link to this view has changed; ask its owner for the new one.');
@@ -148,7 +154,7 @@ live.onState((s) => {
   if (s.kind === 'live') everLive = true;
   // A view page that cannot connect at all: ask the API whether the view is there (404 = no such view,
   // revoked, or a wrong key), once, instead of retrying for ever.
-  if (s.kind === 'waiting' && !everLive && !viewChecked && where.slug !== null) {
+  if (s.kind === 'waiting' && !everLive && !viewChecked && (where.slug !== null || (modeKnown && mode === 'edge'))) {
     viewChecked = true;
     void fetchViewInfo()
       .then((info) => {
@@ -170,12 +176,13 @@ renderConnection(live.state);
 
 // ---- routing ---------------------------------------------------------------------------------
 let page: MachinePage | undefined;
+let viewsPage: ViewsPage | undefined;
 let pageKey = '';
 let fleetScrollY = 0;
 
 function render(): void {
   const route: Route = parseRoute(window.location.pathname, window.location.hash);
-  const key = route.view === 'machine' ? `${route.id}|${mode}` : 'fleet';
+  const key = route.view === 'machine' ? `${route.id}|${mode}` : route.view === 'views' && mode === 'hub' ? 'views' : 'fleet';
   if (key === pageKey) return;
   const wasFleet = pageKey === 'fleet';
   const previousMachine = pageKey.includes('|') ? pageKey.slice(0, pageKey.indexOf('|')) : undefined;
@@ -183,7 +190,15 @@ function render(): void {
   alerts.setVisible(route.view === 'fleet' && mode === 'hub');
   page?.destroy();
   page = undefined;
-  if (route.view === 'machine') {
+  viewsPage?.destroy();
+  viewsPage = undefined;
+  if (key === 'views') {
+    if (wasFleet) fleetScrollY = window.scrollY;
+    fleetView.setActive(false);
+    viewsPage = createViewsPage();
+    main.append(viewsPage.root);
+    window.scrollTo(0, 0);
+  } else if (route.view === 'machine') {
     if (wasFleet) fleetScrollY = window.scrollY;
     fleetView.setActive(false);
     page = createMachinePage(route.id, { store, mode, alerts: mode === 'hub' ? { store: alertsStore, nameOf } : undefined });
@@ -207,6 +222,7 @@ async function resolveMode(): Promise<void> {
     mode = 'edge'; // unreachable now; asked again once the live connection is up
   }
   modeBadge.hidden = false;
+  viewsLink.hidden = mode !== 'hub';
   setText(modeBadge, mode === 'hub' ? 'Hub' : 'Public · read-only');
   setAttr(modeBadge, 'title', mode === 'hub' ? 'Private hub dashboard: live data and history' : 'Public live view relayed by the edge: read-only, no history');
   pageKey = '';
