@@ -23,6 +23,7 @@ import { createBackupScheduler, type BackupScheduler } from './backup/backup-sch
 import { embeddedTarget, pgDumpTarget } from './backup/backup-targets.ts';
 import { createHttpApp } from './gateway/http-app.ts';
 import { startAlerting } from './alerts/alerting.ts';
+import type { Resolve } from './alerts/notify-destination.ts';
 import { createConfigService } from './config-service.ts';
 import { peerContextValues } from './gateway/admin-auth.ts';
 import { createHubMetrics } from './gateway/prometheus-metrics.ts';
@@ -64,6 +65,8 @@ export interface HubOptions {
   backupFirstDelayMs?: number;
   /** Database pool size with TIMESCALE_URL (default 10; a single-client test server needs 1). */
   dbMaxConnections?: number;
+  /** Name resolution for the notification private-address check (tests inject one; default the system's). */
+  notifyResolve?: Resolve;
 }
 
 function listen(server: Server | http2.Http2Server, port: number, host: string): Promise<number> {
@@ -145,7 +148,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   /** What a reconnecting collector is told the hub holds: the database, plus what waits in the spool. */
   const durableHistory = { lastSeq: async (id: string) => Math.max(await history.lastSeq(id), spool?.maxSeq(id) ?? 0) };
   // Alerting: rules in SQL, shared state and evaluation through Redis when configured (alerts/alerting.ts).
-  const alerting = await startAlerting({ db, redis, redisPrefix: options.redisPrefix, events, machines: state, log, config: config.alerts });
+  const alerting = await startAlerting({ db, redis, redisPrefix: options.redisPrefix, events, machines: state, log, config: config.alerts, resolve: options.notifyResolve });
   const machineStatus = { statusOf: alerting.engine.statusOf, onStatusChange: alerting.engine.onStatusChange };
   const fleetView = await createFleetView({ state, events, log, status: machineStatus });
   const fleetQuery = createFleetQuery({ state, history, statusOf: alerting.engine.statusOf });

@@ -12,6 +12,7 @@ import type { AlertStateStore } from './alert-state.ts';
 import { createAlertStore } from './alert-store.ts';
 import { createMemoryAlertState } from './memory-alert-state.ts';
 import { startNotificationDispatcher, type NotificationDispatcher } from './notification-dispatcher.ts';
+import { createDestinationGuard, type Resolve } from './notify-destination.ts';
 import { createRedisAlertState } from './redis-alert-state.ts';
 
 export interface AlertingConfig {
@@ -20,6 +21,8 @@ export interface AlertingConfig {
   notifyTimeoutMs: number;
   notifyRetries: number;
   notifyBackoffMs: number;
+  /** NOTIFY_ALLOW_PRIVATE: notification URLs may point at loopback, link-local and private addresses. */
+  notifyAllowPrivate?: boolean;
 }
 
 export interface Alerting {
@@ -39,15 +42,19 @@ export async function startAlerting(deps: {
   machines: StateStore;
   log: Logger;
   config: AlertingConfig;
+  /** Name resolution for the private-address check (default: the system's; tests inject one). */
+  resolve?: Resolve;
 }): Promise<Alerting> {
   const log = deps.log.child({ part: 'alerts' });
   const store = createAlertStore(deps.db);
   const state: AlertStateStore = deps.redis
     ? createRedisAlertState(deps.redis.command, () => deps.redis!.dedicated('alerts-outbox'), log, { prefix: deps.redisPrefix, claimIdleMs: deps.config.claimIdleMs })
     : createMemoryAlertState(log);
+  const destinations = createDestinationGuard({ allowPrivate: deps.config.notifyAllowPrivate ?? false, resolve: deps.resolve });
   const dispatcher = startNotificationDispatcher({
     store,
     log,
+    destinations,
     timeoutMs: deps.config.notifyTimeoutMs,
     retries: deps.config.notifyRetries,
     backoffMs: deps.config.notifyBackoffMs,
@@ -71,7 +78,7 @@ export async function startAlerting(deps: {
   }
   let closing: Promise<void> | undefined;
   return {
-    api: createAlertApi({ store, engine, onQueued: () => dispatcher.nudge() }),
+    api: createAlertApi({ store, engine, onQueued: () => dispatcher.nudge(), checkDestination: destinations.check }),
     engine,
     dispatcher,
     maintain: () => store.pruneSent(7),
