@@ -2,7 +2,7 @@
 // HTTP/2 server, the REST/WS gateway with the local dashboard, and the edge forwarder when configured.
 // One idempotent close(), in order: stop accepting, abort streams, flush history, close Redis, close
 // the database.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -42,6 +42,7 @@ import { createFallbackState } from './state/fallback-state.ts';
 import { loadHubSecurity } from './security.ts';
 import type { StateStore } from './state/state-store.ts';
 import { LIMITS } from './validate-report.ts';
+import { StartupError } from './errors.ts';
 
 export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
 const HUB_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -79,10 +80,24 @@ function listen(server: Server | http2.Http2Server, port: number, host: string):
   });
 }
 
+/** DATA_DIR must exist and take a write: a read-only, full or foreign directory stops the start here, named. */
+function checkDataDir(dir: string): void {
+  const probe = path.join(dir, `.write-probe-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(probe, 'sysmonstm', { flush: true });
+    rmSync(probe, { force: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = { EROFS: 'is on a read-only file system', ENOSPC: 'is full (no space left on the device)', EDQUOT: 'is over its disk quota', EACCES: 'is not writable by this user', EPERM: 'is not writable by this user', ENOTDIR: 'is not a directory', EEXIST: 'is not a directory' }[e.code ?? ''];
+    throw new StartupError(`DATA_DIR: ${path.resolve(dir)} ${why ?? 'cannot be written'} (${e.code ?? e.message}); the hub keeps its embedded database, history spool and backups there`);
+  }
+}
+
 export async function startHub(config: HubConfig, options: HubOptions): Promise<Hub> {
   const log = options.log;
   const startedAt = Date.now();
-  mkdirSync(config.dataDir, { recursive: true });
+  checkDataDir(config.dataDir);
   // ADMIN_TOKEN also reads the API when DASHBOARD_TOKEN is set (one Authorization header per request).
   const security = loadHubSecurity(config, log, { alsoAcceptBearer: config.adminToken ? [config.adminToken] : [] });
 
@@ -92,7 +107,25 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     retention: config.retention,
     log,
     maxConnections: options.dbMaxConnections,
+  }).catch((err: unknown) => {
+    if (config.timescaleUrl) throw err;
+    // The embedded database: truncated, corrupt, or written by something else.
+    const detail = ((err as Error).message ?? String(err)).split('\n')[0].slice(0, 300);
+    throw new StartupError(
+      `DATA_DIR: the embedded database in ${path.resolve(config.dataDir, 'pgdata')} cannot be opened (${detail}); restore it from a backup or move it aside to start empty`,
+    );
   });
+  /** Readiness reads history for real: SELECT 1 answers while the metrics table cannot be read. */
+  const historyReadable = async () => {
+    if (!(await history.ping())) return false;
+    try {
+      await history.query('ready-probe', 'cpu_percent', Date.now() - 60_000, Date.now(), 'raw', { maxPoints: 1 });
+      return true;
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'history cannot be read; /ready answers not ready');
+      return false;
+    }
+  };
 
   let redis: RedisGateway | undefined;
   let state: StateStore;
@@ -191,7 +224,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     fleet: fleetQuery,
     log,
     webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
-    ready: async () => ({ history: await history.ping(), state: await state.ping() }),
+    ready: async () => ({ history: await historyReadable(), state: await state.ping() }),
     info: () => ({ uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), history: history.path, state: state.kind }),
     metrics,
     dashboardAuth: security.dashboardAuth,

@@ -2,6 +2,7 @@
 // collector for this machine — the one-command default). One signal hook closes everything in order.
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, parseHubConfig } from './config.ts';
+import { StartupError } from './errors.ts';
 import { startHub, type Hub } from './hub.ts';
 import { createLogger } from './log.ts';
 
@@ -19,7 +20,17 @@ export async function runHub(argv: readonly string[], env: Env, opts: { withColl
     throw err;
   }
   const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'hub' });
-  const hub = await startHub(config, { log });
+  let hub: Hub;
+  try {
+    hub = await startHub(config, { log });
+  } catch (err) {
+    // Storage trouble at start is the operator's to fix: one line naming the variable, no stack trace.
+    if (err instanceof StartupError) {
+      process.stderr.write(`sysmonstm hub: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
   const closers: Array<() => Promise<void>> = [];
   if (opts.withCollector) {
     const { startCollector } = await import('../collector/main.ts');
