@@ -225,7 +225,8 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     log,
     webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
     ready: async () => ({ history: await historyReadable(), state: await state.ping() }),
-    info: () => ({ uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), history: history.path, state: state.kind }),
+    // `signedIn`: the dashboard token is set, so the dashboard shows a sign-out.
+    info: () => ({ uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), history: history.path, state: state.kind, signedIn: Boolean(security.dashboardAuth) }),
     metrics,
     dashboardAuth: security.dashboardAuth,
     alerts: { api: alerting.api, adminToken: config.adminToken },

@@ -27,15 +27,19 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** 'hub' when /api/info says so; anything else (404 on the Worker, `mode: 'edge'`) is the read-only edge. */
-export async function detectMode(signal?: AbortSignal): Promise<DashboardMode> {
+/**
+ * 'hub' when /api/info says so; anything else (404 on the Worker, `mode: 'edge'`) is the read-only edge.
+ * `signedIn`: the hub has a dashboard token and this browser signed in (the page offers a sign-out).
+ */
+export async function detectMode(signal?: AbortSignal): Promise<{ mode: DashboardMode; signedIn: boolean }> {
   const res = await fetch('/api/info', { signal: signal ?? AbortSignal.timeout(TIMEOUT_MS), headers: { accept: 'application/json' } });
-  if (!res.ok) return 'edge';
+  if (!res.ok) return { mode: 'edge', signedIn: false };
   try {
     const body = await res.json();
-    return isRecord(body) && body.mode === 'hub' ? 'hub' : 'edge';
+    const hub = isRecord(body) && body.mode === 'hub';
+    return { mode: hub ? 'hub' : 'edge', signedIn: hub && body.signedIn === true };
   } catch {
-    return 'edge';
+    return { mode: 'edge', signedIn: false };
   }
 }
 
