@@ -77,7 +77,6 @@ const schema = z.object({
       }
       return names;
     }),
-  FORGET_OFFLINE_AFTER: duration(100 * 365 * 86_400).default(7 * 86_400),
   COLLECTOR_TOKEN: secret,
   COLLECTOR_TOKENS_FILE: optionalPath,
   DASHBOARD_TOKEN: secret,
@@ -125,8 +124,6 @@ export interface HubConfig {
   readonly maxViewersPerAddress: number;
   /** Extra Host names the HTTP port answers to (ALLOWED_HOSTS), besides localhost, 127.0.0.1, [::1] and HTTP_HOST; ["*"] = any. */
   readonly allowedHosts: readonly string[];
-  /** A machine silent this long is dropped from current state (FORGET_OFFLINE_AFTER); 0 = never. History stays. */
-  readonly forgetOfflineAfterMs: number;
   /** Shared token every collector must send (COLLECTOR_TOKEN); undefined = collectors are not checked. */
   readonly collectorToken: string | undefined;
   /** File of `machine_id token` lines: one token per machine (COLLECTOR_TOKENS_FILE). */
@@ -212,7 +209,6 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
     maxViewers: c.MAX_VIEWERS,
     maxViewersPerAddress: c.MAX_VIEWERS_PER_ADDRESS,
     allowedHosts: Object.freeze(c.ALLOWED_HOSTS),
-    forgetOfflineAfterMs: Math.round(c.FORGET_OFFLINE_AFTER * 1000),
     collectorToken: c.COLLECTOR_TOKEN,
     collectorTokensFile: c.COLLECTOR_TOKENS_FILE,
     dashboardToken: c.DASHBOARD_TOKEN,
