@@ -2,7 +2,8 @@
 // `authorization: Bearer <token>` in the gRPC metadata; with COLLECTOR_TOKENS_FILE, each listed token
 // is bound to one machine id (a stolen token can only speak for its own machine). Both may be used
 // together. A missing or wrong token gets UNAUTHENTICATED before anything is read from the stream; a
-// machine token used for another machine id gets PERMISSION_DENIED after the Hello.
+// machine token used for another machine id gets PERMISSION_DENIED after the Hello, and so does the
+// shared token for a machine id the tokens file binds (that machine speaks with its own token only).
 //
 // Tokens are compared as SHA-256 digests: the shared one with a constant-time compare, the per-machine
 // ones by looking the digest up (the digest of a guess says nothing about the real tokens), so neither
@@ -79,6 +80,7 @@ export function createCollectorAuth(options: { sharedToken?: string; machineToke
   const shared = options.sharedToken ? digest(options.sharedToken) : undefined;
   const byDigest = new Map<string, string>();
   for (const [machineId, token] of machineTokens) byDigest.set(digest(token).toString('hex'), machineId);
+  const boundMachines = new Set(machineTokens.map(([machineId]) => machineId));
 
   return {
     machineTokens: byDigest.size,
@@ -94,6 +96,9 @@ export function createCollectorAuth(options: { sharedToken?: string; machineToke
     authorize(grant, machineId) {
       if (grant.machineId !== undefined && grant.machineId !== machineId) {
         throw new ConnectError(`this token belongs to machine "${grant.machineId}", not "${machineId}"`, Code.PermissionDenied);
+      }
+      if (grant.machineId === undefined && boundMachines.has(machineId)) {
+        throw new ConnectError(`machine "${machineId}" has its own token in COLLECTOR_TOKENS_FILE; the shared COLLECTOR_TOKEN does not speak for it`, Code.PermissionDenied);
       }
     },
   };

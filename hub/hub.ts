@@ -11,7 +11,9 @@ import { createAdaptorServer } from '@hono/node-server';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Server } from 'node:http';
 import type { HubConfig } from './config.ts';
-import { createEdgeForwarder } from './edge/edge-forwarder.ts';
+import { createEdgeViews } from './edge/edge-views.ts';
+import { openViewRegistry } from './views/view-registry.ts';
+import { createViewStore } from './views/view-store.ts';
 import type { EventBus } from './events/event-bus.ts';
 import { createMemoryEvents } from './events/memory-events.ts';
 import { createRedisEvents } from './events/redis-events.ts';
@@ -25,13 +27,15 @@ import { createHttpApp } from './gateway/http-app.ts';
 import { startAlerting } from './alerts/alerting.ts';
 import type { Resolve } from './alerts/notify-destination.ts';
 import { createConfigService } from './config-service.ts';
-import { peerContextValues } from './gateway/admin-auth.ts';
+import { peerAddressKey, peerContextValues } from './gateway/admin-auth.ts';
+import { createContextValues } from '@connectrpc/connect';
 import { createHubMetrics } from './gateway/prometheus-metrics.ts';
 import { attachLiveSocket } from './gateway/live-socket.ts';
 import { createOriginGuard } from './gateway/origin-guard.ts';
 import { createHistoryWriter } from './history/history-writer.ts';
 import { openHistorySpool } from './history/history-spool.ts';
 import { openHistory } from './history/open-history.ts';
+import { limitConnections } from './connection-limits.ts';
 import { createIngestService } from './ingest-service.ts';
 import type { Logger } from './log.ts';
 import { createRedisGateway, type RedisGateway } from './redis.ts';
@@ -44,6 +48,7 @@ import type { StateStore } from './state/state-store.ts';
 import { LIMITS } from './validate-report.ts';
 import { StartupError } from './errors.ts';
 
+// Both from the package root: this file and the bundle dist/hub.mjs sit one folder below it.
 export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
 const HUB_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const MAINTENANCE_INTERVAL_MS = 60_000;
@@ -68,6 +73,11 @@ export interface HubOptions {
   dbMaxConnections?: number;
   /** Name resolution for the notification private-address check (tests inject one; default the system's). */
   notifyResolve?: Resolve;
+  /**
+   * The peer address of a gRPC call; default the TCP peer (`req.socket.remoteAddress`). Tests, whose
+   * traffic is all loopback, use it to play a remote peer.
+   */
+  grpcPeerAddress?: (req: http2.Http2ServerRequest) => string | undefined;
 }
 
 function listen(server: Server | http2.Http2Server, port: number, host: string): Promise<number> {
@@ -181,8 +191,10 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   /** What a reconnecting collector is told the hub holds: the database, plus what waits in the spool. */
   const durableHistory = { lastSeq: async (id: string) => Math.max(await history.lastSeq(id), spool?.maxSeq(id) ?? 0) };
   // Alerting: rules in SQL, shared state and evaluation through Redis when configured (alerts/alerting.ts).
-  const alerting = await startAlerting({ db, redis, redisPrefix: options.redisPrefix, events, machines: state, log, config: config.alerts, resolve: options.notifyResolve });
+  const alerting = await startAlerting({ db, redis, redisPrefix: options.redisPrefix, events, machines: state, log, config: config.alerts, dataDir: config.dataDir, resolve: options.notifyResolve });
   const machineStatus = { statusOf: alerting.engine.statusOf, onStatusChange: alerting.engine.onStatusChange };
+  // Public views: the file's and the API's (stored with the history, shared by replicas).
+  const publicViews = await openViewRegistry({ store: createViewStore(db, log), fileViews: config.publicViews, log: log.child({ part: 'views' }) });
   const fleetView = await createFleetView({ state, events, log, status: machineStatus });
   const fleetQuery = createFleetQuery({ state, history, statusOf: alerting.engine.statusOf });
   const ingest = createIngestService({
@@ -193,6 +205,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     auth: security.collectorAuth,
     log,
     maxMachines: config.maxMachines,
+    maxReportAgeMs: config.retention.rawDays * 86_400_000,
     onPublished: (latencyMs) => metrics.observeIngestLatency(latencyMs),
   });
 
@@ -200,7 +213,9 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   const grpcHandler = connectNodeAdapter({
     routes: createRoutes({ ingest, fleet: createFleetService(fleetQuery), config: createConfigService({ api: alerting.api, adminToken: config.adminToken }) }),
     // The peer address: alerting writes without ADMIN_TOKEN are allowed from loopback only.
-    contextValues: peerContextValues,
+    contextValues: options.grpcPeerAddress
+      ? (req) => createContextValues().set(peerAddressKey, options.grpcPeerAddress!(req as http2.Http2ServerRequest))
+      : peerContextValues,
     readMaxBytes: LIMITS.maxMessageBytes,
     shutdownSignal: shutdown.signal,
     interceptors: security.interceptors,
@@ -209,8 +224,10 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   // A collector needs one stream; the cap bounds what a single connection can hold open.
   const settings = { maxConcurrentStreams: 100 };
   const grpcServer = security.tls
-    ? http2.createSecureServer({ ...security.tls, allowHTTP1: false, settings }, grpcHandler)
+    ? http2.createSecureServer({ ...security.tls, allowHTTP1: false, settings, handshakeTimeout: config.grpcConnections.handshakeTimeoutMs }, grpcHandler)
     : http2.createServer({ settings }, grpcHandler);
+  // Handshake and idle timeouts, connection caps per peer and in total (GRPC_* in config.ts).
+  const connectionStats = limitConnections(grpcServer, config.grpcConnections, log);
   const sessions = new Set<http2.ServerHttp2Session>();
   grpcServer.on('session', (s) => {
     sessions.add(s);
@@ -226,15 +243,23 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
     ready: async () => ({ history: await historyReadable(), state: await state.ping() }),
     // `signedIn`: the dashboard token is set, so the dashboard shows a sign-out.
-    info: () => ({ uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), history: history.path, state: state.kind, signedIn: Boolean(security.dashboardAuth) }),
+    info: () => ({
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      history: history.path,
+      state: state.kind,
+      adminTokenRequired: config.adminToken !== undefined,
+      signedIn: Boolean(security.dashboardAuth),
+    }),
     metrics,
     dashboardAuth: security.dashboardAuth,
     alerts: { api: alerting.api, adminToken: config.adminToken },
+    publicViews: { views: publicViews, adminToken: config.adminToken, edgeUrl: config.edgeUrl },
   });
   const httpServer = createAdaptorServer({ fetch: app.fetch }) as Server;
   const live = attachLiveSocket(httpServer, {
     fleet: fleetView,
     pushIntervalMs: config.livePushIntervalMs,
+    maxFrameBytes: config.edgeMaxFrameBytes,
     log,
     maxViewers: config.maxViewers,
     maxViewersPerAddress: config.maxViewersPerAddress,
@@ -244,9 +269,18 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     authorize: security.authorizeViewer,
   });
 
+  // One WebSocket per public view (EDGE_URL?view=<slug>); with no view, nothing leaves the hub.
   const forwarder =
     config.edgeUrl && config.edgeApiKey
-      ? createEdgeForwarder({ url: config.edgeUrl, apiKey: config.edgeApiKey, pushIntervalMs: config.edgePushIntervalMs, source: fleetView, log })
+      ? createEdgeViews({
+          url: config.edgeUrl,
+          apiKey: config.edgeApiKey,
+          pushIntervalMs: config.edgePushIntervalMs,
+          maxFrameBytes: config.edgeMaxFrameBytes,
+          source: fleetView,
+          views: publicViews,
+          log,
+        })
       : undefined;
   forwarder?.start();
 
@@ -276,6 +310,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     stateKind: state.kind,
     stats: () => ({
       ingest: { ...ingest.stats },
+      grpcConnections: { ...connectionStats },
       viewers: live.viewers,
       machines: [...fleetView.current()].length,
       alerts: { ...alerting.engine.stats, notifications: { ...alerting.dispatcher.stats } },
@@ -301,6 +336,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
         });
         await step('close viewers', () => live.close());
         await step('close forwarder', () => forwarder?.close());
+        await step('close public views', () => publicViews.close());
         await step('stop backups', () => backups?.close());
         await step('flush history', () => writer.close());
         await step('close history spool', () => spool?.close());

@@ -2,10 +2,17 @@
 // updates current state, publishes an event, hands the row to the batching history writer, and acks
 // the highest seq made durable. Replays are deduplicated by (machine_id, seq): a seq at or below
 // what history already holds is acked at once and otherwise ignored.
-import { create, toBinary } from '@bufbuild/protobuf';
+//
+// Order of checks for a report: it is validated completely (validate-report.ts, and a seq jump beyond
+// LIMITS.seqWindow past the highest seq the hub holds) BEFORE it can move any seq state; a refused
+// report gets a Reject and never raises the machine's high-water mark, so it cannot make the real
+// collector's reports look like duplicates. One live stream per machine id: a second stream for the
+// same id replaces the first (ABORTED, with a warning in the log), so two collectors on one id cannot
+// mix their reports silently. Names and labels are stored neutralised (text-sanitizer.ts).
+import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import { IngestService, StreamResponseSchema, type Hello, type StreamRequest, type StreamResponse } from '../proto/gen/sysmonstm/v1/ingest_pb.js';
-import { ReportSchema, type Report } from '../proto/gen/sysmonstm/v1/report_pb.js';
+import type { Report } from '../proto/gen/sysmonstm/v1/report_pb.js';
 import { summarize } from '../proto/metrics.ts';
 import { createAsyncQueue } from './async-queue.ts';
 import type { CollectorAuth } from './collector-auth.ts';
@@ -13,6 +20,9 @@ import type { EventBus } from './events/event-bus.ts';
 import type { HistoryRow, HistoryStore } from './history/history-store.ts';
 import type { Logger } from './log.ts';
 import type { MachineRecord, StateStore } from './state/state-store.ts';
+import { carryTopProcesses, type TopProcessesCarry } from './top-processes-carry.ts';
+import { boundReportForState } from './state/bound-report.ts';
+import { neutralizeHello, neutralizeReport } from './text-sanitizer.ts';
 import { LIMITS, validateHello, validateReport } from './validate-report.ts';
 
 export interface HistorySink {
@@ -30,6 +40,10 @@ export interface IngestStats {
   /** Reports stored in history whose live update (current state + event) was superseded by a newer
    * report of the same machine before it could run: only under overload, bounding the hub's memory. */
   liveUpdatesSuperseded: number;
+  /** Streams closed because a newer stream for the same machine id said hello. */
+  streamsReplaced: number;
+  /** Reports whose latest-report copy in current state was trimmed to the state byte cap. */
+  reportsTrimmedForState: number;
 }
 
 interface LiveUpdate {
@@ -52,6 +66,10 @@ export interface IngestDeps {
   intervalFor?: (machineId: string) => number;
   /** Called once a report's state update and event are published, with the time since receipt (ms, high resolution). */
   onPublished?: (latencyMs: number) => void;
+  /** Reports older than this are refused (the raw history retention; capped by LIMITS.maxAgeMs). */
+  maxReportAgeMs?: number;
+  /** Byte cap of the latest report kept in current state (default STATE_REPORT_MAX_BYTES). */
+  stateReportMaxBytes?: number;
   now?: () => number;
 }
 
@@ -69,7 +87,18 @@ function malformedRequest(err: unknown): unknown {
 
 export function createIngestService(deps: IngestDeps): ServiceImpl<typeof IngestService> & { stats: IngestStats } {
   const now = deps.now ?? Date.now;
-  const stats: IngestStats = { reportsAccepted: 0, reportsDuplicate: 0, reportsRejected: 0, streamsOpen: 0, streamsRefused: 0, liveUpdatesSuperseded: 0 };
+  const stats: IngestStats = {
+    reportsAccepted: 0,
+    reportsDuplicate: 0,
+    reportsRejected: 0,
+    streamsOpen: 0,
+    streamsRefused: 0,
+    liveUpdatesSuperseded: 0,
+    streamsReplaced: 0,
+    reportsTrimmedForState: 0,
+  };
+  /** The live stream of each machine id: a newer one closes it. */
+  const liveStreams = new Map<string, { close(): void }>();
   /** Highest durable seq per machine, learned from history once and kept current by acks. */
   const durableSeq = new Map<string, number>();
   /**
@@ -127,6 +156,14 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         reserved = false;
       };
       let hello: Hello | undefined;
+      /** Set when a newer stream for the same machine took over. */
+      let replaced = false;
+      const thisStream = {
+        close: () => {
+          replaced = true;
+          out.fail(new ConnectError('a newer stream for the same machine id replaced this one', Code.Aborted));
+        },
+      };
       let lastAcked = 0;
       let lastInStream = 0;
       let durableChain: Promise<unknown> = Promise.resolve();
@@ -164,16 +201,18 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         sideEffects = runLive(u);
       };
 
-      const ack = (seq: number) => {
+      /** `stored`: the seq is in history (moves the machine's durable seq); false for a refused report,
+       * acked on this stream only so the collector stops resending it. */
+      const ack = (seq: number, stored: boolean) => {
         if (seq <= lastAcked) return;
         lastAcked = seq;
         const id = hello!.machineId;
-        durableSeq.set(id, Math.max(durableSeq.get(id) ?? 0, seq));
+        if (stored) durableSeq.set(id, Math.max(durableSeq.get(id) ?? 0, seq));
         out.push(create(StreamResponseSchema, { kind: { case: 'ack', value: { seq: BigInt(seq) } } }));
       };
       /** Acks `seq` once everything before it is durable and `durable` has settled. */
-      const ackAfter = (seq: number, durable: Promise<unknown>) => {
-        const step = Promise.all([durableChain, durable]).then(() => ack(seq));
+      const ackAfter = (seq: number, durable: Promise<unknown>, stored = true) => {
+        const step = Promise.all([durableChain, durable]).then(() => ack(seq, stored));
         durableChain = step;
         step.catch((err: unknown) => {
           deps.log.error({ err, machine: hello?.machineId }, 'history write failed; closing the stream so the collector replays');
@@ -186,7 +225,15 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         if (problem) throw new ConnectError(`invalid hello: ${problem}`, Code.InvalidArgument);
         if (grant) deps.auth!.authorize(grant, h.machineId);
         reserved = await admitMachine(h.machineId);
+        neutralizeHello(h);
         hello = h;
+        const previousStream = liveStreams.get(h.machineId);
+        liveStreams.set(h.machineId, thisStream);
+        if (previousStream) {
+          stats.streamsReplaced++;
+          deps.log.warn({ machine: h.machineId }, 'a second stream for this machine id: the older stream is closed (two collectors with one MACHINE_ID?)');
+          previousStream.close();
+        }
         const lastSeq = await knownDurableSeq(h.machineId);
         lastAcked = lastSeq;
         lastInStream = lastSeq; // what another stream accepted but did not make durable yet is caught by `latest`
@@ -198,57 +245,71 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         deps.log.info({ machine: h.machineId, hostname: h.hostname, lastSeq }, 'collector connected');
       };
 
+      let topProcesses: TopProcessesCarry | undefined;
+      const reject = (report: Report, reason: string, ackable: boolean) => {
+        stats.reportsRejected++;
+        deps.log.warn({ machine: hello!.machineId, seq: String(report.seq), reason }, 'report rejected');
+        out.push(create(StreamResponseSchema, { kind: { case: 'reject', value: { seq: report.seq, reason } } }));
+        if (ackable) ackAfter(Number(report.seq), Promise.resolve(), false);
+      };
+
       const handleReport = (report: Report) => {
         const h = hello!;
+        if (replaced) throw new ConnectError('this stream was replaced by a newer stream for the same machine', Code.Aborted);
         if (report.machineId !== h.machineId) {
           throw new ConnectError(`report for machine "${report.machineId}" on the stream of "${h.machineId}"`, Code.InvalidArgument);
         }
-        if (report.seq > BigInt(Number.MAX_SAFE_INTEGER)) throw new ConnectError('seq is beyond 2^53', Code.InvalidArgument);
-        const seq = Number(report.seq);
+        const receivedAtMs = now();
+        const receivedAtHrMs = performance.now();
+        // Validated in full before anything below may move seq state.
+        const problem = validateReport(report, receivedAtMs, { maxAgeMs: deps.maxReportAgeMs });
+        const seqValid = report.seq >= 1n && report.seq <= BigInt(LIMITS.maxSeq);
+        const seq = seqValid ? Number(report.seq) : 0;
         const previous = latest.get(h.machineId);
+        const highWater = Math.max(lastInStream, previous?.seq ?? 0, durableSeq.get(h.machineId) ?? 0);
+        if (seqValid && seq > highWater + LIMITS.seqWindow) {
+          reject(report, `seq ${seq} jumps more than ${LIMITS.seqWindow} past the highest seq the hub holds for this machine (${highWater})`, false);
+          return;
+        }
+        if (problem) {
+          reject(report, problem, seqValid);
+          return;
+        }
         if (seq <= lastInStream || seq <= (previous?.seq ?? 0)) {
           stats.reportsDuplicate++;
           ackAfter(seq, previous?.written ?? Promise.resolve());
           return;
         }
-        lastInStream = seq;
-        latest.set(h.machineId, { seq, written: previous?.written ?? Promise.resolve() });
-        const receivedAtMs = now();
-        const receivedAtHrMs = performance.now();
-        const problem = validateReport(report, receivedAtMs);
-        if (problem) {
-          stats.reportsRejected++;
-          deps.log.warn({ machine: h.machineId, seq, reason: problem }, 'report rejected');
-          out.push(create(StreamResponseSchema, { kind: { case: 'reject', value: { seq: report.seq, reason: problem } } }));
-          ackAfter(seq, Promise.resolve());
-          return;
-        }
         // Hello and report labels together must stay within the cap every viewer of the fleet checks.
         const labels = { ...h.labels, ...report.labels };
         if (Object.keys(labels).length > LIMITS.labels) {
-          stats.reportsRejected++;
-          const reason = `at most ${LIMITS.labels} labels (hello and report together)`;
-          out.push(create(StreamResponseSchema, { kind: { case: 'reject', value: { seq: report.seq, reason } } }));
-          ackAfter(seq, Promise.resolve());
+          reject(report, `at most ${LIMITS.labels} labels (hello and report together)`, true);
           return;
         }
+        lastInStream = seq;
+        neutralizeReport(report);
+        const mergedLabels = { ...h.labels, ...report.labels };
         const timeMs = Number(report.timestampMs);
         stats.reportsAccepted++;
+        topProcesses = carryTopProcesses(topProcesses, report);
         const metrics = summarize(report);
         const hostname = report.hostname || h.hostname || h.machineId;
         const record: MachineRecord = {
           id: h.machineId,
           hostname,
           displayName: report.displayName || h.displayName || hostname,
-          labels,
+          labels: mergedLabels,
           lastSeenMs: receivedAtMs,
           sampledAtMs: timeMs,
           lastSeq: seq,
           intervalMs: report.intervalMs || 1000,
           metrics,
         };
-        // Unknown fields are not kept: what a collector invents is not stored.
-        updateLive({ record, encoded: toBinary(ReportSchema, report, { writeUnknownFields: false }), receivedAtMs, receivedAtHrMs });
+        // Unknown fields are not kept: what a collector invents is not stored. Big lists are trimmed to
+        // the state byte cap (the full report is ~1 MiB at worst; current state keeps one per machine).
+        const bounded = boundReportForState(report, deps.stateReportMaxBytes);
+        if (bounded.trimmed) stats.reportsTrimmedForState++;
+        updateLive({ record, encoded: bounded.bytes, receivedAtMs, receivedAtHrMs });
         const written = deps.writer.add({ machineId: h.machineId, seq, timeMs, metrics });
         const entry = { seq, written };
         latest.set(h.machineId, entry);
@@ -298,6 +359,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         yield* out;
       } finally {
         stats.streamsOpen--;
+        if (hello && liveStreams.get(hello.machineId) === thisStream) liveStreams.delete(hello.machineId);
         void sideEffects.finally(release);
         if (hello) deps.log.info({ machine: hello.machineId, lastAcked }, 'collector disconnected');
       }

@@ -148,7 +148,8 @@ export function createFleetQuery(deps: {
           step = next;
         }
       }
-      return { machine: id, metric, step, from, to, points };
+      // Averages (rollups, thinning) are rounded like the reported values: 53.68, not 53.68049999999998.
+      return { machine: id, metric, step, from, to, points: points.map(([t, v]) => [t, Math.round(v * 100) / 100] as HistoryPoint) };
     },
   };
 }

@@ -11,6 +11,7 @@ import { installDashboardAuth, type DashboardAuth } from './dashboard-auth.ts';
 import type { AlertApi } from '../alerts/alert-api.ts';
 import { createAlertRoutes } from './alert-routes.ts';
 import { SAFE_METHODS, type OriginGuard } from './origin-guard.ts';
+import { createPublicViewRoutes, type PublicViewRoutesDeps } from './public-view-routes.ts';
 
 export interface HttpAppDeps {
   fleet: FleetQuery;
@@ -28,6 +29,8 @@ export interface HttpAppDeps {
   originGuard?: OriginGuard;
   /** GET /metrics in Prometheus text format (hub/gateway/prometheus-metrics.ts). */
   metrics?: { readonly contentType: string; render(): Promise<string> };
+  /** Public views (public-view-routes.ts); writes need ADMIN_TOKEN or loopback. */
+  publicViews?: Omit<PublicViewRoutesDeps, 'dashboardAuth'>;
 }
 
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
@@ -99,6 +102,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
     ),
   );
   if (deps.alerts) app.route('/api', createAlertRoutes(deps.alerts));
+  if (deps.publicViews) app.route('/api', createPublicViewRoutes({ ...deps.publicViews, dashboardAuth: deps.dashboardAuth }));
   app.all('/api/*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
 
   if (deps.webRoot && existsSync(deps.webRoot)) {

@@ -6,10 +6,12 @@
 // 1009), and at most VIEWER_MESSAGES_PER_WINDOW frames per window (more close it with 1008). With a
 // dashboard token, the handshake needs the bearer header or the session cookie (else 401). A handshake
 // from another site's page, or naming a host the hub does not serve, is refused with 403 (`admit`).
+// No frame is larger than `maxFrameBytes` (default 1 MiB): a large snapshot goes in parts
+// (proto/view-frames.ts), a large delta as several complete deltas.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { createDeltaCoalescer } from '../fleet/delta-coalescer.ts';
+import { createDeltaCoalescer, snapshotFrames } from '../fleet/delta-coalescer.ts';
 import type { FleetView } from '../fleet/fleet-view.ts';
 import type { Logger } from '../log.ts';
 import { addressGroup } from '../../proto/address-group.ts';
@@ -19,6 +21,7 @@ export const DEFAULT_MAX_VIEWERS = 1000;
 export const DEFAULT_MAX_VIEWERS_PER_ADDRESS = 20;
 export const MAX_VIEWER_FRAME_BYTES = 4096;
 export const VIEWER_MESSAGES_PER_WINDOW = 20;
+export const DEFAULT_LIVE_MAX_FRAME_BYTES = 1024 * 1024;
 const VIEWER_MESSAGE_WINDOW_MS = 10_000;
 const HEARTBEAT_MS = 30_000;
 
@@ -43,6 +46,8 @@ export interface LiveSocketDeps {
   maxViewersPerAddress?: number;
   /** Host and Origin of the handshake (origin-guard.ts): undefined to admit, else why not (403). */
   admit?: (req: IncomingMessage) => string | undefined;
+  /** Largest frame sent to a viewer. */
+  maxFrameBytes?: number;
   /** When set, the handshake must pass it (the dashboard token); refused with 401 otherwise. */
   authorize?: (req: IncomingMessage) => boolean;
 }
@@ -53,6 +58,7 @@ export function attachLiveSocket(server: Server, deps: LiveSocketDeps): LiveSock
   const maxPerAddress = deps.maxViewersPerAddress ?? DEFAULT_MAX_VIEWERS_PER_ADDRESS;
   /** Open sockets per client address group. */
   const perAddress = new Map<string, number>();
+  const maxFrameBytes = deps.maxFrameBytes ?? DEFAULT_LIVE_MAX_FRAME_BYTES;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_VIEWER_FRAME_BYTES });
   const coalescer = createDeltaCoalescer();
   const alive = new WeakSet<WebSocket>();
@@ -124,11 +130,11 @@ export function attachLiveSocket(server: Server, deps: LiveSocketDeps): LiveSock
     // Everyone connected so far is brought up to date first, so the newcomer's snapshot is exactly
     // what they hold and the next shared delta applies to all of them alike.
     const ts = now();
-    const catchUp = coalescer.catchUp(deps.fleet.current(), ts);
-    if (catchUp) {
-      for (const other of wss.clients) if (other !== ws && other.readyState === other.OPEN) other.send(catchUp);
+    const catchUp = coalescer.catchUpFrames(deps.fleet.current(), ts, maxFrameBytes);
+    for (const frame of catchUp) {
+      for (const other of wss.clients) if (other !== ws && other.readyState === other.OPEN) other.send(frame);
     }
-    ws.send(coalescer.current(ts));
+    for (const part of snapshotFrames(coalescer.current(ts), maxFrameBytes)) ws.send(part);
   });
 
   const unsubscribe = deps.fleet.onChange((view) => coalescer.mark(view.id));
@@ -138,8 +144,8 @@ export function attachLiveSocket(server: Server, deps: LiveSocketDeps): LiveSock
       coalescer.snapshot([], now());
       return;
     }
-    const delta = coalescer.flush((id) => deps.fleet.get(id), now());
-    if (!delta) return;
+    const deltas = coalescer.flushFrames((id) => deps.fleet.get(id), now(), maxFrameBytes);
+    if (deltas.length === 0) return;
     for (const ws of wss.clients) {
       if (ws.readyState !== ws.OPEN) continue;
       if (ws.bufferedAmount > MAX_VIEWER_BUFFERED_BYTES) {
@@ -147,7 +153,7 @@ export function attachLiveSocket(server: Server, deps: LiveSocketDeps): LiveSock
         ws.terminate();
         continue;
       }
-      ws.send(delta);
+      for (const delta of deltas) ws.send(delta);
     }
   }, deps.pushIntervalMs);
   const heartbeat = setInterval(() => {

@@ -44,9 +44,10 @@ const closeCode = (ws: WebSocket) => new Promise<number>((resolve) => ws.once('c
 
 beforeAll(async () => {
   dev = await startWranglerDev({ vars: VARS });
-  hub = await TestHub.open(dev.ingestUrl, dev.hubToken);
+  hub = await TestHub.forView(dev.ingestUrl, dev.hubToken, 'default');
   open.push(hub);
   hub.sendSnapshot([machine('good-1', { cpu_percent: 11 }), machine('good-2', { cpu_percent: 22 })], Date.now());
+  await waitFor('the view configured and fed', async () => (await relayStats(dev.url, dev.hubToken))[0].machines === 2);
   honest = await TestViewer.open(dev.viewerUrl);
   open.push(honest);
   await waitFor('the honest fleet at the honest viewer', () => honest.fleet.size === 2);
@@ -68,7 +69,9 @@ describe('hub socket', () => {
   it.each<[string, string | Buffer, RegExp]>([
     ['not JSON', '{"t":"s",', /not JSON/],
     ['a number', '42', /not an object/],
-    ['an unknown type', '{"t":"x","ts":1}', /t must be/],
+    ['an unknown type', '{"t":"q","ts":1}', /t must be/],
+    ['a revoke frame for another view', '{"t":"x","slug":"other"}', /this socket is for view "default"/],
+    ['a config frame that names no view', '{"t":"c","title":"x","access":"public","keyHash":null,"metrics":[]}', /slug must match/],
     ['NaN smuggled as a string', '{"t":"d","ts":"NaN","u":[]}', /ts must be a finite number/],
     ['a hostile machine id', JSON.stringify({ t: 's', ts: 1, m: [{ k: 0, id: '<script>alert(1)</script>', n: 'x', h: 'x', s: 'healthy', l: {}, i: 1000, seen: 1, v: {} }] }), /machine id/],
     ['33 labels', JSON.stringify({ t: 's', ts: 1, m: [{ k: 0, id: 'x', n: 'x', h: 'x', s: 'healthy', l: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v'])), i: 1000, seen: 1, v: {} }] }), /at most 32 labels/],

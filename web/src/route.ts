@@ -24,9 +24,18 @@ export function parseRoute(pathname: string, hash: string): Route {
   return id !== null && ID.test(id) ? { view: 'machine', id } : { view: 'fleet' };
 }
 
-/** Link to a machine; stays a same-document hash change when the page is at "/". */
-export function machineHref(id: string): string {
-  return `/#/machine/${encodeURIComponent(id)}`;
+let routeBase = '/';
+
+/** On a public view's page (/v/{slug}?key=…) links stay on that page: they become bare hashes. */
+export function setRouteBase(base: '/' | 'here'): void {
+  routeBase = base === 'here' ? '' : '/';
+  FLEET_HREF = `${routeBase}#/`;
 }
 
-export const FLEET_HREF = '/#/';
+/** Link to a machine; stays a same-document hash change when the page is at "/" (or on a view's page). */
+export function machineHref(id: string): string {
+  return `${routeBase}#/machine/${encodeURIComponent(id)}`;
+}
+
+/** Link back to the fleet (a live binding: setRouteBase changes it). */
+export let FLEET_HREF = '/#/';
