@@ -90,7 +90,11 @@ export async function openViewRegistry(deps: {
       }
     }
   };
-  const reload = async () => {
+  // Reads run one after another: a slow poll that read before a write must not land after the
+  // write's own re-read and bring the old state back for a moment.
+  let reading: Promise<void> = Promise.resolve();
+  const reload = (): Promise<void> => (reading = reading.catch(() => {}).then(readOnce));
+  const readOnce = async () => {
     const snap = await store.read();
     const next = new Map<string, PublicViewDefinition>();
     for (const v of snap.views) {

@@ -116,9 +116,10 @@ describe('public views at the edge', () => {
   it('views added, changed, rotated and deleted at run time: config resent, new snapshot, revocation', async () => {
     const source = new MemoryFleetSource();
     for (let i = 0; i < 3; i++) source.set(secretMachine(i, 'prod'));
-    const { relay, registry, edge } = await setup({ source });
+    const { relay, registry, edge, lines } = await setup({ source });
     await new Promise((r) => setTimeout(r, 300));
-    expect(relay.views.size).toBe(0); // no view: nothing forwarded
+    expect(relay.views.size).toBe(0); // no view: nothing forwarded, and the log says so
+    expect(lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('edge: no public view is configured, so nothing is forwarded'))).toBe(true);
 
     await registry.put('team', { title: 'Team', machines: 'all', access: 'link' });
     const team = relay.view('team');

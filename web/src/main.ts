@@ -14,7 +14,8 @@ import { detectMode, fetchViewInfo, setViewApi, type DashboardMode } from './hub
 import { connectLive, liveSocketUrl, type ConnectionState } from './live-connection.ts';
 import { createMachinePage, type MachinePage } from './machine-page.ts';
 import { createViewState, pausedText, viewLocation } from './public-view.ts';
-import { FLEET_HREF, parseRoute, setRouteBase, type Route } from './route.ts';
+import { FLEET_HREF, parseRoute, setRouteBase, VIEWS_HREF, type Route } from './route.ts';
+import { createViewsPage, type ViewsPage } from './views-page.ts';
 import { currentTheme, initTheme, onThemeChange, toggleTheme } from './theme.ts';
 
 initTheme();
@@ -38,6 +39,8 @@ retry.hidden = true;
 const conn = el('div', { class: 'conn', attrs: { role: 'status', 'aria-live': 'polite' } }, [connDot, connText, retry]);
 const modeBadge = el('span', { class: 'mode-badge' });
 modeBadge.hidden = true;
+const viewsLink = el('a', { class: 'link-button views-nav', text: 'Public views', attrs: { href: VIEWS_HREF } });
+viewsLink.hidden = true;
 const themeButton = el('button', { class: 'icon-button theme-toggle', attrs: { type: 'button' } }, [
   el('span', { class: 'theme-icon', attrs: { 'aria-hidden': 'true' } }),
 ]);
@@ -58,6 +61,7 @@ signOut.hidden = true;
 const topbar = el('header', { class: 'topbar' }, [
   el('a', { class: 'brand', attrs: { href: FLEET_HREF } }, [el('span', { class: 'brand-mark', attrs: { 'aria-hidden': 'true' } }), 'sysmonstm']),
   modeBadge,
+  viewsLink,
   el('div', { class: 'topbar-spacer' }),
   conn,
   signOut,
@@ -178,12 +182,13 @@ renderConnection(live.state);
 
 // ---- routing ---------------------------------------------------------------------------------
 let page: MachinePage | undefined;
+let viewsPage: ViewsPage | undefined;
 let pageKey = '';
 let fleetScrollY = 0;
 
 function render(): void {
   const route: Route = parseRoute(window.location.pathname, window.location.hash);
-  const key = route.view === 'machine' ? `${route.id}|${mode}` : 'fleet';
+  const key = route.view === 'machine' ? `${route.id}|${mode}` : route.view === 'views' && mode === 'hub' ? 'views' : 'fleet';
   if (key === pageKey) return;
   const wasFleet = pageKey === 'fleet';
   const previousMachine = pageKey.includes('|') ? pageKey.slice(0, pageKey.indexOf('|')) : undefined;
@@ -191,7 +196,15 @@ function render(): void {
   alerts.setVisible(route.view === 'fleet' && mode === 'hub');
   page?.destroy();
   page = undefined;
-  if (route.view === 'machine') {
+  viewsPage?.destroy();
+  viewsPage = undefined;
+  if (key === 'views') {
+    if (wasFleet) fleetScrollY = window.scrollY;
+    fleetView.setActive(false);
+    viewsPage = createViewsPage();
+    main.append(viewsPage.root);
+    window.scrollTo(0, 0);
+  } else if (route.view === 'machine') {
     if (wasFleet) fleetScrollY = window.scrollY;
     fleetView.setActive(false);
     page = createMachinePage(route.id, { store, mode, alerts: mode === 'hub' ? { store: alertsStore, nameOf } : undefined });
@@ -217,6 +230,7 @@ async function resolveMode(): Promise<void> {
     mode = 'edge'; // unreachable now; asked again once the live connection is up
   }
   modeBadge.hidden = false;
+  viewsLink.hidden = mode !== 'hub';
   setText(modeBadge, mode === 'hub' ? 'Hub' : 'Public · read-only');
   setAttr(modeBadge, 'title', mode === 'hub' ? 'Private hub dashboard: live data and history' : 'Public live view relayed by the edge: read-only, no history');
   pageKey = '';
