@@ -82,7 +82,6 @@ const schema = z.object({
       }
       return names;
     }),
-  FORGET_OFFLINE_AFTER: duration(100 * 365 * 86_400).default(7 * 86_400),
   GRPC_HANDSHAKE_TIMEOUT: seconds(0.05, 300).default(10),
   GRPC_IDLE_TIMEOUT: seconds(0.05, 86_400).default(300),
   GRPC_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(12_000),
@@ -141,8 +140,6 @@ export interface HubConfig {
   readonly maxViewersPerAddress: number;
   /** Extra Host names the HTTP port answers to (ALLOWED_HOSTS), besides localhost, 127.0.0.1, [::1] and HTTP_HOST; ["*"] = any. */
   readonly allowedHosts: readonly string[];
-  /** A machine silent this long is dropped from current state (FORGET_OFFLINE_AFTER); 0 = never. History stays. */
-  readonly forgetOfflineAfterMs: number;
   /** gRPC port: handshake and idle-session timeouts, connection caps in total and per peer address (hub/connection-limits.ts). */
   readonly grpcConnections: { readonly handshakeTimeoutMs: number; readonly idleTimeoutMs: number; readonly maxConnections: number; readonly maxConnectionsPerPeer: number };
   /** Shared token every collector must send (COLLECTOR_TOKEN); undefined = collectors are not checked. */
@@ -249,7 +246,6 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
     maxViewers: c.MAX_VIEWERS,
     maxViewersPerAddress: c.MAX_VIEWERS_PER_ADDRESS,
     allowedHosts: Object.freeze(c.ALLOWED_HOSTS),
-    forgetOfflineAfterMs: Math.round(c.FORGET_OFFLINE_AFTER * 1000),
     grpcConnections: Object.freeze({
       handshakeTimeoutMs: Math.round(c.GRPC_HANDSHAKE_TIMEOUT * 1000),
       idleTimeoutMs: Math.round(c.GRPC_IDLE_TIMEOUT * 1000),

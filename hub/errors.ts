@@ -11,6 +11,11 @@ export class HttpError extends Error {
   }
 }
 
+/** The hub cannot start because of its environment (storage, a file): one line naming the variable, exit 2. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
 export const badRequest = (message: string) => new HttpError(400, message);
 export const notFound = (message: string) => new HttpError(404, message);
 export const conflict = (message: string) => new HttpError(409, message);

@@ -2,7 +2,7 @@
 // HTTP/2 server, the REST/WS gateway with the local dashboard, and the edge forwarder when configured.
 // One idempotent close(), in order: stop accepting, abort streams, flush history, close Redis, close
 // the database.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createAdaptorServer } from '@hono/node-server';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Server } from 'node:http';
-import { ConfigError, type HubConfig } from './config.ts';
+import type { HubConfig } from './config.ts';
 import { createEdgeViews } from './edge/edge-views.ts';
 import { openViewRegistry } from './views/view-registry.ts';
 import { createViewStore } from './views/view-store.ts';
@@ -25,6 +25,7 @@ import { createBackupScheduler, type BackupScheduler } from './backup/backup-sch
 import { embeddedTarget, pgDumpTarget } from './backup/backup-targets.ts';
 import { createHttpApp } from './gateway/http-app.ts';
 import { startAlerting } from './alerts/alerting.ts';
+import type { Resolve } from './alerts/notify-destination.ts';
 import { createConfigService } from './config-service.ts';
 import { peerAddressKey, peerContextValues } from './gateway/admin-auth.ts';
 import { createContextValues } from '@connectrpc/connect';
@@ -42,9 +43,10 @@ import { createRoutes } from './routes.ts';
 import { createMemoryState } from './state/memory-state.ts';
 import { createRedisState } from './state/redis-state.ts';
 import { createFallbackState } from './state/fallback-state.ts';
-import { fileErrorReason, loadHubSecurity } from './security.ts';
+import { loadHubSecurity } from './security.ts';
 import type { StateStore } from './state/state-store.ts';
 import { LIMITS } from './validate-report.ts';
+import { StartupError } from './errors.ts';
 
 // Both from the package root: this file and the bundle dist/hub.mjs sit one folder below it.
 export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
@@ -69,6 +71,8 @@ export interface HubOptions {
   backupFirstDelayMs?: number;
   /** Database pool size with TIMESCALE_URL (default 10; a single-client test server needs 1). */
   dbMaxConnections?: number;
+  /** Name resolution for the notification private-address check (tests inject one; default the system's). */
+  notifyResolve?: Resolve;
   /**
    * The peer address of a gRPC call; default the TCP peer (`req.socket.remoteAddress`). Tests, whose
    * traffic is all loopback, use it to play a remote peer.
@@ -86,14 +90,24 @@ function listen(server: Server | http2.Http2Server, port: number, host: string):
   });
 }
 
+/** DATA_DIR must exist and take a write: a read-only, full or foreign directory stops the start here, named. */
+function checkDataDir(dir: string): void {
+  const probe = path.join(dir, `.write-probe-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(probe, 'sysmonstm', { flush: true });
+    rmSync(probe, { force: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = { EROFS: 'is on a read-only file system', ENOSPC: 'is full (no space left on the device)', EDQUOT: 'is over its disk quota', EACCES: 'is not writable by this user', EPERM: 'is not writable by this user', ENOTDIR: 'is not a directory', EEXIST: 'is not a directory' }[e.code ?? ''];
+    throw new StartupError(`DATA_DIR: ${path.resolve(dir)} ${why ?? 'cannot be written'} (${e.code ?? e.message}); the hub keeps its embedded database, history spool and backups there`);
+  }
+}
+
 export async function startHub(config: HubConfig, options: HubOptions): Promise<Hub> {
   const log = options.log;
   const startedAt = Date.now();
-  try {
-    mkdirSync(config.dataDir, { recursive: true });
-  } catch (err) {
-    throw new ConfigError(`DATA_DIR: cannot create ${config.dataDir} (${fileErrorReason(err)})`);
-  }
+  checkDataDir(config.dataDir);
   // ADMIN_TOKEN also reads the API when DASHBOARD_TOKEN is set (one Authorization header per request).
   const security = loadHubSecurity(config, log, { alsoAcceptBearer: config.adminToken ? [config.adminToken] : [] });
 
@@ -103,7 +117,25 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     retention: config.retention,
     log,
     maxConnections: options.dbMaxConnections,
+  }).catch((err: unknown) => {
+    if (config.timescaleUrl) throw err;
+    // The embedded database: truncated, corrupt, or written by something else.
+    const detail = ((err as Error).message ?? String(err)).split('\n')[0].slice(0, 300);
+    throw new StartupError(
+      `DATA_DIR: the embedded database in ${path.resolve(config.dataDir, 'pgdata')} cannot be opened (${detail}); restore it from a backup or move it aside to start empty`,
+    );
   });
+  /** Readiness reads history for real: SELECT 1 answers while the metrics table cannot be read. */
+  const historyReadable = async () => {
+    if (!(await history.ping())) return false;
+    try {
+      await history.query('ready-probe', 'cpu_percent', Date.now() - 60_000, Date.now(), 'raw', { maxPoints: 1 });
+      return true;
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'history cannot be read; /ready answers not ready');
+      return false;
+    }
+  };
 
   let redis: RedisGateway | undefined;
   let state: StateStore;
@@ -159,7 +191,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   /** What a reconnecting collector is told the hub holds: the database, plus what waits in the spool. */
   const durableHistory = { lastSeq: async (id: string) => Math.max(await history.lastSeq(id), spool?.maxSeq(id) ?? 0) };
   // Alerting: rules in SQL, shared state and evaluation through Redis when configured (alerts/alerting.ts).
-  const alerting = await startAlerting({ db, redis, redisPrefix: options.redisPrefix, events, machines: state, log, config: config.alerts, dataDir: config.dataDir });
+  const alerting = await startAlerting({ db, redis, redisPrefix: options.redisPrefix, events, machines: state, log, config: config.alerts, dataDir: config.dataDir, resolve: options.notifyResolve });
   const machineStatus = { statusOf: alerting.engine.statusOf, onStatusChange: alerting.engine.onStatusChange };
   // Public views: the file's and the API's (stored with the history, shared by replicas).
   const publicViews = await openViewRegistry({ store: createViewStore(db, log), fileViews: config.publicViews, log: log.child({ part: 'views' }) });
@@ -209,8 +241,15 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     fleet: fleetQuery,
     log,
     webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
-    ready: async () => ({ history: await history.ping(), state: await state.ping() }),
-    info: () => ({ uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), history: history.path, state: state.kind, adminTokenRequired: config.adminToken !== undefined }),
+    ready: async () => ({ history: await historyReadable(), state: await state.ping() }),
+    // `signedIn`: the dashboard token is set, so the dashboard shows a sign-out.
+    info: () => ({
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      history: history.path,
+      state: state.kind,
+      adminTokenRequired: config.adminToken !== undefined,
+      signedIn: Boolean(security.dashboardAuth),
+    }),
     metrics,
     dashboardAuth: security.dashboardAuth,
     alerts: { api: alerting.api, adminToken: config.adminToken },

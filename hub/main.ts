@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, parseHubConfig } from './config.ts';
+import { StartupError } from './errors.ts';
 import { startHub, type Hub } from './hub.ts';
 import { createLogger } from './log.ts';
 import { dashboardUrl, startupNotes } from './startup-notes.ts';
@@ -35,7 +36,8 @@ export async function runHub(argv: readonly string[], env: Env, opts: { withColl
   try {
     hub = await startHub(config, { log });
   } catch (err) {
-    if (err instanceof ConfigError) configFailure(err);
+    // Storage trouble at start is the operator's to fix too: one line naming the variable, no stack trace.
+    if (err instanceof ConfigError || err instanceof StartupError) configFailure(err);
     throw err;
   }
   if (config.httpPort === 0) log.info(`Dashboard: ${dashboardUrl(config.httpHost, hub.httpPort)}`);

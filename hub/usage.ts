@@ -26,7 +26,6 @@ const HUB_OPTION_HELP: Readonly<Record<string, readonly [string, string]>> = {
   MAX_VIEWERS: ['N', "concurrent viewers of the hub's /ws (default 1000)"],
   MAX_VIEWERS_PER_ADDRESS: ['N', "viewers of the hub's /ws per client address (default 20)"],
   ALLOWED_HOSTS: ['NAMES', 'more Host names the HTTP port answers to, comma-separated (* = any)'],
-  FORGET_OFFLINE_AFTER: ['DURATION', 'drop a silent machine from current state after (default 7d; 0: never)'],
   GRPC_HANDSHAKE_TIMEOUT: ['SECONDS', 'a gRPC connection must finish its handshake within (default 10)'],
   GRPC_IDLE_TIMEOUT: ['SECONDS', 'a gRPC connection without a stream is closed after (default 300)'],
   GRPC_MAX_CONNECTIONS: ['N', 'gRPC connections open at once (default 12000)'],

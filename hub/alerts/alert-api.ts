@@ -91,10 +91,21 @@ export function createAlertApi(deps: {
   engine: AlertEngine;
   /** A dead letter was queued again. */
   onQueued?: () => void;
+  /** Why a notification URL may not be saved (a private destination), or undefined (notify-destination.ts). */
+  checkDestination?: (url: string) => Promise<string | undefined>;
   /** How long "send a test" waits for the channel (default 10 s). */
   testTimeoutMs?: number;
 }) {
   const { store, engine } = deps;
+  async function checkUrls(urls: Array<[string, string]>): Promise<void> {
+    if (!deps.checkDestination) return;
+    for (const [field, url] of urls) {
+      const problem = await deps.checkDestination(url);
+      if (problem) throw badRequest(`${field}: ${problem}`);
+    }
+  }
+  const inlineUrls = (channels: readonly ChannelRef[]): Array<[string, string]> =>
+    channels.flatMap((c, i): Array<[string, string]> => (typeof c === 'string' ? [] : [[`channels[${i}].url`, c.url]]));
 
   async function checkChannelRefs(channels: readonly ChannelRef[]): Promise<void> {
     const ids = channels.filter((c): c is string => typeof c === 'string');
@@ -132,6 +143,7 @@ export function createAlertApi(deps: {
     async createRule(body: unknown): Promise<RuleJson> {
       const input = parseRuleInput(body);
       await checkChannelRefs(input.channels);
+      await checkUrls(inlineUrls(input.channels));
       if ((await store.countRules()) >= RULE_LIMITS.maxRules) throw conflict(`the hub holds its limit of ${RULE_LIMITS.maxRules} rules; delete one first`);
       const rule: AlertRule = { ...input, id: input.id ?? `r-${randomBytes(6).toString('hex')}` };
       const stored = await store.insertRule(rule);
@@ -146,6 +158,7 @@ export function createAlertApi(deps: {
       const previous = await store.getRule(id);
       if (!previous) throw notFound(`unknown rule "${id}"`);
       await checkChannelRefs(input.channels);
+      await checkUrls(inlineUrls(input.channels));
       const rule: AlertRule = { ...input, id, channels: keepSecrets(body, input.channels, previous.channels) };
       const stored = await store.updateRule(rule);
       if (!stored) throw notFound(`unknown rule "${id}"`);
@@ -167,6 +180,7 @@ export function createAlertApi(deps: {
 
     async createChannel(body: unknown): Promise<ChannelJson> {
       const input = parseSavedChannelInput(body);
+      await checkUrls([['url', input.url]]);
       if ((await store.countChannels()) >= RULE_LIMITS.maxSavedChannels) throw conflict(`the hub holds its limit of ${RULE_LIMITS.maxSavedChannels} channels; delete one first`);
       const id = input.id ?? `c-${randomBytes(6).toString('hex')}`;
       await store.insertChannel({ ...input, id, created_at: 0 });

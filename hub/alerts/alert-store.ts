@@ -339,6 +339,14 @@ export function createAlertStore(db: SqlClient) {
       );
     },
 
+    async markDeferred(id: number, delayMs: number): Promise<void> {
+      // Not sent at all (its receiver is busy or its circuit open): the claimed attempt is given back.
+      await db.query(
+        `UPDATE alert_notifications SET next_attempt_at = now() + ($2::float8 * interval '1 millisecond'), locked_until = NULL, attempts = greatest(attempts - 1, 0) WHERE id = $1`,
+        [id, delayMs],
+      );
+    },
+
     async markDead(id: number, error: string): Promise<void> {
       await db.query(`UPDATE alert_notifications SET status = 'dead', finished_at = now(), locked_until = NULL, last_error = $2 WHERE id = $1`, [id, error.slice(0, 1000)]);
     },

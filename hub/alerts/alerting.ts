@@ -15,6 +15,7 @@ import type { AlertStateStore } from './alert-state.ts';
 import { createAlertStore } from './alert-store.ts';
 import { createMemoryAlertState } from './memory-alert-state.ts';
 import { startNotificationDispatcher, type NotificationDispatcher } from './notification-dispatcher.ts';
+import { createDestinationGuard, type Resolve } from './notify-destination.ts';
 import { createRedisAlertState } from './redis-alert-state.ts';
 
 export interface AlertingConfig {
@@ -23,6 +24,8 @@ export interface AlertingConfig {
   notifyTimeoutMs: number;
   notifyRetries: number;
   notifyBackoffMs: number;
+  /** NOTIFY_ALLOW_PRIVATE: notification URLs may point at loopback, link-local and private addresses. */
+  notifyAllowPrivate?: boolean;
 }
 
 export interface Alerting {
@@ -42,6 +45,8 @@ export async function startAlerting(deps: {
   machines: StateStore;
   log: Logger;
   config: AlertingConfig;
+  /** Name resolution for the private-address check (default: the system's; tests inject one). */
+  resolve?: Resolve;
   /** Without Redis the alert state is kept in `${dataDir}/alert-state.json` between runs. */
   dataDir?: string;
 }): Promise<Alerting> {
@@ -50,9 +55,11 @@ export async function startAlerting(deps: {
   const state: AlertStateStore = deps.redis
     ? createRedisAlertState(deps.redis.command, () => deps.redis!.dedicated('alerts-outbox'), log, { prefix: deps.redisPrefix, claimIdleMs: deps.config.claimIdleMs })
     : createMemoryAlertState(log, { file: deps.dataDir === undefined ? undefined : path.join(deps.dataDir, ALERT_STATE_FILE) });
+  const destinations = createDestinationGuard({ allowPrivate: deps.config.notifyAllowPrivate ?? false, resolve: deps.resolve });
   const dispatcher = startNotificationDispatcher({
     store,
     log,
+    destinations,
     timeoutMs: deps.config.notifyTimeoutMs,
     retries: deps.config.notifyRetries,
     backoffMs: deps.config.notifyBackoffMs,
@@ -76,7 +83,7 @@ export async function startAlerting(deps: {
   }
   let closing: Promise<void> | undefined;
   return {
-    api: createAlertApi({ store, engine, onQueued: () => dispatcher.nudge(), testTimeoutMs: deps.config.notifyTimeoutMs }),
+    api: createAlertApi({ store, engine, onQueued: () => dispatcher.nudge(), testTimeoutMs: deps.config.notifyTimeoutMs, checkDestination: destinations.check }),
     engine,
     dispatcher,
     maintain: () => store.pruneSent(7),

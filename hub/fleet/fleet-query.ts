@@ -6,7 +6,7 @@ import { isMetricName, METRIC_NAMES, type Metrics, type MetricName } from '../..
 import { machineStatus, type MachineStatus } from '../../proto/status.ts';
 import { badRequest, notFound } from '../errors.ts';
 import type { HistoryPoint, HistoryStep, HistoryStore } from '../history/history-store.ts';
-import { chooseStep, downsample, MAX_HISTORY_POINTS } from '../history/rollup-tier.ts';
+import { chooseStep, downsample, MAX_EXPLICIT_POINTS, MAX_HISTORY_POINTS } from '../history/rollup-tier.ts';
 import type { MachineRecord, RecentPoint, StateStore } from '../state/state-store.ts';
 import { MACHINE_ID_PATTERN } from '../validate-report.ts';
 import { failingCount, type SourceProblems } from '../../proto/source-health.ts';
@@ -48,6 +48,9 @@ export interface HistoryParams {
 }
 
 export const MAX_HISTORY_RANGE_MS = 3 * 365 * 24 * 3600_000;
+/** The latest `from`/`to` taken: 9999-12-31T00:00:00Z (a later time has no ISO form the database reads). */
+export const MAX_HISTORY_TIME_MS = Date.UTC(9999, 11, 31);
+const COARSER: Readonly<Record<HistoryStep, HistoryStep | undefined>> = { raw: '1m', '1m': '1h', '1h': undefined };
 
 /** `status` overrides the threshold colours (the alert-driven status when rules exist). */
 export function toSummary(record: MachineRecord, nowMs: number, status?: MachineStatus): MachineSummaryJson {
@@ -73,7 +76,9 @@ function checkId(id: string): string {
 
 function parseMs(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback;
-  if (!/^\d{1,15}$/.test(value)) throw badRequest(`${name} must be a time in milliseconds since the epoch`);
+  if (!/^\d{1,15}$/.test(value) || Number(value) > MAX_HISTORY_TIME_MS) {
+    throw badRequest(`${name} must be a time in milliseconds since the epoch, at most ${MAX_HISTORY_TIME_MS} (the last day of year 9999)`);
+  }
   return Number(value);
 }
 
@@ -127,11 +132,31 @@ export function createFleetQuery(deps: {
       }
       const known = (await deps.state.get(id)) ?? ((await deps.history.lastSeq(id)) > 0 ? true : undefined);
       if (!known) throw notFound(`unknown machine "${id}"`);
-      const step = chooseStep(from, to, requested);
-      const points = await deps.history.query(id, metric, from, to, step);
-      const shown = requested === 'auto' ? downsample(points, MAX_HISTORY_POINTS) : points;
+      let step = chooseStep(from, to, requested);
+      let points: HistoryPoint[];
+      if (requested === 'auto') {
+        // Thinned in the database to the lowest and highest value per bucket (at most 2 × 1,500 rows
+        // leave it, whatever the report spacing), then to 1,500 points keeping peaks.
+        const bucketMs = Math.ceil((to - from) / (MAX_HISTORY_POINTS - 1));
+        points = downsample(await deps.history.query(id, metric, from, to, step, { bucketMs, maxPoints: 2 * MAX_HISTORY_POINTS }), MAX_HISTORY_POINTS);
+      } else {
+        // An explicit tier is honoured while it holds at most MAX_EXPLICIT_POINTS, counted in the
+        // database (reports may come faster than 1 s); else the next coarser one; the coarsest is
+        // thinned in the database to fit.
+        for (;;) {
+          points = await deps.history.query(id, metric, from, to, step, { maxPoints: MAX_EXPLICIT_POINTS + 1 });
+          if (points.length <= MAX_EXPLICIT_POINTS) break;
+          const next = COARSER[step];
+          if (next === undefined) {
+            const bucketMs = Math.ceil((to - from) / (MAX_EXPLICIT_POINTS / 2 - 1));
+            points = await deps.history.query(id, metric, from, to, step, { bucketMs, maxPoints: MAX_EXPLICIT_POINTS });
+            break;
+          }
+          step = next;
+        }
+      }
       // Averages (rollups, thinning) are rounded like the reported values: 53.68, not 53.68049999999998.
-      return { machine: id, metric, step, from, to, points: shown.map(([t, v]) => [t, Math.round(v * 100) / 100] as HistoryPoint) };
+      return { machine: id, metric, step, from, to, points: points.map(([t, v]) => [t, Math.round(v * 100) / 100] as HistoryPoint) };
     },
   };
 }

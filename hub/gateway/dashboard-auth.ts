@@ -101,6 +101,7 @@ function loginPage(message: string | undefined): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>sysmonstm — sign in</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <style>
   body { font: 16px system-ui, sans-serif; display: grid; place-items: center; min-height: 100vh; margin: 0; background: #0f1115; color: #e6e6e6; }
   form { background: #181b22; padding: 2rem; border-radius: 8px; display: grid; gap: .75rem; min-width: 18rem; }

@@ -6,9 +6,9 @@
 //   domain name) is refused. When HTTP_HOST is a wildcard (0.0.0.0, ::), any IP literal is also
 //   accepted: a rebinding attack always carries a name, and a LAN address typed into a browser is one.
 // - Origin, on /ws and on every state-changing request (anything but GET/HEAD/OPTIONS, bodyless ones
-//   too): when the browser says where the request comes from (Origin, or Sec-Fetch-Site), it must be
-//   the hub's own page — the same host and port as Host, or a name in ALLOWED_HOSTS. Scripts and
-//   curl send neither header and are not affected.
+//   too): when the browser says where the request comes from, it must be the hub's own page —
+//   Sec-Fetch-Site same-origin (or none: typed by the user), else an Origin with the same host and
+//   port as Host, or a name in ALLOWED_HOSTS. Scripts and curl send neither header and are not affected.
 
 export interface OriginGuardOptions {
   /** HTTP_HOST, the address the dashboard port binds to. */
@@ -71,11 +71,13 @@ export function createOriginGuard(options: OriginGuardOptions): OriginGuard {
       return `this hub does not answer to the host ${JSON.stringify(host ?? '')}: use localhost or 127.0.0.1, or add the name to ALLOWED_HOSTS`;
     },
     checkOrigin({ host, origin, secFetchSite }) {
-      if (origin === undefined) {
-        // No Origin: not a browser, or an old one; Sec-Fetch-Site still tells a cross-site request.
-        if (secFetchSite === undefined || secFetchSite === 'same-origin' || secFetchSite === 'none') return undefined;
-        return `cross-site request refused (Sec-Fetch-Site: ${secFetchSite})`;
+      // Sec-Fetch-Site is set by the browser itself and cannot be forged by a page: when present it
+      // decides. (The dashboard sends Referrer-Policy: no-referrer, under which a browser's own form
+      // posts carry "Origin: null".) Without it (an older browser, or no browser), the Origin decides.
+      if (secFetchSite !== undefined) {
+        return secFetchSite === 'same-origin' || secFetchSite === 'none' ? undefined : `cross-site request refused (Sec-Fetch-Site: ${secFetchSite})`;
       }
+      if (origin === undefined) return undefined;
       let url: URL;
       try {
         url = new URL(origin);

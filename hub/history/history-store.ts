@@ -15,13 +15,21 @@ export interface HistoryRow {
 
 export type HistoryPoint = [tMs: number, value: number];
 
+/** Bounds on what one history query reads out of the database. */
+export interface HistoryQueryLimits {
+  /** At most this many points come back (the database stops there). */
+  maxPoints?: number;
+  /** Thin in the database: per bucket of this width, the lowest and the highest value (peaks survive). */
+  bucketMs?: number;
+}
+
 export interface HistoryStore {
   /** Which storage path runs: TimescaleDB (hypertable, continuous aggregates) or plain PostgreSQL. */
   readonly path: HistoryPath;
   /** Inserts rows; a row whose (machine_id, seq, time) already exists is skipped, so replays never duplicate. */
   write(rows: readonly HistoryRow[]): Promise<void>;
   /** Points of one metric, oldest first; `step` picks the table (raw rows, 1 min or 1 h averages). */
-  query(machineId: string, metric: MetricName, fromMs: number, toMs: number, step: HistoryStep): Promise<HistoryPoint[]>;
+  query(machineId: string, metric: MetricName, fromMs: number, toMs: number, step: HistoryStep, limits?: HistoryQueryLimits): Promise<HistoryPoint[]>;
   /** Highest seq stored for a machine (0 when none): tells a reconnecting collector where the hub is. */
   lastSeq(machineId: string): Promise<number>;
   /** Periodic upkeep: rollups and retention where the database does not run them itself. */

@@ -11,7 +11,7 @@ import { isMetricName, METRIC_NAMES, type MetricName } from '../../proto/metrics
 import { migrate, type SchemaPath } from '../../schema/migrate.ts';
 import type { SqlClient, SqlExecutor } from '../db.ts';
 import type { Logger } from '../log.ts';
-import type { HistoryPoint, HistoryRow, HistoryStep, HistoryStore } from './history-store.ts';
+import type { HistoryPoint, HistoryQueryLimits, HistoryRow, HistoryStep, HistoryStore } from './history-store.ts';
 import { DEFAULT_RETENTION, type HistoryRetentionDays } from './rollup-tier.ts';
 import { reconcileTimescalePolicies, timescalePolicies } from './timescale-policies.ts';
 
@@ -183,7 +183,7 @@ function commonStore(base: Common, tierSql: (step: '1m' | '1h', col: MetricName)
       else await client.transaction(insert);
       hooks.written(rows);
     },
-    async query(machineId: string, metric: MetricName, fromMs: number, toMs: number, step: HistoryStep): Promise<HistoryPoint[]> {
+    async query(machineId: string, metric: MetricName, fromMs: number, toMs: number, step: HistoryStep, limits: HistoryQueryLimits = {}): Promise<HistoryPoint[]> {
       guard();
       const col = checkMetric(metric);
       if (!Number.isFinite(fromMs) || !Number.isFinite(toMs)) throw new RangeError('history range needs finite fromMs and toMs');
@@ -200,6 +200,22 @@ function commonStore(base: Common, tierSql: (step: '1m' | '1h', col: MetricName)
         params = [machineId, iso(floorTo(fromMs, width)), iso(floorTo(toMs, width) + width)];
       } else {
         throw new RangeError(`unknown history step "${String(step)}"; one of raw, 1m, 1h`);
+      }
+      if (limits.bucketMs !== undefined) {
+        // Thinned in the database: per bucket the lowest and the highest value, each at its bucket's
+        // first and last time, so only ~2 rows per bucket leave PostgreSQL and peaks survive.
+        if (!(Number.isFinite(limits.bucketMs) && limits.bucketMs >= 1)) throw new RangeError(`bucketMs must be at least 1, got ${limits.bucketMs}`);
+        params.push(Math.ceil(limits.bucketMs));
+        const b = `$${params.length}::float8`;
+        text = `SELECT x.t, x.v FROM (
+                  SELECT min(t) AS t0, max(t) AS t1, min(v) AS lo, max(v) AS hi, count(*) AS n FROM (${text}) s GROUP BY floor(t / ${b})
+                ) g, LATERAL (VALUES (0, g.t0, g.lo), (1, g.t1, g.hi)) AS x(k, t, v)
+                WHERE x.k = 0 OR g.n > 1 ORDER BY x.t, x.k`;
+      }
+      if (limits.maxPoints !== undefined) {
+        if (!(Number.isSafeInteger(limits.maxPoints) && limits.maxPoints >= 1)) throw new RangeError(`maxPoints must be a positive integer, got ${limits.maxPoints}`);
+        params.push(limits.maxPoints);
+        text = `SELECT t, v FROM (${text}) l LIMIT $${params.length}`;
       }
       const { rows } = await client.query<{ t: number; v: number }>(text, params);
       return rows.map((r) => [Number(r.t), Number(r.v)]);

@@ -37,6 +37,8 @@ beforeAll(async () => {
   db = await createTestDatabase();
   pool = new pg.Pool({ connectionString: db.url, max: 2 });
   const config = parseHubConfig([], {
+    // The receivers run on this machine (127.0.0.1).
+    NOTIFY_ALLOW_PRIVATE: '1',
     HTTP_PORT: '0',
     GRPC_PORT: '0',
     DATA_DIR: dir.path,

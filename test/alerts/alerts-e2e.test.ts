@@ -62,6 +62,8 @@ beforeAll(async () => {
     MACHINE_ID,
     MACHINE_NAME,
     COLLECTION_INTERVAL: '0.5',
+    // The receivers run on this machine (127.0.0.1).
+    NOTIFY_ALLOW_PRIVATE: '1',
     NOTIFY_BACKOFF: '0.2',
     NOTIFY_TIMEOUT: '2',
   });

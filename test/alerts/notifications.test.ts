@@ -124,7 +124,8 @@ describe('delivery from the queue', () => {
     client = createPgClient(db.url, { log });
     await migrate(client);
     store = createAlertStore(client);
-    dispatcher = startNotificationDispatcher({ store, log, timeoutMs: 300, retries: 3, backoffMs: 50, pollIntervalMs: 100 });
+    // A short circuit cool-down: the hanging receiver below is retried within the test's time.
+    dispatcher = startNotificationDispatcher({ store, log, timeoutMs: 300, retries: 3, backoffMs: 50, pollIntervalMs: 100, circuit: { perDestination: 2, openAfter: 3, coolDownMs: 200 } });
   });
   afterAll(async () => {
     await dispatcher?.close();

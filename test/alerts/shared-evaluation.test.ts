@@ -24,6 +24,8 @@ const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
 
 function hubConfig(dataDir: string, dbUrl: string) {
   return parseHubConfig([], {
+    // The receivers run on this machine (127.0.0.1).
+    NOTIFY_ALLOW_PRIVATE: '1',
     HTTP_PORT: '0',
     GRPC_PORT: '0',
     DATA_DIR: dataDir,

@@ -3,13 +3,16 @@
 // while the same-origin dashboard and scripts still work; wrong dashboard tokens are throttled per
 // client address (429 with Retry-After) and signing out revokes the session; one address cannot take
 // every /ws viewer slot. Different client addresses come from binding sockets to 127.0.0.x.
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
+import { ensureWebBuilt } from '../../web/build.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from '../web/dashboard-checks.ts';
 
 const DASHBOARD_TOKEN = 'dashboard-token-browser-01';
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -222,4 +225,34 @@ describe('login', () => {
     expect(res.status).toBe(403);
     expect(res.headers['set-cookie']).toBeUndefined();
   });
+});
+
+describe.skipIf(!existsSync(CHROMIUM_PATH))('in a real browser (Chromium)', () => {
+  it('signs in through the form, the same-origin dashboard goes live, "Sign out" ends the session on the hub', async () => {
+    await ensureWebBuilt();
+    const browser = await launchBrowser();
+    try {
+      const g = await openGuardedPage(browser, { viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
+      const { page, context } = g;
+      const base = `http://localhost:${guarded.httpPort}`;
+      await page.goto(`${base}/`);
+      expect(new URL(page.url()).pathname).toBe('/login');
+      await page.fill('#token', DASHBOARD_TOKEN);
+      await Promise.all([page.waitForURL(`${base}/`), page.click('button[type=submit]')]);
+      // The live socket (Origin = the page) is accepted and the hub mode detected.
+      await expect.poll(() => page.locator('.conn-text').textContent(), { timeout: 15_000 }).toBe('Live');
+      const signOut = page.locator('form.sign-out button');
+      await expect.poll(() => signOut.isVisible()).toBe(true);
+      const cookie = (await context.cookies()).find((c) => c.name === 'sysmonstm_session')!;
+      expect(cookie.httpOnly).toBe(true);
+      // Nothing went wrong while signed in (requests cut off by signing out may log a 401).
+      expect(g.problems).toEqual([]);
+      await Promise.all([page.waitForURL(`${base}/login`), signOut.click()]);
+      // The old cookie, kept and replayed, opens nothing any more.
+      expect((await request(guarded, 'GET', '/api/machines', { cookie: `sysmonstm_session=${cookie.value}` })).status).toBe(401);
+      await g.close();
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 });

@@ -51,6 +51,11 @@ describe('origin guard', () => {
     ['null', undefined, false],
     ['file://', undefined, false],
     ['garbage', undefined, false],
+    // Sec-Fetch-Site, set by the browser, decides when present: its own form posts under
+    // Referrer-Policy: no-referrer carry Origin "null".
+    ['null', 'same-origin', true],
+    ['http://attacker.test', 'cross-site', false],
+    ['http://127.0.0.1:8000', 'same-site', false],
   ])('Origin %j (Sec-Fetch-Site %j) with Host 127.0.0.1:8000 → allowed %s', (origin, secFetchSite, allowed) => {
     expect(local.checkOrigin({ host: '127.0.0.1:8000', origin, secFetchSite }) === undefined).toBe(allowed);
   });

@@ -27,7 +27,6 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** 'hub' when /api/info says so; anything else (404 on the Worker, `mode: 'edge'`) is the read-only edge. */
 /** The view's title and metrics from /v/{slug}/api/view; null when the edge answers 404 (no such view,
  *  revoked, or a wrong link key — the edge does not say which). */
 export async function fetchViewInfo(signal?: AbortSignal): Promise<{ title: string; metrics: string[] } | null> {
@@ -39,14 +38,19 @@ export async function fetchViewInfo(signal?: AbortSignal): Promise<{ title: stri
   return { title: body.title, metrics: body.metrics.filter((m): m is string => typeof m === 'string') };
 }
 
-export async function detectMode(signal?: AbortSignal): Promise<DashboardMode> {
+/**
+ * 'hub' when /api/info says so; anything else (404 on the Worker, `mode: 'edge'`) is the read-only edge.
+ * `signedIn`: the hub has a dashboard token and this browser signed in (the page offers a sign-out).
+ */
+export async function detectMode(signal?: AbortSignal): Promise<{ mode: DashboardMode; signedIn: boolean }> {
   const res = await fetch('/api/info', { signal: signal ?? AbortSignal.timeout(TIMEOUT_MS), headers: { accept: 'application/json' } });
-  if (!res.ok) return 'edge';
+  if (!res.ok) return { mode: 'edge', signedIn: false };
   try {
     const body = await res.json();
-    return isRecord(body) && body.mode === 'hub' ? 'hub' : 'edge';
+    const hub = isRecord(body) && body.mode === 'hub';
+    return { mode: hub ? 'hub' : 'edge', signedIn: hub && body.signedIn === true };
   } catch {
-    return 'edge';
+    return { mode: 'edge', signedIn: false };
   }
 }
 

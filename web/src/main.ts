@@ -53,12 +53,18 @@ themeButton.addEventListener('click', () => toggleTheme());
 onThemeChange(updateThemeButton);
 updateThemeButton();
 
+// Sign-out (hub with a dashboard token): a plain form post, so the hub ends the session and sends the browser to /login.
+const signOut = el('form', { class: 'sign-out', attrs: { method: 'post', action: '/logout' } }, [
+  el('button', { class: 'link-button', text: 'Sign out', attrs: { type: 'submit' } }),
+]);
+signOut.hidden = true;
 const topbar = el('header', { class: 'topbar' }, [
   el('a', { class: 'brand', attrs: { href: FLEET_HREF } }, [el('span', { class: 'brand-mark', attrs: { 'aria-hidden': 'true' } }), 'sysmonstm']),
   modeBadge,
   viewsLink,
   el('div', { class: 'topbar-spacer' }),
   conn,
+  signOut,
   themeButton,
 ]);
 const banner = el('div', { class: 'banner', attrs: { role: 'alert' } });
@@ -216,7 +222,9 @@ function render(): void {
 
 async function resolveMode(): Promise<void> {
   try {
-    mode = await detectMode();
+    const detected = await detectMode();
+    mode = detected.mode;
+    signOut.hidden = !detected.signedIn;
     modeKnown = true;
   } catch {
     mode = 'edge'; // unreachable now; asked again once the live connection is up
