@@ -64,6 +64,7 @@ const schema = z.object({
   RETENTION_1M_DAYS: seconds(1, 36500).default(90),
   RETENTION_1H_DAYS: seconds(1, 36500).default(730),
   MAX_MACHINES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  FORGET_OFFLINE_AFTER: duration(3650 * 86_400).default(7 * 86_400),
   MAX_VIEWERS: z.coerce.number().int().min(1).max(100_000).default(1000),
   MAX_VIEWERS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(20),
   ALLOWED_HOSTS: z
@@ -135,6 +136,8 @@ export interface HubConfig {
   readonly historyFlushIntervalMs: number;
   readonly retention: { readonly rawDays: number; readonly oneMinuteDays: number; readonly oneHourDays: number };
   readonly maxMachines: number;
+  /** FORGET_OFFLINE_AFTER: machines not seen for this long leave current state (0 = never). */
+  readonly forgetOfflineAfterMs: number;
   /** Concurrent viewers on the hub's /ws, in total and per client address (IPv6 per /64). */
   readonly maxViewers: number;
   readonly maxViewersPerAddress: number;
@@ -243,6 +246,7 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
     historyFlushIntervalMs: Math.round(c.HISTORY_FLUSH_INTERVAL * 1000),
     retention: Object.freeze({ rawDays: c.RETENTION_RAW_DAYS, oneMinuteDays: c.RETENTION_1M_DAYS, oneHourDays: c.RETENTION_1H_DAYS }),
     maxMachines: c.MAX_MACHINES,
+    forgetOfflineAfterMs: Math.round(c.FORGET_OFFLINE_AFTER * 1000),
     maxViewers: c.MAX_VIEWERS,
     maxViewersPerAddress: c.MAX_VIEWERS_PER_ADDRESS,
     allowedHosts: Object.freeze(c.ALLOWED_HOSTS),

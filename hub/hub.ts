@@ -20,6 +20,7 @@ import { createRedisEvents } from './events/redis-events.ts';
 import { createFallbackEvents } from './events/fallback-events.ts';
 import { createFleetQuery } from './fleet/fleet-query.ts';
 import { createFleetView } from './fleet/fleet-view.ts';
+import { createMachineForgetter } from './fleet/machine-forgetter.ts';
 import { createFleetService } from './fleet-service.ts';
 import { createBackupScheduler, type BackupScheduler } from './backup/backup-scheduler.ts';
 import { embeddedTarget, pgDumpTarget } from './backup/backup-targets.ts';
@@ -197,6 +198,8 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   const publicViews = await openViewRegistry({ store: createViewStore(db, log), fileViews: config.publicViews, log: log.child({ part: 'views' }) });
   const fleetView = await createFleetView({ state, events, log, status: machineStatus });
   const fleetQuery = createFleetQuery({ state, history, statusOf: alerting.engine.statusOf });
+  // DELETE /api/machines/{id} and the FORGET_OFFLINE_AFTER sweep (fleet/machine-forgetter.ts).
+  const forgetter = createMachineForgetter({ state, events, alerts: alerting.engine, log, forgetOfflineAfterMs: config.forgetOfflineAfterMs });
   const ingest = createIngestService({
     state,
     events,
@@ -253,6 +256,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     metrics,
     dashboardAuth: security.dashboardAuth,
     alerts: { api: alerting.api, adminToken: config.adminToken },
+    machines: { forget: (id) => forgetter.forget(id, 'DELETE /api/machines/{id}'), adminToken: config.adminToken },
     publicViews: { views: publicViews, adminToken: config.adminToken, edgeUrl: config.edgeUrl },
   });
   const httpServer = createAdaptorServer({ fetch: app.fetch }) as Server;
@@ -289,6 +293,18 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     alerting.maintain().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'alert maintenance failed'));
   }, MAINTENANCE_INTERVAL_MS);
   maintenance.unref();
+  // The sweep runs a tenth of FORGET_OFFLINE_AFTER apart, between 1 s and a minute.
+  let sweeping: Promise<unknown> | undefined;
+  const forgetSweep =
+    config.forgetOfflineAfterMs > 0
+      ? setInterval(() => {
+          sweeping ??= forgetter
+            .sweep()
+            .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'forgetting offline machines failed'))
+            .finally(() => (sweeping = undefined));
+        }, Math.min(MAINTENANCE_INTERVAL_MS, Math.max(1000, Math.round(config.forgetOfflineAfterMs / 10))))
+      : undefined;
+  forgetSweep?.unref();
 
   const grpcPort = await listen(grpcServer, config.grpcPort, config.grpcHost);
   const httpPort = await listen(httpServer, config.httpPort, config.httpHost);
@@ -322,6 +338,8 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     close() {
       closing ??= (async () => {
         clearInterval(maintenance);
+        if (forgetSweep) clearInterval(forgetSweep);
+        await sweeping;
         await step('stop accepting', () => {
           grpcServer.close();
           httpServer.close();

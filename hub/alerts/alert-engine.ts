@@ -59,6 +59,11 @@ export interface AlertEngine {
   silence(ruleId: string, machine: string, durationS: number): Promise<{ rule_id: string; machine: string; silenced_until: number | null }>;
   /** A rule was deleted: its active alerts go away (recorded as "removed"). */
   ruleDeleted(rule: AlertRule): Promise<void>;
+  /**
+   * A machine was forgotten: its rule states are cleared and its active alerts go away, recorded as
+   * "removed" (detail "machine forgotten") without a notification. Returns how many were active.
+   */
+  machineForgotten(machine: string): Promise<number>;
   readonly stats: { evaluatedEvents: number; commits: number; conflicts: number; recorded: number; ticks: number };
   close(): Promise<void>;
 }
@@ -289,6 +294,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
     if (rules.length === 0) return;
     const byMachine = new Map<string, Input[]>();
     for (const e of events) {
+      if (e.forgotten) continue;
       const record = e.record;
       if (!record || typeof record.id !== 'string' || typeof record.lastSeenMs !== 'number' || typeof record.metrics !== 'object') continue;
       const list = byMachine.get(record.id) ?? [];
@@ -467,6 +473,27 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
         }
       }
       scheduleRefresh();
+    },
+    async machineForgotten(machine) {
+      for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
+        const current = (await state.load([machine])).get(machine)!;
+        if (current.version === 0 && Object.keys(current.rules).length === 0) return 0;
+        const t = now();
+        const active: ActiveChange[] = [];
+        const out: OutboxEntry[] = [];
+        for (const [ruleId, st] of Object.entries(current.rules)) {
+          active.push({ ruleId, machine, alert: null });
+          const rule = rulesById.get(ruleId) ?? (await store.getRule(ruleId));
+          if (rule && st.phase !== 'ok') out.push(entry(rule, machine, { state: 'removed', notice: undefined, value: st.value, since: st.sinceMs, detail: 'machine forgotten' }, t));
+        }
+        if (await state.commit(machine, current.version, {}, active, out)) {
+          stats.commits++;
+          scheduleRefresh();
+          return out.length;
+        }
+        stats.conflicts++;
+      }
+      throw new Error(`alert state of ${machine} kept changing under ${MAX_COMMIT_ATTEMPTS} attempts`);
     },
     async close() {
       if (closed) return;

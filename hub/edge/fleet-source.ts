@@ -46,6 +46,12 @@ export function projectFleetSource(source: FleetSource, initial: ViewProjector):
           shown.delete(machine.id);
           onRemoved?.(published);
         }
+      }, (id) => {
+        const published = shown.get(id);
+        if (published !== undefined) {
+          shown.delete(id);
+          onRemoved?.(published);
+        }
       });
     },
     setProjector(next) {

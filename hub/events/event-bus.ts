@@ -1,12 +1,18 @@
 // Every accepted report is published as an event. Subscribers (the live fleet view) tail the bus; with
 // Redis it is a Stream, so every hub replica sees every replica's reports. Shared work (alert
-// evaluation) consumes it as a group, so each event is handled by one hub.
+// evaluation) consumes it as a group, so each event is handled by one hub. A forgotten machine travels
+// the same way (`forgotten`), so every replica drops it.
 import type { MachineRecord } from '../state/state-store.ts';
 
 export interface ReportEvent {
   record: MachineRecord;
   /** Hub receipt time (ms) — the start of the receipt → publish latency. */
   receivedAtMs: number;
+  /**
+   * The machine was forgotten (DELETE /api/machines/{id} or FORGET_OFFLINE_AFTER): every replica's
+   * live view drops it; `record` is its last record. Not evaluated by alerting.
+   */
+  forgotten?: true;
 }
 
 export type ReportEventHandler = (event: ReportEvent) => void;

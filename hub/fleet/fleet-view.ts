@@ -2,6 +2,7 @@
 // every replica when Redis is used) and a once-a-second sweep that turns silent machines offline.
 // With alerting, a machine's status follows its firing alerts (MachineStatusSource) and changes as
 // soon as they do.
+// A forgotten machine (a `forgotten` event) is dropped and reported to `onRemoved` listeners.
 // It is the source for the local /ws stream and the edge forwarder.
 import type { MachineView } from '../../proto/delta.ts';
 import { machineStatus, type MachineStatus } from '../../proto/status.ts';
@@ -15,7 +16,8 @@ export interface FleetView {
   get(id: string): MachineView | undefined;
   /** The latest record of every machine (all headline metrics, unrounded): for /metrics. */
   records(): Iterable<MachineRecord>;
-  onChange(listener: (view: MachineView) => void): () => void;
+  /** `onRemoved` is called with the id of a machine that was forgotten. */
+  onChange(listener: (view: MachineView) => void, onRemoved?: (id: string) => void): () => void;
   close(): void;
 }
 
@@ -38,6 +40,7 @@ export async function createFleetView(deps: {
   const views = new Map<string, MachineView>();
   const records = new Map<string, MachineRecord>();
   const listeners = new Set<(view: MachineView) => void>();
+  const removalListeners = new Set<(id: string) => void>();
 
   const emit = (view: MachineView) => {
     for (const listener of listeners) {
@@ -58,7 +61,22 @@ export async function createFleetView(deps: {
     emit(view);
   };
 
-  const unsubscribe = deps.events.subscribe((event) => accept(event.record));
+  const drop = (id: string) => {
+    records.delete(id);
+    if (!views.delete(id)) return;
+    for (const listener of removalListeners) {
+      try {
+        listener(id);
+      } catch (err) {
+        deps.log.error({ err }, 'fleet view listener failed');
+      }
+    }
+  };
+
+  const unsubscribe = deps.events.subscribe((event) => {
+    if (event.forgotten) drop(event.record.id);
+    else accept(event.record);
+  });
   try {
     for (const record of await deps.state.list()) accept(record);
   } catch (err) {
@@ -91,15 +109,20 @@ export async function createFleetView(deps: {
     current: () => views.values(),
     get: (id) => views.get(id),
     records: () => records.values(),
-    onChange(listener) {
+    onChange(listener, onRemoved) {
       listeners.add(listener);
-      return () => listeners.delete(listener);
+      if (onRemoved) removalListeners.add(onRemoved);
+      return () => {
+        listeners.delete(listener);
+        if (onRemoved) removalListeners.delete(onRemoved);
+      };
     },
     close() {
       clearInterval(sweep);
       unsubscribe();
       unsubscribeStatus?.();
       listeners.clear();
+      removalListeners.clear();
     },
   };
 }

@@ -9,7 +9,8 @@ import type { FleetQuery } from '../fleet/fleet-query.ts';
 import type { Logger } from '../log.ts';
 import { installDashboardAuth, type DashboardAuth } from './dashboard-auth.ts';
 import type { AlertApi } from '../alerts/alert-api.ts';
-import { createAlertRoutes } from './alert-routes.ts';
+import { createAlertRoutes, peerAddress } from './alert-routes.ts';
+import { authorizeAdmin } from './admin-auth.ts';
 import { SAFE_METHODS, type OriginGuard } from './origin-guard.ts';
 import { createPublicViewRoutes, type PublicViewRoutesDeps } from './public-view-routes.ts';
 
@@ -25,6 +26,8 @@ export interface HttpAppDeps {
   dashboardAuth?: DashboardAuth;
   /** Alerting: rules, alerts, channels, dead letters (alert-routes.ts); writes need ADMIN_TOKEN or loopback. */
   alerts?: { api: AlertApi; adminToken: string | undefined };
+  /** DELETE /api/machines/{id}: forgets a machine (false: unknown); authorised like alerting writes. */
+  machines?: { forget(id: string): Promise<boolean>; adminToken: string | undefined };
   /** Host and Origin checks against rebinding and cross-site requests (origin-guard.ts). */
   originGuard?: OriginGuard;
   /** GET /metrics in Prometheus text format (hub/gateway/prometheus-metrics.ts). */
@@ -101,6 +104,19 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
       }),
     ),
   );
+  if (deps.machines) {
+    const machines = deps.machines;
+    app.delete('/api/machines/:id', async (c) => {
+      const decision = authorizeAdmin({ adminToken: machines.adminToken, authorization: c.req.header('authorization'), peerAddress: peerAddress(c) });
+      if (!decision.ok) {
+        if (decision.status === 401) c.header('WWW-Authenticate', 'Bearer realm="sysmonstm"');
+        throw new HttpError(decision.status, decision.message);
+      }
+      const id = c.req.param('id');
+      if (!(await machines.forget(id))) throw new HttpError(404, `unknown machine "${id}"`);
+      return c.body(null, 204);
+    });
+  }
   if (deps.alerts) app.route('/api', createAlertRoutes(deps.alerts));
   if (deps.publicViews) app.route('/api', createPublicViewRoutes({ ...deps.publicViews, dashboardAuth: deps.dashboardAuth }));
   app.all('/api/*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));

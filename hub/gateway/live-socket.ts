@@ -137,7 +137,11 @@ export function attachLiveSocket(server: Server, deps: LiveSocketDeps): LiveSock
     for (const part of snapshotFrames(coalescer.current(ts), maxFrameBytes)) ws.send(part);
   });
 
-  const unsubscribe = deps.fleet.onChange((view) => coalescer.mark(view.id));
+  // A forgotten machine is marked too: the next delta lists it as removed (the lookup finds nothing).
+  const unsubscribe = deps.fleet.onChange(
+    (view) => coalescer.mark(view.id),
+    (id) => coalescer.mark(id),
+  );
   const push = setInterval(() => {
     if (wss.clients.size === 0) {
       // Nobody to tell; the next viewer starts from a snapshot anyway.

@@ -40,6 +40,8 @@ export function createFallbackState(
   // The mirror keeps a shorter ring than Redis: enough to refill the last minute after an outage.
   const memory = createMemoryState(options.ringSize ?? MIRROR_RING_SIZE);
   const dirty = new Set<string>();
+  /** Machines forgotten while Redis was not usable: removed from Redis by the next resync. */
+  const forgotten = new Set<string>();
   const counters = { failedWrites: 0, resyncs: 0, resyncedMachines: 0 };
   let resyncing: Promise<void> | undefined;
   let outage = false;
@@ -70,6 +72,10 @@ export function createFallbackState(
     let written = 0;
     try {
       // Machines Redis lost (a restart without persistence) need writing back too.
+      for (const id of [...forgotten]) {
+        await redisState.forget(id);
+        forgotten.delete(id);
+      }
       const known = (await memory.list()).map((r) => r.id);
       for (const id of await redisState.missing(known)) dirty.add(id);
       while (dirty.size > 0) {
@@ -117,6 +123,7 @@ export function createFallbackState(
   return {
     kind: 'redis',
     async put(record, report) {
+      forgotten.delete(record.id);
       await memory.put(record, report);
       if (!redisUsable()) {
         dirty.add(record.id);
@@ -155,6 +162,21 @@ export function createFallbackState(
     async recent(id, limit) {
       const fromRedisRing = dirty.has(id) ? undefined : await fromRedis(() => redisState.recent(id, limit));
       return fromRedisRing && fromRedisRing.length > 0 ? fromRedisRing : memory.recent(id, limit);
+    },
+    async forget(id) {
+      dirty.delete(id);
+      let known = await memory.forget(id);
+      if (!redisUsable()) {
+        forgotten.add(id);
+        return known;
+      }
+      try {
+        known = (await redisState.forget(id)) || known;
+      } catch (err) {
+        forgotten.add(id);
+        noteFailure(err);
+      }
+      return known;
     },
     ping: () => redisState.ping(),
     async close() {

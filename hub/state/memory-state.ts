@@ -30,6 +30,12 @@ export function createMemoryState(ringSize = RECENT_RING_SIZE): StateStore {
     async recent(id, limit = ringSize) {
       return rings.get(id)?.last(limit) ?? [];
     },
+    async forget(id) {
+      const known = records.delete(id);
+      reports.delete(id);
+      rings.delete(id);
+      return known;
+    },
     async ping() {
       return true;
     },

@@ -59,6 +59,10 @@ export function createRedisState(redis: Redis, options: { prefix?: string; ringS
       const raw = await redis.lrange(ringKey(id), -limit, -1);
       return raw.map((r) => JSON.parse(r) as RecentPoint);
     },
+    async forget(id) {
+      const results = (await redis.multi().srem(idsKey, id).del(machineKey(id), ringKey(id)).exec()) ?? [];
+      return results.some(([err, n]) => !err && typeof n === 'number' && n > 0);
+    },
     async resyncMachine(record, report, points) {
       const existing = (await redis.lrange(ringKey(record.id), 0, -1)).map((r) => JSON.parse(r) as RecentPoint);
       const byTime = new Map<number, RecentPoint>();

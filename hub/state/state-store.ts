@@ -37,6 +37,8 @@ export interface StateStore {
   latestReport(id: string): Promise<Uint8Array | undefined>;
   /** Newest last; at most `limit` (default RECENT_RING_SIZE). */
   recent(id: string, limit?: number): Promise<RecentPoint[]>;
+  /** Removes the machine (record, report, recent ring) from current state; false when it was unknown. History is kept. */
+  forget(id: string): Promise<boolean>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -2,6 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, test } from 'vitest';
+import { pino } from 'pino';
+import { createFallbackState } from '../../hub/state/fallback-state.ts';
 import { createMemoryState } from '../../hub/state/memory-state.ts';
 import { createRedisState } from '../../hub/state/redis-state.ts';
 import type { MachineRecord, StateStore } from '../../hub/state/state-store.ts';
@@ -53,6 +55,23 @@ function contract(name: string, make: () => Promise<StateStore>) {
       expect((await s.recent('r', 2)).map((p) => p.t)).toEqual([907, 908]);
       expect(await s.recent('nobody')).toEqual([]);
     });
+
+    test('forget removes record, report and ring; false for an unknown machine', async () => {
+      const s = await make();
+      await s.put(record('f', 1, 10), new Uint8Array([1]));
+      await s.put(record('g', 1, 20), new Uint8Array([2]));
+      expect(await s.forget('f')).toBe(true);
+      expect(await s.get('f')).toBeUndefined();
+      expect(await s.latestReport('f')).toBeUndefined();
+      expect(await s.recent('f')).toEqual([]);
+      expect((await s.list()).map((r) => r.id)).toEqual(['g']);
+      expect(await s.count()).toBe(1);
+      expect(await s.forget('f')).toBe(false);
+      expect(await s.forget('nobody')).toBe(false);
+      // It comes back with its next report.
+      await s.put(record('f', 2, 30), new Uint8Array([3]));
+      expect((await s.get('f'))?.lastSeq).toBe(2);
+    });
   });
 }
 
@@ -61,4 +80,28 @@ let n = 0;
 contract('redis state', async () => {
   if (redis.status !== 'ready') await redis.connect();
   return createRedisState(redis, { prefix: `${prefix}${n++}:`, ringSize: 5 });
+});
+contract('fallback state (Redis up)', async () => {
+  if (redis.status !== 'ready') await redis.connect();
+  return createFallbackState(createRedisState(redis, { prefix: `${prefix}${n++}:`, ringSize: 5 }), redis, { log: pino({ level: 'silent' }), ringSize: 5 });
+});
+
+test('fallback state: a machine forgotten while Redis is away is removed from Redis by the resync', async () => {
+  if (redis.status !== 'ready') await redis.connect();
+  const keyPrefix = `${prefix}${n++}:`;
+  const redisState = createRedisState(redis, { prefix: keyPrefix, ringSize: 5 });
+  // The connection state the fallback wrapper sees; the commands go to the real Redis.
+  const link = { status: 'ready' as string, on: () => link, off: () => link };
+  const s = createFallbackState(redisState, link as never, { log: pino({ level: 'silent' }), ringSize: 5 });
+  await s.put(record('away', 1, 10), new Uint8Array([1]));
+  expect(await redis.sismember(`${keyPrefix}machines`, 'away')).toBe(1);
+  link.status = 'reconnecting';
+  expect(await s.forget('away')).toBe(true);
+  expect(await s.get('away')).toBeUndefined();
+  expect(await redis.sismember(`${keyPrefix}machines`, 'away')).toBe(1);
+  link.status = 'ready';
+  await s.resync();
+  expect(await redis.sismember(`${keyPrefix}machines`, 'away')).toBe(0);
+  expect(await redis.exists(`${keyPrefix}machine:away`)).toBe(0);
+  expect(await s.list()).toEqual([]);
 });
