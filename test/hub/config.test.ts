@@ -24,6 +24,14 @@ describe('hub config', () => {
     expect(() => parseHubConfig([], env)).toThrow(message);
   });
 
+  test('FORGET_OFFLINE_AFTER: 7 days by default, a duration, 0 = never, the flag wins', () => {
+    expect(parseHubConfig([], {}).forgetOfflineAfterMs).toBe(7 * 86_400_000);
+    expect(parseHubConfig([], { FORGET_OFFLINE_AFTER: '36h' }).forgetOfflineAfterMs).toBe(36 * 3_600_000);
+    expect(parseHubConfig([], { FORGET_OFFLINE_AFTER: '0' }).forgetOfflineAfterMs).toBe(0);
+    expect(parseHubConfig(['--forget-offline-after', '2d'], { FORGET_OFFLINE_AFTER: '1h' }).forgetOfflineAfterMs).toBe(2 * 86_400_000);
+    expect(() => parseHubConfig([], { FORGET_OFFLINE_AFTER: 'soon' })).toThrow(/FORGET_OFFLINE_AFTER/);
+  });
+
   test('unknown flags are an error', () => {
     expect(() => parseHubConfig(['--http-prot', '1'], {})).toThrow(ConfigError);
     expect(() => parseHubConfig(['--http-port'], {})).toThrow(/needs a value/);

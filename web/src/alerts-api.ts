@@ -130,6 +130,11 @@ export async function deleteRule(id: string): Promise<void> {
   await request('DELETE', `/api/rules/${encodeURIComponent(id)}`);
 }
 
+/** DELETE /api/machines/{id}: forgets the machine (admin, like the alerting writes). */
+export async function forgetMachine(id: string): Promise<void> {
+  await request('DELETE', `/api/machines/${encodeURIComponent(id)}`);
+}
+
 export async function acknowledgeAlert(ruleId: string, machine: string): Promise<void> {
   await request('POST', '/api/alerts/acknowledge', { rule_id: ruleId, machine });
 }

@@ -27,6 +27,7 @@ import {
 } from './format.ts';
 import { freshness } from './freshness.ts';
 import type { AlertsStore } from './alerts-store.ts';
+import { createForgetControl } from './forget-machine.ts';
 import { createMachineAlerts } from './machine-alerts.ts';
 import { fetchHistory, fetchMachineDetail, fetchRecent, type DashboardMode, type ReportJson } from './hub-api.ts';
 import { breakGaps, countPoints, createMetricWindow, gapThresholdS, nominalStepMs } from './metric-window.ts';
@@ -248,7 +249,18 @@ export function createMachinePage(
   const notFound = el('div', { class: 'empty', attrs: { role: 'status' } });
   notFound.hidden = true;
 
-  const root = el('article', { class: 'machine', attrs: { 'aria-labelledby': 'machine-title' } }, [header, notFound, machineAlerts?.root, tiles, chartsSection, detailSection]);
+  // Hub only: forget an offline machine (two clicks), then back to the fleet.
+  const forget =
+    mode === 'hub'
+      ? createForgetControl(id, {
+          nameOf: () => store.machines.get(id)?.name || id,
+          onForgotten: () => {
+            window.location.href = FLEET_HREF;
+          },
+        })
+      : undefined;
+
+  const root = el('article', { class: 'machine', attrs: { 'aria-labelledby': 'machine-title' } }, [header, forget?.root, notFound, machineAlerts?.root, tiles, chartsSection, detailSection]);
   title.id = 'machine-title';
 
   const charts = CHARTS.map((def) => ({
@@ -273,6 +285,7 @@ export function createMachinePage(
       if (known) notFound.append(el('p', { class: 'empty-title', text: `No machine with id “${id}” in this fleet.` }), el('a', { text: 'Back to the fleet', attrs: { href: FLEET_HREF } }));
       setText(title, id);
       document.title = `${id} · sysmonstm`;
+      forget?.setOffline(false);
       return;
     }
     notFound.hidden = true;
@@ -285,6 +298,7 @@ export function createMachinePage(
     setText(seen, `last report ${formatAgo(now - m.lastSeen)} · every ${formatInterval(m.intervalMs)}`);
     const f = freshness(m, now);
     setAttr(root, 'data-fresh', f);
+    forget?.setOffline(f === 'offline');
     setText(
       freshnessNote,
       f === 'offline'
@@ -565,6 +579,7 @@ export function createMachinePage(
       if (frame) cancelAnimationFrame(frame);
       unsubscribe();
       machineAlerts?.destroy();
+      forget?.destroy();
       for (const { chart } of charts) chart.destroy();
       perCoreChart?.destroy();
       root.remove();
