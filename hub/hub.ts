@@ -43,7 +43,7 @@ import { createRedisGateway, type RedisGateway } from './redis.ts';
 import { createRoutes } from './routes.ts';
 import { createMemoryState } from './state/memory-state.ts';
 import { createRedisState } from './state/redis-state.ts';
-import { createFallbackState } from './state/fallback-state.ts';
+import { createFallbackState, type FallbackStateStore } from './state/fallback-state.ts';
 import { loadHubSecurity } from './security.ts';
 import type { StateStore } from './state/state-store.ts';
 import { LIMITS } from './validate-report.ts';
@@ -140,11 +140,13 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
 
   let redis: RedisGateway | undefined;
   let state: StateStore;
+  let fallbackState: FallbackStateStore | undefined;
   let events: EventBus;
   if (config.redisUrl) {
     redis = createRedisGateway(config.redisUrl, log);
     // Redis down: ingest, the live view and alerts carry on from memory; Redis is resynced when back.
-    state = createFallbackState(createRedisState(redis.command, { prefix: options.redisPrefix }), redis.command, { log });
+    fallbackState = createFallbackState(createRedisState(redis.command, { prefix: options.redisPrefix }), redis.command, { log });
+    state = fallbackState;
     events = createFallbackEvents(
       createRedisEvents(redis.command, () => redis!.dedicated('events'), log, { prefix: options.redisPrefix }),
       redis.command,
@@ -210,6 +212,13 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     maxMachines: config.maxMachines,
     maxReportAgeMs: config.retention.rawDays * 86_400_000,
     onPublished: (latencyMs) => metrics.observeIngestLatency(latencyMs),
+  });
+
+  // A machine forgotten by any hub: this hub's memory copy and ingest cache of it go too.
+  const unsubscribeForgotten = events.subscribe((event) => {
+    if (!event.forgotten) return;
+    ingest.machineForgotten(event.record.id);
+    fallbackState?.forgetLocally(event.record.id).catch(() => {});
   });
 
   const shutdown = new AbortController();
@@ -339,6 +348,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       closing ??= (async () => {
         clearInterval(maintenance);
         if (forgetSweep) clearInterval(forgetSweep);
+        unsubscribeForgotten();
         await sweeping;
         await step('stop accepting', () => {
           grpcServer.close();

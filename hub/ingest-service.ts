@@ -86,7 +86,15 @@ function malformedRequest(err: unknown): unknown {
   return err;
 }
 
-export function createIngestService(deps: IngestDeps): ServiceImpl<typeof IngestService> & { stats: IngestStats } {
+export function createIngestService(deps: IngestDeps): ServiceImpl<typeof IngestService> & {
+  stats: IngestStats;
+  /**
+   * A machine was forgotten (machine-forgetter.ts): without a live stream here, what this hub cached
+   * about it goes, so its next hello is a new machine again, counted against MAX_MACHINES (its seq
+   * is read from history again).
+   */
+  machineForgotten(machineId: string): void;
+} {
   const now = deps.now ?? Date.now;
   const stats: IngestStats = {
     reportsAccepted: 0,
@@ -139,6 +147,9 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
 
   return {
     stats,
+    machineForgotten(machineId) {
+      if (!liveStreams.has(machineId)) durableSeq.delete(machineId);
+    },
     async *stream(requests: AsyncIterable<StreamRequest>, ctx?: HandlerContext) {
       let grant;
       try {

@@ -5,7 +5,8 @@
 // completed by, memory. When the connection is ready again every marked machine — and every machine
 // Redis no longer knows (it restarted without persistence) — is written back: latest record and
 // report, and the recent ring merged by time. Puts that arrive during the resync go to memory and are
-// picked up by the same resync before it ends.
+// picked up by the same resync before it ends. A machine forgotten while Redis is away is removed from
+// Redis by that resync.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import { createMemoryState } from './memory-state.ts';
@@ -29,6 +30,8 @@ export interface FallbackStateStore extends StateStore {
   stats(): FallbackStateStats;
   /** Brings Redis up to date now (also runs by itself whenever the connection becomes ready). */
   resync(): Promise<void>;
+  /** Another hub forgot the machine in Redis: this hub's memory copy goes too (it would be resynced back). */
+  forgetLocally(id: string): Promise<void>;
 }
 
 export function createFallbackState(
@@ -184,6 +187,10 @@ export function createFallbackState(
       redis.off('close', onClose);
       await resyncing;
       await redisState.close();
+    },
+    async forgetLocally(id) {
+      dirty.delete(id);
+      await memory.forget(id);
     },
     stats: () => ({ degraded: !redisUsable(), pendingResync: dirty.size, ...counters }),
     resync,

@@ -3,7 +3,8 @@
 // and 204 on success; the machine leaves /api/machines, /ws (a removal in the next delta) and Redis,
 // its firing offline alert is removed without a notification, its history stays, and its
 // MAX_MACHINES slot is free again. FORGET_OFFLINE_AFTER (2 s here) forgets a silent machine by itself
-// while one that keeps reporting stays.
+// while one that keeps reporting stays. With two hubs on one Redis, a machine forgotten on one leaves
+// the other's REST and /ws too (its memory copy is not resynced back).
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
@@ -149,6 +150,9 @@ describe.each(['memory', 'redis'] as const)('forgetting machines, state in %s', 
     // The slot is free: the third machine gets in.
     expect(await report(hub, 'fg-c')).toBe('OK');
     await waitFor('fg-c listed', async () => (await machineIds(hub)).includes('fg-c'));
+    // The forgotten machine is a new one again: with fg-b and fg-c the hub is full.
+    expect(await report(hub, 'fg-a')).toBe('ResourceExhausted');
+    expect(await machineIds(hub)).toEqual(['fg-b', 'fg-c']);
     await new Promise((r) => setTimeout(r, 600)); // several alert ticks
     expect(receiver.requests.slice(notified).filter((r) => r.body.includes('"fg-a"'))).toEqual([]);
   }, 60_000);
@@ -181,5 +185,50 @@ describe.each(['memory', 'redis'] as const)('forgetting machines, state in %s', 
       clearInterval(ticker);
       await live.finish().catch(() => {});
     }
+  }, 30_000);
+});
+
+describe('forgetting on one of two hubs sharing Redis', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  const hubs: Hub[] = [];
+  const dirs = [tempDir('forget-replica-a'), tempDir('forget-replica-b')];
+  const keys = redisPrefix();
+  let viewer: WebSocket;
+  const mirror = new FleetMirror();
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    for (const dir of dirs) {
+      hubs.push(
+        await startHub(parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', HISTORY_FLUSH_INTERVAL: '0.05', LIVE_PUSH_INTERVAL: '0.1', REDIS_URL, DATA_DIR: dir.path, TIMESCALE_URL: db.url, ADMIN_TOKEN: ADMIN }), {
+          log: pino({ level: 'silent' }),
+          redisPrefix: keys.prefix,
+        }),
+      );
+    }
+    viewer = new WebSocket(`ws://127.0.0.1:${hubs[1].httpPort}/ws`);
+    viewer.on('message', (data) => mirror.apply(data.toString()));
+    await new Promise((resolve) => viewer.once('open', resolve));
+  }, 60_000);
+
+  afterAll(async () => {
+    viewer?.terminate();
+    for (const hub of hubs) await hub.close();
+    await keys.cleanup();
+    await db?.drop();
+    for (const dir of dirs) dir.remove();
+  });
+
+  test('a machine that reported to hub B, forgotten on hub A, leaves B’s REST and /ws too and is not resynced back', async () => {
+    const [a, b] = hubs;
+    expect(await report(b, 'rp-1')).toBe('OK');
+    expect(await report(b, 'rp-2')).toBe('OK');
+    await waitFor('listed on A', async () => (await machineIds(a)).length === 2);
+    await waitFor('in B’s live view', () => mirror.has('rp-1'));
+    expect((await api(a, 'DELETE', '/api/machines/rp-1', bearer)).status).toBe(204);
+    await waitFor('gone from B’s /ws', () => !mirror.has('rp-1'), 5_000);
+    await waitFor('gone from B’s REST (its memory copy too)', async () => (await machineIds(b)).join() === 'rp-2', 5_000);
+    expect(await machineIds(a)).toEqual(['rp-2']);
+    expect((await api(b, 'DELETE', '/api/machines/rp-1', bearer)).status).toBe(404);
   }, 30_000);
 });
