@@ -2,7 +2,8 @@
 // otherwise run there, all sampling every second over the same window:
 //   - ours: `node bin/sysmonstm.js collector --interval 1` streaming to a real hub (a child process on
 //     a fresh PostgreSQL database; the hub itself is not measured), running the bundle
-//     dist/collector.mjs as users do (built here first with `npm run build:collector`'s code);
+//     dist/collector.mjs as an installed package does (built here first with scripts/build.ts into a
+//     package folder without sources, so bin/sysmonstm.js runs the bundle);
 //   - Prometheus node_exporter (Debian prometheus-node-exporter, all default collectors) on a loopback
 //     port, scraped every second by a shell loop running curl (its own process tree, measured apart);
 //   - Glances (Debian glances) headless: --quiet --time 1 --export csv.
@@ -13,12 +14,12 @@
 // Run: node bench/collector-footprint.ts [--window 300] [--warmup 15]    (--quick: 20 s window)
 // Needs: apt-get update && apt-get install -y prometheus-node-exporter glances
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { runCli, type CliProcess } from '../test/support/hub-process.ts';
 import { createTestDatabase, freePort, tempDir } from '../test/support/servers.ts';
-import { collectorModule } from '../bin/collector-module.js';
-import { buildCollector } from '../collector/build.ts';
+import { entryPoints } from '../bin/entry-points.js';
+import { buildCollector } from '../scripts/build.ts';
 import { parseStatusKb, TreeSampler, treeUsage } from './process-usage.ts';
 import { commandLine, fmt, formatBytes, markdownTable, numberFlag, parseBenchArgs, ratio, REPO_ROOT, sleep, verdict, waitUntil, writeResultsSection } from './results.ts';
 
@@ -104,13 +105,18 @@ async function main(): Promise<void> {
     };
 
     // ---- ours: the bundle, the way users run the collector ----
-    await buildCollector();
-    const chosen = collectorModule(REPO_ROOT);
-    if (chosen.kind !== 'bundle') throw new Error(`the collector would not run from the bundle: ${chosen.reason}`);
+    const packageRoot = path.join(dir.path, 'package');
+    mkdirSync(packageRoot);
+    cpSync(path.join(REPO_ROOT, 'bin'), path.join(packageRoot, 'bin'), { recursive: true });
+    cpSync(path.join(REPO_ROOT, 'package.json'), path.join(packageRoot, 'package.json'));
+    symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(packageRoot, 'node_modules'));
+    await buildCollector(path.join(packageRoot, 'dist'));
+    const chosen = entryPoints(packageRoot, existsSync);
+    if (chosen.mode !== 'built') throw new Error(`the collector would not run from the bundle: ${chosen.reason}`);
     const collector = spawn(
       process.execPath,
-      [path.join(REPO_ROOT, 'bin/sysmonstm.js'), 'collector', '--hub', `http://127.0.0.1:${grpcPort}`, '--interval', '1', '--id', MACHINE_ID, '--data-dir', path.join(dir.path, 'collector')],
-      { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      [path.join(packageRoot, 'bin/sysmonstm.js'), 'collector', '--hub', `http://127.0.0.1:${grpcPort}`, '--interval', '1', '--id', MACHINE_ID, '--data-dir', path.join(dir.path, 'collector')],
+      { cwd: dir.path, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const collectorOutput = output(collector);
     contenders.push({ name: 'sysmonstm collector', what: 'node bin/sysmonstm.js collector --interval 1 (dist/collector.mjs) → hub over gRPC', child: collector, samplesSoFar: lastSeq, stop: () => stopChild(collector) });

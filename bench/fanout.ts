@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { createEdgeForwarder, type EdgeForwarder } from '../hub/edge/edge-forwarder.ts';
 import { liveValues, type MachineView } from '../proto/delta.ts';
-import { MemoryFleetSource, relayStats } from '../test/edge/edge-clients.ts';
+import { MemoryFleetSource, relayStats, viewConfig } from '../test/edge/edge-clients.ts';
 import { startWranglerDev, type WranglerDev } from '../test/edge/wrangler-dev.ts';
 import type { OpenViewers, ViewersEnded } from './fanout-viewers.ts';
 import { forkChild, type IpcChild } from './ipc-child.ts';
@@ -126,6 +126,8 @@ async function runConfig(shards: number, deflate: boolean, log: pino.Logger): Pr
       pushIntervalMs: 1000,
       source,
       log,
+      // The relay serves the view "default" at /ws; its hub socket starts with the view's config frame.
+      configFrame: () => JSON.stringify(viewConfig('default')),
     });
     forwarder.start();
     await waitUntil(

@@ -21,6 +21,7 @@ import { freePort, tempDir } from '../test/support/servers.ts';
 import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../test/support/synthetic-collector.ts';
 import WebSocket from 'ws';
 import { commandLine, fmt, markdownTable, numberFlag, parseBenchArgs, REPO_ROOT, sleep, summarize, verdict, waitUntil, writeResultsSection } from './results.ts';
+import { writeEverythingViewFile } from '../test/support/public-views.ts';
 
 const args = parseBenchArgs(process.argv.slice(2), process.env);
 const seconds = numberFlag(args, 'seconds', 300, 20);
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
       DATA_DIR: path.join(dir.path, 'hub'),
       EDGE_URL: dev.ingestUrl,
       EDGE_API_KEY: dev.hubToken,
+      PUBLIC_VIEWS_FILE: writeEverythingViewFile(dir.path),
       EDGE_PUSH_INTERVAL: String(pushIntervalS),
       LOG_LEVEL: 'warn',
       ...(token ? { COLLECTOR_TOKEN: token } : {}),

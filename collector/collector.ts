@@ -3,11 +3,13 @@
 // Settings change the interval live; close() stops sampling, ends the stream and flushes the spool
 // and the seq file. The buffer is the on-disk spool by default (spooled-report-buffer.ts): unacked
 // reports survive a restart and are resent first, and the seq continues after the last spooled one.
-import { readFile } from 'node:fs/promises';
 import { create } from '@bufbuild/protobuf';
 import { ReportSchema } from '../proto/gen/sysmonstm/v1/report_pb.js';
 import type { BackoffOptions } from './backoff.ts';
-import type { CollectorConfig } from './config.ts';
+import { ConfigError, type CollectorConfig } from './config.ts';
+import { fileErrorReason, readConfigFile } from './config-file.ts';
+import { createExtraSources, type ExtraSources } from './extra-sources.ts';
+import { diagnoseHubPort, probeHubPort } from './hub-port-check.ts';
 import { createIngestClient, type IngestClient } from './ingest-client.ts';
 import type { Logger } from './log.ts';
 import { createProcSampler } from './proc-sampler.ts';
@@ -27,6 +29,10 @@ export interface CollectorDeps {
   sampler?: Sampler;
   backoff?: BackoffOptions;
   random?: () => number;
+  /** Defaults to the sources the machine has (extra-sources.ts). */
+  extraSources?: ExtraSources;
+  /** The hub URL is a mistake no retry fixes (see hub-port-check.ts); default: logged, retried. */
+  onFatal?: (message: string) => void;
 }
 
 export interface Collector {
@@ -63,6 +69,7 @@ function lazySiSampler(): Sampler {
 export function createCollector(config: CollectorConfig, deps: CollectorDeps): Collector {
   const { log } = deps;
   const sampler = deps.sampler ?? chooseSampler(config.sampler, process.platform, config.hostPaths);
+  const extraSources = deps.extraSources ?? createExtraSources(config, { log });
   let buffer: ReportBuffer | undefined;
   let seqStore: SeqStore | undefined;
   let client: IngestClient | undefined;
@@ -93,8 +100,9 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
   async function sampleOnce(): Promise<void> {
     const timestampMs = Date.now();
     let sample;
+    let extra;
     try {
-      sample = await sampler.sample();
+      [sample, extra] = await Promise.all([sampler.sample(), extraSources.sample()]);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'sampling failed; skipping this interval');
       return;
@@ -103,6 +111,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
     const seq = seqStore!.take();
     const report = create(ReportSchema, {
       ...sample,
+      ...extra,
       machineId: config.machineId,
       seq: BigInt(seq),
       timestampMs: BigInt(timestampMs),
@@ -159,34 +168,44 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
     store.advanceTo(plan.nextSeq);
   }
 
+  /** The seq file and the report spool in DATA_DIR (restores what a previous run left). */
+  async function openStorage(): Promise<void> {
+    seqStore = await openSeqStore({
+      dataDir: config.dataDir,
+      machineId: config.machineId,
+      onWriteError: (err) => log.error({ err: (err as Error).message }, 'cannot write the seq file'),
+    });
+    buffer =
+      config.bufferMaxBytes > 0
+        ? openSpooledReportBuffer({
+            dir: spoolDirFor(config.dataDir, config.machineId),
+            memoryCapacity: config.bufferCapacity,
+            maxBytes: config.bufferMaxBytes,
+            fsyncIntervalMs: config.bufferFsyncIntervalMs,
+            log,
+          })
+        : createReportBuffer(config.bufferCapacity);
+    // The seq file is written at most once a second; the spool knows the last seq for sure.
+    seqStore.advanceTo(buffer.lastSeq + 1);
+    if (buffer.size > 0) log.info({ reports: buffer.size, lastSeq: buffer.lastSeq }, 'unacked reports restored from the spool; they are sent first');
+  }
+
   return {
     async start() {
-      seqStore = await openSeqStore({
-        dataDir: config.dataDir,
-        machineId: config.machineId,
-        onWriteError: (err) => log.error({ err: (err as Error).message }, 'cannot write the seq file'),
-      });
-      buffer =
-        config.bufferMaxBytes > 0
-          ? openSpooledReportBuffer({
-              dir: spoolDirFor(config.dataDir, config.machineId),
-              memoryCapacity: config.bufferCapacity,
-              maxBytes: config.bufferMaxBytes,
-              fsyncIntervalMs: config.bufferFsyncIntervalMs,
-              log,
-            })
-          : createReportBuffer(config.bufferCapacity);
-      // The seq file is written at most once a second; the spool knows the last seq for sure.
-      seqStore.advanceTo(buffer.lastSeq + 1);
-      if (buffer.size > 0) log.info({ reports: buffer.size, lastSeq: buffer.lastSeq }, 'unacked reports restored from the spool; they are sent first');
-      const ca = config.hubCaFile === undefined ? undefined : await readFile(config.hubCaFile);
-      const [info] = await Promise.all([sampler.describe(), sampler.prime()]);
+      const ca = config.hubCaFile === undefined ? undefined : await readConfigFile('AGGREGATOR_CA_FILE (--hub-ca)', config.hubCaFile);
+      try {
+        await openStorage();
+      } catch (err) {
+        if (typeof (err as NodeJS.ErrnoException).code !== 'string') throw err;
+        throw new ConfigError(`DATA_DIR (--data-dir): cannot use ${config.dataDir} (${fileErrorReason(err)})`);
+      }
+      const [info] = await Promise.all([sampler.describe(), sampler.prime(), extraSources.start()]);
       client = createIngestClient({
         hubUrl: config.hubUrl,
         token: config.token,
         ca,
         // Restored reports may have reached the hub before the restart: the Welcome sorts them out.
-        initialSentSeq: buffer.lastSeq,
+        initialSentSeq: buffer!.lastSeq,
         hello: {
           machineId: config.machineId,
           hostname: config.hostname,
@@ -195,18 +214,20 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
           collectorVersion: COLLECTOR_VERSION,
           ...info,
         },
-        buffer,
+        buffer: buffer!,
         log,
         onWelcome: reconcile,
         onSettings: applyInterval,
         backoff: deps.backoff,
         random: deps.random,
+        // Only where someone can act on it (the CLI exits 2); `sysmonstm all` knows its own hub's port.
+        ...(deps.onFatal && { diagnose: async (url: string) => diagnoseHubPort(url, await probeHubPort(url)), onFatal: deps.onFatal }),
       });
       client.start();
       anchorMs = Date.now();
       schedule();
       log.info(
-        { hub: config.hubUrl, machine: config.machineId, intervalMs, sampler: sampler.kind, nextSeq: seqStore.nextSeq },
+        { hub: config.hubUrl, machine: config.machineId, intervalMs, sampler: sampler.kind, nextSeq: seqStore!.nextSeq },
         'collector started',
       );
     },
@@ -216,6 +237,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
         clearTimeout(timer);
         await inFlight;
         await client?.close();
+        await extraSources.close();
         await buffer?.close();
         await seqStore?.close();
         if (buffer && buffer.size > 0) {

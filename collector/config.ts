@@ -30,6 +30,16 @@ export interface CollectorConfig {
   readonly hostPaths: { readonly procDir: string; readonly sysDir: string; readonly rootDir: string };
   readonly logLevel: string;
   readonly logFormat: 'json' | 'pretty';
+  /** Docker/Podman Engine API socket (DOCKER_HOST=unix://…); undefined = look in the usual places. */
+  readonly dockerSocket: string | undefined;
+  /** Top N processes by CPU and by memory; 0 = off. */
+  readonly topProcesses: number;
+  readonly topProcessesIntervalMs: number;
+  /** How often smartctl reads each disk; 0 = off. */
+  readonly smartIntervalMs: number;
+  /** Glob patterns of systemd units to report (nginx*, postgres*); empty = off. */
+  readonly servicePatterns: readonly string[];
+  readonly serviceIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -54,7 +64,19 @@ export const COLLECTOR_FLAGS: Readonly<Record<string, string>> = {
   'host-root': 'HOST_ROOT',
   'log-level': 'LOG_LEVEL',
   'log-format': 'LOG_FORMAT',
+  'docker-host': 'DOCKER_HOST',
+  'top-processes': 'TOP_PROCESSES',
+  'top-processes-interval': 'TOP_PROCESSES_INTERVAL',
+  'smart-interval': 'SMART_INTERVAL',
+  services: 'SERVICE_PATTERNS',
+  'service-interval': 'SERVICE_INTERVAL',
 };
+
+/** The longest TOP_PROCESSES_INTERVAL: the hub shows the latest top processes for this long (see report.proto). */
+export const TOP_PROCESSES_MAX_INTERVAL_S = 60;
+/** A systemd unit pattern: unit-name characters and the glob characters * ? [ ]. */
+const SERVICE_PATTERN = /^[A-Za-z0-9@._:*?[\]\\-]{1,128}$/;
+const SERVICE_PATTERNS_MAX = 64;
 
 /** A hostname made into a valid machine id: other characters become "-", at most 128 characters. */
 export function sanitizeMachineId(name: string): string {
@@ -144,6 +166,26 @@ const checks = {
   HOST_ROOT: absolutePath,
   LOG_LEVEL: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   LOG_FORMAT: oneOf('json', 'pretty'),
+  DOCKER_HOST: (raw) => {
+    if (raw === undefined) return ok(undefined);
+    if (raw.startsWith('unix://') && raw.length > 'unix://'.length && raw.slice(7).startsWith('/')) return ok(raw.slice(7));
+    return fail('must be unix:///path/to/docker.sock (the Engine API is read over a unix socket only)');
+  },
+  TOP_PROCESSES: numberBetween(0, 100, { intMessage: 'must be a whole number (0 = off)', minMessage: 'must be between 0 and 100', maxMessage: 'must be between 0 and 100' }),
+  TOP_PROCESSES_INTERVAL: numberBetween(1, TOP_PROCESSES_MAX_INTERVAL_S, { typeMessage: 'must be a number of seconds', minMessage: 'must be at least 1 second', maxMessage: `must be at most ${TOP_PROCESSES_MAX_INTERVAL_S} seconds` }),
+  SMART_INTERVAL: (raw) => {
+    const parsed = toNumber(raw, 'must be a number of seconds');
+    if ('problem' in parsed) return parsed;
+    const v = parsed.value;
+    return v === 0 || (v >= 60 && v <= 7 * 86_400) ? ok(v) : fail('must be 0 (off) or between 60 seconds and 7 days');
+  },
+  SERVICE_PATTERNS: (raw) => {
+    const patterns = (raw ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+    if (patterns.length > SERVICE_PATTERNS_MAX) return fail(`at most ${SERVICE_PATTERNS_MAX} patterns`);
+    const bad = patterns.find((p) => !SERVICE_PATTERN.test(p));
+    return bad === undefined ? ok(patterns) : fail(`"${bad.slice(0, 40)}" is not a unit name pattern (letters, digits, @ . _ : - and * ? [ ])`);
+  },
+  SERVICE_INTERVAL: numberBetween(5, 3600, { typeMessage: 'must be a number of seconds', minMessage: 'must be at least 5 seconds', maxMessage: 'must be at most 3600 seconds' }),
 } satisfies Record<string, Check<unknown>>;
 
 type Checked = { [K in keyof typeof checks]: Extract<ReturnType<(typeof checks)[K]>, { value: unknown }>['value'] };
@@ -156,7 +198,8 @@ const trimSlash = (p: string) => p.replace(/\/+$/, '');
 export function parseCollectorConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-  system: { hostname: string } = { hostname: osHostname() },
+  /** stdoutIsTty: logs are human-readable by default on a terminal, JSON lines otherwise. */
+  system: { hostname: string; stdoutIsTty?: boolean } = { hostname: osHostname() },
 ): CollectorConfig {
   const fromFlags: Record<string, string> = {};
   const flagLabels: Array<[string, string]> = [];
@@ -169,6 +212,8 @@ export function parseCollectorConfig(
     }
     const value = inline ?? argv[++i];
     if (value === undefined) throw new ConfigError(`option --${flag} needs a value`);
+    // An empty variable means the default; an empty flag is a slip (`--id "$UNSET"`), not a wish for it.
+    if (value.trim() === '') throw new ConfigError(`option --${flag} must not be empty`);
     if (flag === 'label') flagLabels.push(parseLabel(value, '--label'));
     else fromFlags[COLLECTOR_FLAGS[flag]] = value;
   }
@@ -198,7 +243,13 @@ export function parseCollectorConfig(
     HOST_SYS: pick('HOST_SYS') ?? '/sys',
     HOST_ROOT: pick('HOST_ROOT') ?? '/',
     LOG_LEVEL: pick('LOG_LEVEL') ?? 'info',
-    LOG_FORMAT: pick('LOG_FORMAT') ?? 'json',
+    LOG_FORMAT: pick('LOG_FORMAT') ?? (system.stdoutIsTty ? 'pretty' : 'json'),
+    DOCKER_HOST: pick('DOCKER_HOST'),
+    TOP_PROCESSES: pick('TOP_PROCESSES') ?? '10',
+    TOP_PROCESSES_INTERVAL: pick('TOP_PROCESSES_INTERVAL') ?? '5',
+    SMART_INTERVAL: pick('SMART_INTERVAL') ?? '3600',
+    SERVICE_PATTERNS: pick('SERVICE_PATTERNS'),
+    SERVICE_INTERVAL: pick('SERVICE_INTERVAL') ?? '30',
   };
   const problems: string[] = [];
   const checked: Record<string, unknown> = {};
@@ -237,5 +288,11 @@ export function parseCollectorConfig(
     hostPaths: Object.freeze({ procDir: trimSlash(c.HOST_PROC), sysDir: trimSlash(c.HOST_SYS), rootDir: trimSlash(c.HOST_ROOT) || '/' }),
     logLevel: c.LOG_LEVEL,
     logFormat: c.LOG_FORMAT,
+    dockerSocket: c.DOCKER_HOST,
+    topProcesses: c.TOP_PROCESSES,
+    topProcessesIntervalMs: Math.round(c.TOP_PROCESSES_INTERVAL * 1000),
+    smartIntervalMs: Math.round(c.SMART_INTERVAL * 1000),
+    servicePatterns: Object.freeze(c.SERVICE_PATTERNS),
+    serviceIntervalMs: Math.round(c.SERVICE_INTERVAL * 1000),
   });
 }

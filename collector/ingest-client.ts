@@ -41,6 +41,31 @@ export interface IngestClientOptions {
   closeGraceMs?: number;
   /** A stream without a Welcome after this long (a peer that accepts but never answers) is dropped. */
   welcomeTimeoutMs?: number;
+  /**
+   * Asked after a failure while no stream has ever been welcomed: why the URL can never work (the
+   * dashboard port, http:// to TLS), or undefined. A reason stops the client and goes to onFatal.
+   */
+  diagnose?: (hubUrl: string) => Promise<string | undefined>;
+  onFatal?: (reason: string) => void;
+}
+
+/**
+ * node:http2 may emit a second "error" on a session that failed (a peer speaking HTTP/1.1 answers the
+ * preface with a 400) after connect-node has removed its listeners, which would be an uncaught
+ * exception; connect-node has already handled the first one, so a listener that ignores the rest is
+ * attached to every session a stream is opened on.
+ */
+class GuardedSessionManager extends Http2SessionManager {
+  private readonly guarded = new WeakSet<object>();
+  override async request(...args: Parameters<Http2SessionManager['request']>): ReturnType<Http2SessionManager['request']> {
+    const stream = await super.request(...args);
+    const session = stream.session;
+    if (session && !this.guarded.has(session)) {
+      this.guarded.add(session);
+      session.on('error', () => {});
+    }
+    return stream;
+  }
 }
 
 export interface IngestClient {
@@ -86,9 +111,11 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
   /** Failures since the last successful Welcome: the first of an outage is a warning, the rest debug. */
   let failuresInARow = 0;
   let abortCurrent: ((reason: Error) => void) | undefined;
+  /** Set when diagnose() found the URL can never work: the loop stops. */
+  let fatal: string | undefined;
 
   async function runStream(): Promise<number> {
-    const sessionManager = new Http2SessionManager(
+    const sessionManager = new GuardedSessionManager(
       options.hubUrl,
       { pingIntervalMs: 15_000, pingTimeoutMs: 10_000 },
       options.ca === undefined ? undefined : { ca: options.ca },
@@ -165,6 +192,7 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
         const e = ConnectError.from(err);
         const level = failuresInARow++ === 0 ? 'warn' : 'debug';
         log[level]({ code: Code[e.code], err: e.rawMessage, buffered: buffer.size }, 'stream to the hub failed; reports stay buffered');
+        if (sessions === 0 && options.diagnose) fatal = await options.diagnose(options.hubUrl).catch(() => undefined);
       }
     } finally {
       clearTimeout(welcomeTimer);
@@ -182,6 +210,11 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
     while (!closing) {
       const connectedForMs = await runStream();
       if (closing) break;
+      if (fatal) {
+        log.error({ hub: options.hubUrl }, fatal);
+        options.onFatal?.(fatal);
+        break;
+      }
       attempt = nextAttempt(attempt, connectedForMs, backoff);
       const delayMs = backoffDelayMs(attempt, backoff, random);
       log.debug({ attempt, delayMs }, 'reconnecting after backoff');

@@ -1,6 +1,7 @@
 // The collector's logger: JSON lines on stdout in pino's format (level number, time, pid, hostname,
 // name, the fields, msg), written by a few lines of code instead of pino, which would add some 4 MB to
-// a process that runs on every machine. LOG_FORMAT=pretty loads pino with pino-pretty on demand.
+// a process that runs on every machine. LOG_FORMAT=pretty (the default on a terminal) loads pino with
+// pino-pretty on demand.
 // A pino Logger satisfies the `Logger` interface, so the hub and tests can pass theirs.
 import { hostname } from 'node:os';
 
@@ -66,7 +67,7 @@ export function createJsonLogger(options: { level: string; name: string; write?:
 export async function createCollectorLogger(options: { level: string; format: 'json' | 'pretty' }): Promise<Logger> {
   if (options.format === 'pretty') {
     const { pino } = await import('pino');
-    const pretty: Logger = pino({ name: 'collector', level: options.level, transport: { target: 'pino-pretty', options: { colorize: true } } });
+    const pretty: Logger = pino({ name: 'collector', level: options.level, transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
     return pretty;
   }
   return createJsonLogger({ name: 'collector', level: options.level });

@@ -72,6 +72,76 @@ export interface MachineSample {
   temperatures: TemperatureSample[];
 }
 
+// The sources beside the sampler (extra-sources.ts): containers, top processes, GPUs, disk health and
+// services, each detected at start and absent where the machine has none.
+
+export interface ContainerSample {
+  id: string;
+  name: string;
+  image: string;
+  state: string;
+  health: string;
+  restartCount: number;
+  cpuPercent: number;
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  memoryPercent: number;
+  netRecvBytesPerSec: number;
+  netSentBytesPerSec: number;
+  blockReadBytesPerSec: number;
+  blockWriteBytesPerSec: number;
+}
+
+export interface ProcessSample {
+  pid: number;
+  name: string;
+  user: string;
+  cpuPercent: number;
+  rssBytes: number;
+  state: string;
+}
+
+export interface GpuSample {
+  vendor: 'nvidia' | 'amd';
+  index: number;
+  name: string;
+  utilizationPercent: number;
+  memoryUsedBytes: number;
+  memoryTotalBytes: number;
+  temperatureCelsius: number;
+  hasTemperature: boolean;
+  powerWatts: number;
+}
+
+export interface DiskHealthSample {
+  device: string;
+  model: string;
+  passed: boolean;
+  temperatureCelsius: number;
+  powerOnHours: number;
+  reallocatedSectors: number;
+  pendingSectors: number;
+  percentageUsed: number;
+  checkedAtMs: bigint;
+}
+
+export interface ServiceSample {
+  name: string;
+  activeState: string;
+  subState: string;
+  restarts: number;
+  memoryBytes: number;
+}
+
+/** The part of a Report the extra sources fill; a field is left out when its source is absent or not due. */
+export interface ExtraSample {
+  containers?: ContainerSample[];
+  topProcesses?: ProcessSample[];
+  gpus?: GpuSample[];
+  diskHealth?: DiskHealthSample[];
+  services?: ServiceSample[];
+}
+
 /** What the Hello tells the hub about the machine, gathered once at start. */
 export interface MachineInfo {
   os: string;

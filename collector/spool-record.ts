@@ -4,9 +4,12 @@
 //   record  = length u32 LE | crc32 u32 LE | seq u64 LE | payload (the Report, protobuf binary)
 //   crc32   = CRC-32 of seq + payload (bytes 8 .. end of the record)
 //
-// A segment is read front to back; the first record that is short (a write cut off by a crash), too
-// long, fails its checksum or does not increase the seq ends the readable part: `validBytes` says
-// where, and the spool truncates the file there. Nothing after a bad record is trusted.
+// A segment is read front to back. A record that is short, too long, fails its checksum or does not
+// increase the seq is damaged: the scan looks for the next offset where a whole valid record starts
+// (header plausible, checksum right, seq increasing) and goes on from there, listing each damaged
+// range in `skipped` — one bad record in the middle of a segment no longer costs the records after
+// it. Damage with no valid record after it is a torn tail (a write cut off by a crash): `validBytes`
+// says where it starts, and the spool truncates the file there.
 import { crc32 } from 'node:zlib';
 
 export const RECORD_HEADER_BYTES = 16;
@@ -22,12 +25,21 @@ export interface SpoolRecordRef {
   bytes: number;
 }
 
+export interface SkippedRange {
+  /** Byte offset and length of the damaged bytes, with why the first of them is not a record. */
+  offset: number;
+  bytes: number;
+  problem: string;
+}
+
 export interface SegmentScan {
   records: SpoolRecordRef[];
-  /** Bytes from the start that hold whole, valid records. */
+  /** Bytes from the start up to the end of the last valid record (what follows is a torn tail). */
   validBytes: number;
-  /** Why the scan stopped before the end of the data, or null when every byte was a valid record. */
+  /** Why the bytes from validBytes on are not records (a torn tail), or null when there is none. */
   problem: string | null;
+  /** Damaged ranges in the middle of the segment, each followed by valid records. */
+  skipped: SkippedRange[];
 }
 
 export function encodeSpoolRecord(seq: number, payload: Uint8Array): Buffer {
@@ -41,27 +53,50 @@ export function encodeSpoolRecord(seq: number, payload: Uint8Array): Buffer {
   return record;
 }
 
-/** Every valid record of a segment's bytes, in order; stops at the first bad one (see header). */
+/** Why no valid record following `lastSeq` starts at `offset`, or undefined when one does (its end in `end`). */
+function recordProblemAt(buf: Buffer, offset: number, lastSeq: number): { problem: string } | { end: number; seq: number } {
+  if (buf.length - offset < RECORD_HEADER_BYTES) return { problem: `truncated record header at byte ${offset}` };
+  const length = buf.readUInt32LE(offset);
+  if (length > MAX_RECORD_PAYLOAD_BYTES) return { problem: `record at byte ${offset} claims ${length} bytes` };
+  const end = offset + RECORD_HEADER_BYTES + length;
+  if (end > buf.length) return { problem: `truncated record at byte ${offset}` };
+  // The cheap seq test first: while resynchronising, most offsets fail it without a checksum.
+  const seq = Number(buf.readBigUInt64LE(offset + 8));
+  if (!Number.isSafeInteger(seq) || seq <= lastSeq) return { problem: `seq ${seq} at byte ${offset} does not follow ${lastSeq}` };
+  if (crc32(buf.subarray(offset + 8, end)) !== buf.readUInt32LE(offset + 4)) return { problem: `checksum mismatch at byte ${offset}` };
+  return { end, seq };
+}
+
+/** Every valid record of a segment's bytes, in order, stepping over damaged ranges (see header). */
 export function scanSegment(data: Uint8Array, afterSeq = 0): SegmentScan {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const records: SpoolRecordRef[] = [];
+  const skipped: SkippedRange[] = [];
   let offset = 0;
   let lastSeq = afterSeq;
-  const stop = (problem: string): SegmentScan => ({ records, validBytes: offset, problem });
   while (offset < buf.length) {
-    if (buf.length - offset < RECORD_HEADER_BYTES) return stop(`truncated record header at byte ${offset}`);
-    const length = buf.readUInt32LE(offset);
-    if (length > MAX_RECORD_PAYLOAD_BYTES) return stop(`record at byte ${offset} claims ${length} bytes`);
-    const end = offset + RECORD_HEADER_BYTES + length;
-    if (end > buf.length) return stop(`truncated record at byte ${offset}`);
-    if (crc32(buf.subarray(offset + 8, end)) !== buf.readUInt32LE(offset + 4)) return stop(`checksum mismatch at byte ${offset}`);
-    const seq = Number(buf.readBigUInt64LE(offset + 8));
-    if (!Number.isSafeInteger(seq) || seq <= lastSeq) return stop(`seq ${seq} at byte ${offset} does not follow ${lastSeq}`);
-    records.push({ seq, offset, bytes: end - offset });
-    lastSeq = seq;
-    offset = end;
+    const at = recordProblemAt(buf, offset, lastSeq);
+    if ('problem' in at) {
+      // Resynchronise: the next offset where a whole valid record starts, if any.
+      let next = offset + 1;
+      let found: { end: number; seq: number } | undefined;
+      for (; next + RECORD_HEADER_BYTES <= buf.length; next++) {
+        const candidate = recordProblemAt(buf, next, lastSeq);
+        if (!('problem' in candidate)) {
+          found = candidate;
+          break;
+        }
+      }
+      if (!found) return { records, validBytes: offset, problem: at.problem, skipped };
+      skipped.push({ offset, bytes: next - offset, problem: at.problem });
+      offset = next;
+      continue;
+    }
+    records.push({ seq: at.seq, offset, bytes: at.end - offset });
+    lastSeq = at.seq;
+    offset = at.end;
   }
-  return { records, validBytes: offset, problem: null };
+  return { records, validBytes: offset, problem: null, skipped };
 }
 
 /** The payload of the record that starts at `offset` in `data` (already validated by scanSegment). */

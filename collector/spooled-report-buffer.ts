@@ -17,7 +17,8 @@
 // - Memory: the newest `memoryCapacity` reports stay decoded in memory, so sending and a short replay
 //   never touch the disk; a longer replay reads the segments in batches (`after(seq, limit)`).
 // - Recovery at open: segments are read in order; a torn or corrupt tail (crash mid-write) is cut off
-//   at the last whole record and logged.
+//   at the last whole record and logged; a damaged record in the middle is stepped over (the records
+//   after it are kept) and logged with its byte range and the seqs around it.
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
@@ -126,6 +127,14 @@ export function openSpooledReportBuffer(options: SpooledReportBufferOptions): Sp
   for (const { name, firstSeq } of found) {
     const file = path.join(dir, name);
     const scan = scanSegment(readFileSync(file), lastSeq);
+    for (const skip of scan.skipped) {
+      const before = scan.records.filter((r) => r.offset < skip.offset).at(-1);
+      const after = scan.records.find((r) => r.offset >= skip.offset + skip.bytes);
+      log?.error(
+        { file, offset: skip.offset, bytes: skip.bytes, problem: skip.problem, afterSeq: before?.seq ?? lastSeq, beforeSeq: after?.seq },
+        'damaged record in the middle of a spool segment; skipped to the next valid record, the reports after it are kept',
+      );
+    }
     if (scan.problem) {
       log?.warn({ file, problem: scan.problem, keptBytes: scan.validBytes }, 'spool segment has a damaged tail (a write cut off by a crash); cutting it off');
       truncateSync(file, scan.validBytes);

@@ -1,17 +1,26 @@
-// FleetCoordinator: with RELAY_SHARDS > 1, the hub's socket ends here instead of on a relay. Each hub
-// frame is forwarded by RPC to every relay shard (relay-0 … relay-N-1), which validate, merge and fan
-// it out to their share of the viewers. Calls on one stub are delivered in order, so shards see the
-// frames in the order the hub sent them. The coordinator holds no fleet state of its own.
+// FleetCoordinator: with RELAY_SHARDS > 1, a view's hub socket ends here (one coordinator per view,
+// named view:<slug>) instead of on a relay. Each hub frame is forwarded by RPC to every relay shard of
+// the view (view:<slug>:0 … view:<slug>:N-1), which validate, merge and fan it out to their share of the
+// viewers. Calls on one stub are delivered in order, so shards see the frames in the order the hub sent
+// them. Like a relay, it refuses fleet frames on a socket that has not begun with the view's config
+// frame. The coordinator holds no fleet state of its own.
 import { DurableObject } from 'cloudflare:workers';
-import { relayShard, type Env } from '../worker/env.ts';
+import { relayShard, relayShardName, type Env } from '../worker/env.ts';
+import { frameType } from '../proto/view-frames.ts';
 import { parseRelayConfig, type RelayConfig } from '../worker/relay-config.ts';
 import type { FleetRelay } from './fleet-relay.ts';
 import { emptyRelayStats, type RelayStats } from './relay-stats.ts';
 
+/** The hub socket: the view it was opened for and whether its config frame has been taken. */
+interface HubSocket {
+  view: string;
+  configured: boolean;
+}
+
 export class FleetCoordinator extends DurableObject<Env> {
   private readonly config: RelayConfig;
   private readonly counters: RelayStats;
-  private shards: DurableObjectStub<FleetRelay>[] | undefined;
+  private readonly shards = new Map<string, DurableObjectStub<FleetRelay>[]>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -25,29 +34,37 @@ export class FleetCoordinator extends DurableObject<Env> {
     if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
       return Response.json({ error: 'expected a WebSocket upgrade' }, { status: 426 });
     }
-    if (new URL(request.url).pathname !== '/hub') return Response.json({ error: 'the coordinator only accepts the hub' }, { status: 404 });
+    const url = new URL(request.url);
+    if (url.pathname !== '/hub') return Response.json({ error: 'the coordinator only accepts the hub' }, { status: 404 });
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, ['hub']);
+    server.serializeAttachment({ view: url.searchParams.get('view') ?? '', configured: false } satisfies HubSocket);
     this.counters.hubConnects++;
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     this.counters.hubFramesIn++;
+    const socket = (ws.deserializeAttachment() as HubSocket | null) ?? { view: '', configured: false };
     let error: string | null = null;
     let resync = false;
     if (typeof message !== 'string') error = 'binary frames are not accepted; send the JSON fleet format';
     else if (message.length > this.config.maxIngestFrameChars) {
-      error = `frame of ${message.length} characters exceeds MAX_INGEST_FRAME_BYTES (${this.config.maxIngestFrameChars})`;
+      error = `frame of ${message.length} characters exceeds MAX_INGEST_FRAME_BYTES (${this.config.maxIngestFrameChars}); send the snapshot in parts`;
+    } else if (!socket.configured && frameType(message) !== 'c' && frameType(message) !== 'x') {
+      error = 'send the view config frame {"t":"c",...} first on every connection (proto/view-frames.ts)';
     } else {
-      const shards = this.shardStubs();
+      // Marked before the RPCs: the next frame may be delivered while they are under way. A config the
+      // shards refuse leaves them without one, and they refuse what follows themselves.
+      if (!socket.configured && frameType(message) === 'c') ws.serializeAttachment({ ...socket, configured: true } satisfies HubSocket);
+      const shards = this.shardStubs(socket.view);
       this.counters.rpcCallsOut += shards.length;
-      const results = await Promise.allSettled(shards.map((shard) => shard.ingest(message)));
+      const results = await Promise.allSettled(shards.map((shard) => shard.ingest(message, socket.view)));
       const failures: string[] = [];
       results.forEach((r, i) => {
-        if (r.status === 'rejected') failures.push(`relay-${i}: ${String(r.reason)}`);
+        if (r.status === 'rejected') failures.push(`${relayShardName(socket.view, i)}: ${String(r.reason)}`);
         else if (r.value !== null) {
-          failures.push(`relay-${i}: ${r.value.error}`);
+          failures.push(`${relayShardName(socket.view, i)}: ${r.value.error}`);
           // One shard that lost the numbering is enough: a snapshot is harmless to the others.
           resync ||= r.value.resync === true;
         }
@@ -79,8 +96,12 @@ export class FleetCoordinator extends DurableObject<Env> {
     return { ...this.counters, hubs: this.ctx.getWebSockets('hub').length };
   }
 
-  private shardStubs(): DurableObjectStub<FleetRelay>[] {
-    this.shards ??= Array.from({ length: this.config.relayShards }, (_, i) => relayShard(this.env, i));
-    return this.shards;
+  private shardStubs(view: string): DurableObjectStub<FleetRelay>[] {
+    let stubs = this.shards.get(view);
+    if (stubs === undefined) {
+      stubs = Array.from({ length: this.config.relayShards }, (_, i) => relayShard(this.env, view, i));
+      this.shards.set(view, stubs);
+    }
+    return stubs;
   }
 }

@@ -8,6 +8,8 @@
 // relay's clock; `ts`/`lastSeen` inside frames are the hub's and are only ever passed through.
 import {
   applyDelta,
+  type FleetMessage,
+  type SnapshotMessage,
   createFleetEncoder,
   createFleetReader,
   decodeFleetMessage,
@@ -15,20 +17,29 @@ import {
   type MachineView,
   type WireUpdate,
 } from '../proto/delta.ts';
+import { splitSnapshot } from '../proto/view-frames.ts';
 import { RecentRings, type RecentPoint } from './recent-rings.ts';
+import { UptimeBitmaps, UPTIME_SLOT_MS } from './uptime-bitmaps.ts';
 
 export interface RelayFleetOptions {
   readonly maxMachines: number;
   readonly offlineAfterMs: number;
   /** Points of recent values kept per machine for new viewers' charts (0 = none). */
   readonly recentPoints?: number;
+  /** Largest frame sent to viewers, in characters: a larger snapshot goes in parts, a larger delta as
+   *  several complete deltas (default: no limit). */
+  readonly maxViewerFrameChars?: number;
+  /** Length of an uptime slot (default 15 minutes; shorter only in tests). */
+  readonly uptimeSlotMs?: number;
 }
 
 export interface IngestOutcome {
   kind: 'snapshot' | 'delta';
-  /** The frame to send to every viewer, or null when nothing visible changed. */
-  broadcast: string | null;
+  /** The frames to send to every viewer, in order; empty when nothing visible changed. */
+  frames: string[];
   machines: number;
+  /** Whether an uptime bit was set by this frame (the viewers' `up` frame is then out of date). */
+  uptimeChanged: boolean;
 }
 
 export class RelayFleet {
@@ -39,7 +50,11 @@ export class RelayFleet {
   private readonly silent = new Set<string>();
   private lastHubTs = 0;
   private snapshotCache: string | null = null;
+  private snapshotFramesCache: string[] | null = null;
   private readonly recent: RecentRings;
+  /** Per machine: seen or not in each 15-minute slot of the last 24 h. */
+  readonly uptime: UptimeBitmaps;
+  private readonly maxFrameChars: number;
   /** Resolves the hub's machine numbers; empty after a restart until the hub sends a snapshot. */
   private readonly hubReader = createFleetReader();
   /** This relay's own numbering of machines for its viewers. */
@@ -50,6 +65,8 @@ export class RelayFleet {
     if (!(options.offlineAfterMs > 0)) throw new Error(`offlineAfterMs must be positive (got ${options.offlineAfterMs})`);
     this.options = options;
     this.recent = new RecentRings(options.recentPoints ?? 0);
+    this.uptime = new UptimeBitmaps(options.uptimeSlotMs ?? UPTIME_SLOT_MS);
+    this.maxFrameChars = options.maxViewerFrameChars ?? Number.POSITIVE_INFINITY;
   }
 
   get size(): number {
@@ -59,7 +76,14 @@ export class RelayFleet {
   /** Validates and merges one frame from the hub. Throws (and changes nothing) when it is malformed or
    *  over the caps; throws FleetResyncError when it uses machine numbers this relay was never told about. */
   ingest(raw: string, nowMs: number): IngestOutcome {
-    const frame = this.hubReader.read(decodeFleetMessage(raw, this.options.maxMachines));
+    return this.ingestMessage(decodeFleetMessage(raw, this.options.maxMachines), nowMs);
+  }
+
+  /** The same for a frame already validated (a snapshot put together from its parts). */
+  ingestMessage(msg: FleetMessage, nowMs: number): IngestOutcome {
+    if (msg.t === 's' && msg.m.length > this.options.maxMachines) throw new Error(`invalid fleet message: more than ${this.options.maxMachines} machines`);
+    const frame = this.hubReader.read(msg);
+    let uptimeChanged = false;
     if (frame.t === 's') {
       const next = new Map<string, MachineView>();
       for (const m of frame.machines) next.set(m.id, m);
@@ -83,12 +107,14 @@ export class RelayFleet {
       for (const [id, machine] of next) {
         this.hubFleet.set(id, machine);
         this.recent.record(machine);
+        if (machine.status !== 'offline') uptimeChanged = this.uptime.mark(id, nowMs) || uptimeChanged;
       }
       for (const id of removed) this.recent.delete(id);
+      this.uptime.retain(new Set(next.keys()));
+      uptimeChanged ||= removed.length > 0;
       this.lastHubTs = frame.ts;
-      this.snapshotCache = null;
-      const broadcast = updates.length > 0 || removed.length > 0 ? this.encoder.delta(updates, removed, frame.ts) : null;
-      return { kind: 'snapshot', broadcast, machines: this.hubFleet.size };
+      this.invalidate();
+      return { kind: 'snapshot', frames: this.encodeDeltas(updates, removed, frame.ts), machines: this.hubFleet.size, uptimeChanged };
     }
 
     let added = 0;
@@ -100,6 +126,7 @@ export class RelayFleet {
     const updates: WireUpdate[] = frame.updates.map(([id, offset, changes]) => {
       this.receivedAtMs.set(id, nowMs);
       this.recent.record(this.hubFleet.get(id)!);
+      if (this.hubFleet.get(id)!.status !== 'offline') uptimeChanged = this.uptime.mark(id, nowMs) || uptimeChanged;
       // A machine the relay had shown offline gets the hub's status back with its next update.
       if (this.silent.delete(id) && changes.s === undefined) return [id, offset, { ...changes, s: this.hubFleet.get(id)!.status }];
       return [id, offset, changes];
@@ -108,11 +135,40 @@ export class RelayFleet {
       this.receivedAtMs.delete(id);
       this.silent.delete(id);
       this.recent.delete(id);
+      this.uptime.delete(id);
+      uptimeChanged = true;
     }
     this.lastHubTs = frame.ts;
+    this.invalidate();
+    return { kind: 'delta', frames: this.encodeDeltas(updates, frame.removed, frame.ts), machines: this.hubFleet.size, uptimeChanged };
+  }
+
+  /** Deltas for viewers, each within the frame limit: updates in batches, removals with the last batch. */
+  private encodeDeltas(updates: readonly WireUpdate[], removed: readonly string[], ts: number): string[] {
+    if (updates.length === 0 && removed.length === 0) return [];
+    if (!Number.isFinite(this.maxFrameChars)) return [this.encoder.delta(updates, removed, ts)];
+    const budget = Math.max(256, this.maxFrameChars - 16 * removed.length - 64);
+    const batches: WireUpdate[][] = [];
+    let batch: WireUpdate[] = [];
+    let size = 0;
+    for (const update of updates) {
+      // An update costs its changes plus, when its machine is new to viewers, an announcement with the id.
+      const chars = JSON.stringify(update[2]).length + update[0].length + 32;
+      if (batch.length > 0 && size + chars > budget) {
+        batches.push(batch);
+        batch = [];
+        size = 0;
+      }
+      batch.push(update);
+      size += chars;
+    }
+    batches.push(batch);
+    return batches.map((b, i) => this.encoder.delta(b, i === batches.length - 1 ? removed : [], ts));
+  }
+
+  private invalidate(): void {
     this.snapshotCache = null;
-    const broadcast = updates.length > 0 || frame.removed.length > 0 ? this.encoder.delta(updates, frame.removed, frame.ts) : null;
-    return { kind: 'delta', broadcast, machines: this.hubFleet.size };
+    this.snapshotFramesCache = null;
   }
 
   /** Marks machines not heard of for `offlineAfterMs` offline; returns the delta to broadcast, or null. */
@@ -125,7 +181,7 @@ export class RelayFleet {
       updates.push([id, Math.max(0, this.lastHubTs - machine.lastSeen), { s: 'offline' }]);
     }
     if (updates.length === 0) return null;
-    this.snapshotCache = null;
+    this.invalidate();
     return this.encoder.delta(updates, [], this.lastHubTs);
   }
 
@@ -158,6 +214,27 @@ export class RelayFleet {
     return this.snapshotCache;
   }
 
+  /** The snapshot as the frames a new viewer receives: one, or parts within the frame limit. */
+  snapshotFrames(): string[] {
+    if (this.snapshotFramesCache === null) {
+      const text = this.snapshotText();
+      this.snapshotFramesCache = text.length <= this.maxFrameChars ? [text] : splitSnapshot(JSON.parse(text) as SnapshotMessage, this.maxFrameChars);
+    }
+    return this.snapshotFramesCache;
+  }
+
+  /** Forgets everything (the view was revoked). Numbers already given to viewers stay reserved. */
+  clear(): void {
+    this.hubFleet.clear();
+    this.receivedAtMs.clear();
+    this.silent.clear();
+    this.recent.clear();
+    this.uptime.clear();
+    this.hubReader.reset();
+    this.lastHubTs = 0;
+    this.invalidate();
+  }
+
   /** The hub's view, for storage; restore() with the same text rebuilds it. */
   checkpointText(): string {
     return createFleetEncoder().snapshot(this.hubFleet.values(), this.lastHubTs);
@@ -178,7 +255,7 @@ export class RelayFleet {
       this.receivedAtMs.set(m.id, savedAtMs);
     }
     this.lastHubTs = frame.ts;
-    this.snapshotCache = null;
+    this.invalidate();
   }
 }
 

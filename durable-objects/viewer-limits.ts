@@ -4,7 +4,8 @@
 // frame that does arrive counts against a small allowance; past it the relay closes the socket.
 // Connection attempts are counted per address in memory (a hibernating object forgets them, which
 // only ever errs on the side of letting someone in); concurrent sockets per address are counted by
-// the runtime itself through a socket tag (see fleet-relay.ts).
+// the runtime itself through a socket tag (see fleet-relay.ts). IPv6 clients count per /64.
+import { addressGroup } from '../proto/address-group.ts';
 
 export interface Bucket {
   tokens: number;
@@ -42,12 +43,13 @@ export function secondsUntilToken(bucket: Bucket, limit: RateLimit): number {
 }
 
 /**
- * A client address as it may be used in a socket tag: the header Cloudflare sets (CF-Connecting-IP),
- * checked to look like an IPv4 or IPv6 address; anything else shares the bucket "unknown".
+ * The client a limit counts, as it may be used in a socket tag: from the header Cloudflare sets
+ * (CF-Connecting-IP), an IPv4 address as it is and an IPv6 address by its /64 (one subscriber holds a
+ * whole /64; proto/address-group.ts); anything that is not an address shares the bucket "unknown".
  */
 export function clientAddress(header: string | null | undefined): string {
-  if (!header || header.length > 45 || !/^[0-9A-Fa-f:.]+$/.test(header)) return 'unknown';
-  return header.toLowerCase();
+  if (!header || header.length > 45) return 'unknown';
+  return addressGroup(header.trim()) ?? 'unknown';
 }
 
 /** Connection attempts per address, bounded in memory: idle full buckets are forgotten first. */

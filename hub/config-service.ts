@@ -123,7 +123,9 @@ export function createConfigService(deps: { api: AlertApi; adminToken: string | 
     createChannel: (req, ctx) =>
       write(ctx, async () => {
         const ch = req.channel;
-        const body: Record<string, unknown> = { name: req.name, type: ch?.type ?? '', url: ch?.url ?? '' };
+        // An empty name (proto3's default) means none given: the hub names the channel.
+        const body: Record<string, unknown> = { type: ch?.type ?? '', url: ch?.url ?? '' };
+        if (req.name) body.name = req.name;
         if (req.id) body.id = req.id;
         if (ch?.secret) body.secret = ch.secret;
         return { channel: savedChannel(await api.createChannel(body)) };

@@ -2,7 +2,9 @@
 // object. Nothing else in the hub reads process.env. An error names the variable and what is wrong.
 import path from 'node:path';
 import { z } from 'zod';
+import type { PublicViewDefinition } from '../proto/public-view.ts';
 import { parseDurationSeconds } from './duration.ts';
+import { loadViewsFile } from './views/views-file.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const seconds = (min: number, max: number) => z.coerce.number().finite().min(min).max(max);
@@ -46,13 +48,16 @@ const schema = z.object({
   HTTP_PORT: port.default(8000),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   GRPC_PORT: port.default(50051),
-  GRPC_HOST: z.string().min(1).default('0.0.0.0'),
+  // Default by command: all interfaces for `sysmonstm hub`, 127.0.0.1 for `sysmonstm all` (HubContext).
+  GRPC_HOST: z.string().min(1).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   REDIS_URL: optionalUrl(['redis://', 'rediss://']),
   TIMESCALE_URL: optionalUrl(['postgres://', 'postgresql://']),
   EDGE_URL: optionalUrl(['ws://', 'wss://']),
   EDGE_API_KEY: z.string().optional(),
   EDGE_PUSH_INTERVAL: seconds(0.05, 3600).default(1),
+  EDGE_MAX_FRAME_BYTES: z.coerce.number().int().min(16 * 1024).max(32 * 1024 * 1024).default(1024 * 1024),
+  PUBLIC_VIEWS_FILE: optionalPath,
   LIVE_PUSH_INTERVAL: seconds(0.05, 60).default(0.25),
   HISTORY_FLUSH_INTERVAL: seconds(0.01, 60).default(0.25),
   RETENTION_RAW_DAYS: seconds(1, 3650).default(7),
@@ -60,6 +65,24 @@ const schema = z.object({
   RETENTION_1H_DAYS: seconds(1, 36500).default(730),
   MAX_MACHINES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   MAX_VIEWERS: z.coerce.number().int().min(1).max(100_000).default(1000),
+  MAX_VIEWERS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(20),
+  ALLOWED_HOSTS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const names = (v ?? '')
+        .split(',')
+        .map((n) => n.trim().toLowerCase())
+        .filter((n) => n.length > 0);
+      for (const n of names) {
+        if (n !== '*' && !/^(\[[0-9a-f:.]+\]|[a-z0-9.-]{1,253})$/.test(n)) {
+          ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of host names (no port, no scheme) or *, got "${n}"` });
+          return z.NEVER;
+        }
+      }
+      return names;
+    }),
+  FORGET_OFFLINE_AFTER: duration(100 * 365 * 86_400).default(7 * 86_400),
   GRPC_HANDSHAKE_TIMEOUT: seconds(0.05, 300).default(10),
   GRPC_IDLE_TIMEOUT: seconds(0.05, 86_400).default(300),
   GRPC_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(12_000),
@@ -83,8 +106,10 @@ const schema = z.object({
   NOTIFY_TIMEOUT: seconds(0.05, 300).default(10),
   NOTIFY_RETRIES: z.coerce.number().int().min(0).max(20).default(5),
   NOTIFY_BACKOFF: seconds(0.01, 3600).default(2),
+  NOTIFY_ALLOW_PRIVATE: z.enum(['0', '1', 'true', 'false']).default('0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  // Default: pretty on a terminal, JSON lines otherwise (HubContext.stdoutIsTty).
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
 
 /** Every environment variable the hub reads (each also a `--flag`): for docs, .env.example and deploy checks. */
@@ -101,12 +126,23 @@ export interface HubConfig {
   readonly edgeUrl: string | undefined;
   readonly edgeApiKey: string | undefined;
   readonly edgePushIntervalMs: number;
+  /** Largest frame sent to the relay: larger snapshots go in parts, larger deltas as several (EDGE_MAX_FRAME_BYTES). */
+  readonly edgeMaxFrameBytes: number;
+  /** PUBLIC_VIEWS_FILE, read and validated at start. */
+  readonly publicViewsFile: string | undefined;
+  /** The views defined in PUBLIC_VIEWS_FILE (read-only through the API; more can be added there). */
+  readonly publicViews: readonly PublicViewDefinition[];
   readonly livePushIntervalMs: number;
   readonly historyFlushIntervalMs: number;
   readonly retention: { readonly rawDays: number; readonly oneMinuteDays: number; readonly oneHourDays: number };
   readonly maxMachines: number;
-  /** Concurrent viewers on the hub's /ws. */
+  /** Concurrent viewers on the hub's /ws, in total and per client address (IPv6 per /64). */
   readonly maxViewers: number;
+  readonly maxViewersPerAddress: number;
+  /** Extra Host names the HTTP port answers to (ALLOWED_HOSTS), besides localhost, 127.0.0.1, [::1] and HTTP_HOST; ["*"] = any. */
+  readonly allowedHosts: readonly string[];
+  /** A machine silent this long is dropped from current state (FORGET_OFFLINE_AFTER); 0 = never. History stays. */
+  readonly forgetOfflineAfterMs: number;
   /** gRPC port: handshake and idle-session timeouts, connection caps in total and per peer address (hub/connection-limits.ts). */
   readonly grpcConnections: { readonly handshakeTimeoutMs: number; readonly idleTimeoutMs: number; readonly maxConnections: number; readonly maxConnectionsPerPeer: number };
   /** Shared token every collector must send (COLLECTOR_TOKEN); undefined = collectors are not checked. */
@@ -130,6 +166,8 @@ export interface HubConfig {
     readonly notifyTimeoutMs: number;
     readonly notifyRetries: number;
     readonly notifyBackoffMs: number;
+    /** NOTIFY_ALLOW_PRIVATE: notification URLs may point at loopback, link-local and private addresses. */
+    readonly notifyAllowPrivate: boolean;
   };
   readonly logLevel: string;
   readonly logFormat: 'json' | 'pretty';
@@ -137,6 +175,14 @@ export interface HubConfig {
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+/** What the defaults depend on besides the environment: the command and where the logs go. */
+export interface HubContext {
+  /** `all` (the hub with a local collector, one machine): gRPC binds to 127.0.0.1 by default. */
+  readonly command?: 'hub' | 'all';
+  /** Logs are human-readable by default on a terminal, JSON lines otherwise. */
+  readonly stdoutIsTty?: boolean;
 }
 
 /** `--http-port 8001` → HTTP_PORT=8001. Unknown flags are an error, not silently ignored. */
@@ -155,7 +201,7 @@ export function flagsToEnv(argv: readonly string[], known: readonly string[]): R
   return out;
 }
 
-export function parseHubConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): HubConfig {
+export function parseHubConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, context: HubContext = {}): HubConfig {
   const merged: Record<string, string | undefined> = { ...env, ...flagsToEnv(argv, Object.keys(schema.shape)) };
   // An empty value means the default, as in the collector (`.env` files and compose often hold `NAME=`).
   for (const name of HUB_ENV_VARIABLES) if (merged[name]?.trim() === '') merged[name] = undefined;
@@ -174,22 +220,36 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
       `invalid hub configuration: a coarser tier must be kept at least as long as a finer one: RETENTION_RAW_DAYS (${c.RETENTION_RAW_DAYS}) ≤ RETENTION_1M_DAYS (${c.RETENTION_1M_DAYS}) ≤ RETENTION_1H_DAYS (${c.RETENTION_1H_DAYS})`,
     );
   }
+  let publicViews: PublicViewDefinition[] = [];
+  if (c.PUBLIC_VIEWS_FILE) {
+    try {
+      publicViews = loadViewsFile(c.PUBLIC_VIEWS_FILE);
+    } catch (err) {
+      throw new ConfigError(`invalid hub configuration: PUBLIC_VIEWS_FILE (${c.PUBLIC_VIEWS_FILE}): ${(err as Error).message}`);
+    }
+  }
   return Object.freeze({
     httpPort: c.HTTP_PORT,
     httpHost: c.HTTP_HOST,
     grpcPort: c.GRPC_PORT,
-    grpcHost: c.GRPC_HOST,
+    grpcHost: c.GRPC_HOST ?? (context.command === 'all' ? '127.0.0.1' : '0.0.0.0'),
     dataDir: c.DATA_DIR,
     redisUrl: c.REDIS_URL,
     timescaleUrl: c.TIMESCALE_URL,
     edgeUrl: c.EDGE_URL,
     edgeApiKey: c.EDGE_API_KEY,
     edgePushIntervalMs: Math.round(c.EDGE_PUSH_INTERVAL * 1000),
+    edgeMaxFrameBytes: c.EDGE_MAX_FRAME_BYTES,
+    publicViewsFile: c.PUBLIC_VIEWS_FILE,
+    publicViews: Object.freeze(publicViews),
     livePushIntervalMs: Math.round(c.LIVE_PUSH_INTERVAL * 1000),
     historyFlushIntervalMs: Math.round(c.HISTORY_FLUSH_INTERVAL * 1000),
     retention: Object.freeze({ rawDays: c.RETENTION_RAW_DAYS, oneMinuteDays: c.RETENTION_1M_DAYS, oneHourDays: c.RETENTION_1H_DAYS }),
     maxMachines: c.MAX_MACHINES,
     maxViewers: c.MAX_VIEWERS,
+    maxViewersPerAddress: c.MAX_VIEWERS_PER_ADDRESS,
+    allowedHosts: Object.freeze(c.ALLOWED_HOSTS),
+    forgetOfflineAfterMs: Math.round(c.FORGET_OFFLINE_AFTER * 1000),
     grpcConnections: Object.freeze({
       handshakeTimeoutMs: Math.round(c.GRPC_HANDSHAKE_TIMEOUT * 1000),
       idleTimeoutMs: Math.round(c.GRPC_IDLE_TIMEOUT * 1000),
@@ -209,8 +269,9 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
       notifyTimeoutMs: Math.round(c.NOTIFY_TIMEOUT * 1000),
       notifyRetries: c.NOTIFY_RETRIES,
       notifyBackoffMs: Math.round(c.NOTIFY_BACKOFF * 1000),
+      notifyAllowPrivate: c.NOTIFY_ALLOW_PRIVATE === '1' || c.NOTIFY_ALLOW_PRIVATE === 'true',
     }),
     logLevel: c.LOG_LEVEL,
-    logFormat: c.LOG_FORMAT,
+    logFormat: c.LOG_FORMAT ?? (context.stdoutIsTty ? 'pretty' : 'json'),
   });
 }

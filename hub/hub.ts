@@ -10,8 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { createAdaptorServer } from '@hono/node-server';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Server } from 'node:http';
-import type { HubConfig } from './config.ts';
-import { createEdgeForwarder } from './edge/edge-forwarder.ts';
+import { ConfigError, type HubConfig } from './config.ts';
+import { createEdgeViews } from './edge/edge-views.ts';
+import { openViewRegistry } from './views/view-registry.ts';
+import { createViewStore } from './views/view-store.ts';
 import type { EventBus } from './events/event-bus.ts';
 import { createMemoryEvents } from './events/memory-events.ts';
 import { createRedisEvents } from './events/redis-events.ts';
@@ -28,6 +30,7 @@ import { peerAddressKey, peerContextValues } from './gateway/admin-auth.ts';
 import { createContextValues } from '@connectrpc/connect';
 import { createHubMetrics } from './gateway/prometheus-metrics.ts';
 import { attachLiveSocket } from './gateway/live-socket.ts';
+import { createOriginGuard } from './gateway/origin-guard.ts';
 import { createHistoryWriter } from './history/history-writer.ts';
 import { openHistorySpool } from './history/history-spool.ts';
 import { openHistory } from './history/open-history.ts';
@@ -39,10 +42,11 @@ import { createRoutes } from './routes.ts';
 import { createMemoryState } from './state/memory-state.ts';
 import { createRedisState } from './state/redis-state.ts';
 import { createFallbackState } from './state/fallback-state.ts';
-import { loadHubSecurity } from './security.ts';
+import { fileErrorReason, loadHubSecurity } from './security.ts';
 import type { StateStore } from './state/state-store.ts';
 import { LIMITS } from './validate-report.ts';
 
+// Both from the package root: this file and the bundle dist/hub.mjs sit one folder below it.
 export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
 const HUB_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const MAINTENANCE_INTERVAL_MS = 60_000;
@@ -85,7 +89,11 @@ function listen(server: Server | http2.Http2Server, port: number, host: string):
 export async function startHub(config: HubConfig, options: HubOptions): Promise<Hub> {
   const log = options.log;
   const startedAt = Date.now();
-  mkdirSync(config.dataDir, { recursive: true });
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+  } catch (err) {
+    throw new ConfigError(`DATA_DIR: cannot create ${config.dataDir} (${fileErrorReason(err)})`);
+  }
   // ADMIN_TOKEN also reads the API when DASHBOARD_TOKEN is set (one Authorization header per request).
   const security = loadHubSecurity(config, log, { alsoAcceptBearer: config.adminToken ? [config.adminToken] : [] });
 
@@ -151,8 +159,10 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   /** What a reconnecting collector is told the hub holds: the database, plus what waits in the spool. */
   const durableHistory = { lastSeq: async (id: string) => Math.max(await history.lastSeq(id), spool?.maxSeq(id) ?? 0) };
   // Alerting: rules in SQL, shared state and evaluation through Redis when configured (alerts/alerting.ts).
-  const alerting = await startAlerting({ db, redis, redisPrefix: options.redisPrefix, events, machines: state, log, config: config.alerts });
+  const alerting = await startAlerting({ db, redis, redisPrefix: options.redisPrefix, events, machines: state, log, config: config.alerts, dataDir: config.dataDir });
   const machineStatus = { statusOf: alerting.engine.statusOf, onStatusChange: alerting.engine.onStatusChange };
+  // Public views: the file's and the API's (stored with the history, shared by replicas).
+  const publicViews = await openViewRegistry({ store: createViewStore(db, log), fileViews: config.publicViews, log: log.child({ part: 'views' }) });
   const fleetView = await createFleetView({ state, events, log, status: machineStatus });
   const fleetQuery = createFleetQuery({ state, history, statusOf: alerting.engine.statusOf });
   const ingest = createIngestService({
@@ -192,28 +202,46 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     s.once('close', () => sessions.delete(s));
   });
 
+  // Host and Origin checks: no DNS-rebinding page or other site's page drives the hub (origin-guard.ts).
+  const originGuard = createOriginGuard({ httpHost: config.httpHost, allowedHosts: config.allowedHosts });
   const app = createHttpApp({
+    originGuard,
     fleet: fleetQuery,
     log,
     webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
     ready: async () => ({ history: await history.ping(), state: await state.ping() }),
-    info: () => ({ uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), history: history.path, state: state.kind }),
+    info: () => ({ uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), history: history.path, state: state.kind, adminTokenRequired: config.adminToken !== undefined }),
     metrics,
     dashboardAuth: security.dashboardAuth,
     alerts: { api: alerting.api, adminToken: config.adminToken },
+    publicViews: { views: publicViews, adminToken: config.adminToken, edgeUrl: config.edgeUrl },
   });
   const httpServer = createAdaptorServer({ fetch: app.fetch }) as Server;
   const live = attachLiveSocket(httpServer, {
     fleet: fleetView,
     pushIntervalMs: config.livePushIntervalMs,
+    maxFrameBytes: config.edgeMaxFrameBytes,
     log,
     maxViewers: config.maxViewers,
+    maxViewersPerAddress: config.maxViewersPerAddress,
+    admit: (req) =>
+      originGuard.checkHost(req.headers.host) ??
+      originGuard.checkOrigin({ host: req.headers.host, origin: req.headers.origin, secFetchSite: req.headers['sec-fetch-site'] as string | undefined }),
     authorize: security.authorizeViewer,
   });
 
+  // One WebSocket per public view (EDGE_URL?view=<slug>); with no view, nothing leaves the hub.
   const forwarder =
     config.edgeUrl && config.edgeApiKey
-      ? createEdgeForwarder({ url: config.edgeUrl, apiKey: config.edgeApiKey, pushIntervalMs: config.edgePushIntervalMs, source: fleetView, log })
+      ? createEdgeViews({
+          url: config.edgeUrl,
+          apiKey: config.edgeApiKey,
+          pushIntervalMs: config.edgePushIntervalMs,
+          maxFrameBytes: config.edgeMaxFrameBytes,
+          source: fleetView,
+          views: publicViews,
+          log,
+        })
       : undefined;
   forwarder?.start();
 
@@ -269,6 +297,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
         });
         await step('close viewers', () => live.close());
         await step('close forwarder', () => forwarder?.close());
+        await step('close public views', () => publicViews.close());
         await step('stop backups', () => backups?.close());
         await step('flush history', () => writer.close());
         await step('close history spool', () => spool?.close());

@@ -20,6 +20,7 @@ import type { EventBus } from './events/event-bus.ts';
 import type { HistoryRow, HistoryStore } from './history/history-store.ts';
 import type { Logger } from './log.ts';
 import type { MachineRecord, StateStore } from './state/state-store.ts';
+import { carryTopProcesses, type TopProcessesCarry } from './top-processes-carry.ts';
 import { boundReportForState } from './state/bound-report.ts';
 import { neutralizeHello, neutralizeReport } from './text-sanitizer.ts';
 import { LIMITS, validateHello, validateReport } from './validate-report.ts';
@@ -244,6 +245,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         deps.log.info({ machine: h.machineId, hostname: h.hostname, lastSeq }, 'collector connected');
       };
 
+      let topProcesses: TopProcessesCarry | undefined;
       const reject = (report: Report, reason: string, ackable: boolean) => {
         stats.reportsRejected++;
         deps.log.warn({ machine: hello!.machineId, seq: String(report.seq), reason }, 'report rejected');
@@ -289,6 +291,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         const mergedLabels = { ...h.labels, ...report.labels };
         const timeMs = Number(report.timestampMs);
         stats.reportsAccepted++;
+        topProcesses = carryTopProcesses(topProcesses, report);
         const metrics = summarize(report);
         const hostname = report.hostname || h.hostname || h.machineId;
         const record: MachineRecord = {

@@ -1,37 +1,61 @@
 // Entry points used by the CLI: `sysmonstm hub` (the hub alone) and `sysmonstm all` (the hub plus a
 // collector for this machine — the one-command default). One signal hook closes everything in order.
+// A configuration error, in the values or in a file they name, ends the start with one line naming the
+// variable and exit code 2 (a service manager should not restart what restarting cannot fix).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, parseHubConfig } from './config.ts';
 import { startHub, type Hub } from './hub.ts';
 import { createLogger } from './log.ts';
+import { dashboardUrl, startupNotes } from './startup-notes.ts';
+
+export { hubHelp, hubOptions } from './usage.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export async function runHub(argv: readonly string[], env: Env, opts: { withCollector?: boolean } = {}): Promise<Hub> {
+function configFailure(err: unknown): never {
+  process.stderr.write(`sysmonstm hub: ${(err as Error).message}\n`);
+  process.exit(2);
+}
+
+export async function runHub(argv: readonly string[], env: Env, opts: { withCollector?: boolean; stdoutIsTty?: boolean } = {}): Promise<Hub> {
   let config;
   try {
-    config = parseHubConfig(argv, env);
+    config = parseHubConfig(argv, env, { command: opts.withCollector ? 'all' : 'hub', stdoutIsTty: opts.stdoutIsTty });
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`sysmonstm hub: ${err.message}\n`);
-      process.exit(2);
-    }
+    if (err instanceof ConfigError) configFailure(err);
     throw err;
   }
   const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'hub' });
-  const hub = await startHub(config, { log });
+  for (const note of startupNotes(config, { embeddedDatabaseExists: existsSync(path.join(config.dataDir, 'pgdata')) })) {
+    log[note.level](note.fields ?? {}, note.msg);
+  }
+  let hub: Hub;
+  try {
+    hub = await startHub(config, { log });
+  } catch (err) {
+    if (err instanceof ConfigError) configFailure(err);
+    throw err;
+  }
+  if (config.httpPort === 0) log.info(`Dashboard: ${dashboardUrl(config.httpHost, hub.httpPort)}`);
   const closers: Array<() => Promise<void>> = [];
   if (opts.withCollector) {
     const { startCollector } = await import('../collector/main.ts');
-    const collector = await startCollector([], {
-      ...env,
-      // With TLS on the gRPC port the local collector trusts the hub's own certificate (it must name localhost).
-      AGGREGATOR_URL: env.AGGREGATOR_URL ?? (config.grpcTls ? `https://localhost:${hub.grpcPort}` : `http://127.0.0.1:${hub.grpcPort}`),
-      AGGREGATOR_CA_FILE: env.AGGREGATOR_CA_FILE ?? config.grpcTls?.certFile,
-      DATA_DIR: env.DATA_DIR ?? config.dataDir,
-    });
+    const collector = await startCollector(
+      [],
+      {
+        ...env,
+        // With TLS on the gRPC port the local collector trusts the hub's own certificate (it must name localhost).
+        AGGREGATOR_URL: env.AGGREGATOR_URL ?? (config.grpcTls ? `https://localhost:${hub.grpcPort}` : `http://127.0.0.1:${hub.grpcPort}`),
+        AGGREGATOR_CA_FILE: env.AGGREGATOR_CA_FILE ?? config.grpcTls?.certFile,
+        DATA_DIR: env.DATA_DIR ?? config.dataDir,
+        LOG_FORMAT: env.LOG_FORMAT ?? config.logFormat,
+      },
+      { stdoutIsTty: opts.stdoutIsTty },
+    );
     closers.push(() => collector.close());
-    log.info({ dashboard: `http://${config.httpHost === '0.0.0.0' ? 'localhost' : config.httpHost}:${hub.httpPort}/` }, 'local collector started; open the dashboard');
+    log.info({ dashboard: dashboardUrl(config.httpHost, hub.httpPort) }, 'local collector started; open the dashboard');
   }
   closers.push(() => hub.close());
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {

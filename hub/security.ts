@@ -5,9 +5,10 @@
 // start with a message naming its variable.
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { createSecureContext } from 'node:tls';
 import type { Interceptor } from '@connectrpc/connect';
 import { createCollectorAuth, parseCollectorTokens, type CollectorAuth } from './collector-auth.ts';
-import type { HubConfig } from './config.ts';
+import { ConfigError, type HubConfig } from './config.ts';
 import { createDashboardAuth, type DashboardAuth } from './gateway/dashboard-auth.ts';
 import { grpcAccessInterceptor } from './grpc-access.ts';
 import type { Logger } from './log.ts';
@@ -27,14 +28,27 @@ function readConfigFile(variable: string, file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new Error(`${variable}: cannot read ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`${variable}: cannot read ${file} (${fileErrorReason(err)})`);
+  }
+}
+
+/** "ENOENT: no such file or directory, open '/x'" → "no such file or directory". */
+export function fileErrorReason(err: unknown): string {
+  const message = (err as Error).message ?? String(err);
+  return /^[A-Z]+: ([^,]+)/.exec(message)?.[1] ?? message;
+}
+
+function tokensFromFile(file: string): Array<[string, string]> {
+  const text = readConfigFile('COLLECTOR_TOKENS_FILE', file).toString('utf8');
+  try {
+    return parseCollectorTokens(text, file);
+  } catch (err) {
+    throw new ConfigError(`COLLECTOR_TOKENS_FILE: ${(err as Error).message}`);
   }
 }
 
 export function loadHubSecurity(config: HubConfig, log: Logger, options: { alsoAcceptBearer?: readonly string[] } = {}): HubSecurity {
-  const machineTokens = config.collectorTokensFile
-    ? parseCollectorTokens(readConfigFile('COLLECTOR_TOKENS_FILE', config.collectorTokensFile).toString('utf8'), config.collectorTokensFile)
-    : [];
+  const machineTokens = config.collectorTokensFile ? tokensFromFile(config.collectorTokensFile) : [];
   const collectorAuth = createCollectorAuth({ sharedToken: config.collectorToken, machineTokens });
   // Other tokens that may read too (the admin token), so their calls are not stopped at this gate.
   const dashboardAuth = config.dashboardToken ? createDashboardAuth(config.dashboardToken, options) : undefined;
@@ -45,6 +59,13 @@ export function loadHubSecurity(config: HubConfig, log: Logger, options: { alsoA
   const tls = config.grpcTls
     ? { cert: readConfigFile('GRPC_TLS_CERT', config.grpcTls.certFile), key: readConfigFile('GRPC_TLS_KEY', config.grpcTls.keyFile) }
     : undefined;
+  if (tls) {
+    try {
+      createSecureContext(tls); // what the server would throw later, here, before anything is opened
+    } catch (err) {
+      throw new ConfigError(`GRPC_TLS_CERT, GRPC_TLS_KEY: not a PEM certificate and its private key (${(err as Error).message})`);
+    }
+  }
 
   log.info(
     {
@@ -57,7 +78,9 @@ export function loadHubSecurity(config: HubConfig, log: Logger, options: { alsoA
   return {
     collectorAuth,
     dashboardAuth,
-    authorizeViewer: dashboardAuth ? (req) => dashboardAuth.allows({ authorization: req.headers.authorization, cookie: req.headers.cookie }) : undefined,
+    authorizeViewer: dashboardAuth
+      ? (req) => dashboardAuth.allows({ authorization: req.headers.authorization, cookie: req.headers.cookie, address: req.socket.remoteAddress })
+      : undefined,
     interceptors,
     tls,
   };

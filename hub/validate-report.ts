@@ -11,6 +11,7 @@
 import type { Hello } from '../proto/gen/sysmonstm/v1/ingest_pb.js';
 import type { Report } from '../proto/gen/sysmonstm/v1/report_pb.js';
 import { hasControlCharacters } from './text-sanitizer.ts';
+import { validateReportExtras } from './validate-report-extras.ts';
 
 export const MACHINE_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 export const LIMITS = Object.freeze({
@@ -219,6 +220,7 @@ export function validateReport(report: Report, nowMs: number, options: ReportChe
     checkTemperatures(report.temperatures) ??
     checkContainers(report.containers) ??
     checkFields('', 'processCount', { process_count: report.processCount }) ??
-    checkFields('', 'uptimeSeconds', { uptime_seconds: report.uptimeSeconds })
+    checkFields('', 'uptimeSeconds', { uptime_seconds: report.uptimeSeconds }) ??
+    validateReportExtras(report)
   );
 }

@@ -13,3 +13,25 @@ export const ALERT_METRICS = [
   'offline',
 ] as const;
 export type AlertMetric = (typeof ALERT_METRICS)[number];
+
+/**
+ * An alert's value with its unit, the same in notifications and the dashboard: "75.6 %", "62.0 °C",
+ * "1.2 MB/s", "1.53" (load), "silent for 75 s" (offline); "no value" when there is none.
+ */
+export function formatAlertValue(metric: string, value: number | null | undefined): string {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return 'no value';
+  if (metric === 'offline') return `silent for ${Math.round(value)} s`;
+  if (metric.endsWith('_percent')) return `${value.toFixed(1)} %`;
+  if (metric === 'temperature_c') return `${value.toFixed(1)} °C`;
+  if (metric.endsWith('_bytes_sec')) {
+    const units = ['B/s', 'kB/s', 'MB/s', 'GB/s', 'TB/s'];
+    let v = Math.abs(value);
+    let u = 0;
+    while (v >= 999.5 && u < units.length - 1) {
+      v /= 1000;
+      u++;
+    }
+    return `${value < 0 ? '-' : ''}${v.toFixed(u === 0 || v >= 100 ? 0 : 1)} ${units[u]}`;
+  }
+  return String(Math.round(value * 100) / 100);
+}

@@ -33,9 +33,16 @@ export function isMetricName(name: string): name is MetricName {
   return metricNameSet.has(name);
 }
 
-/** Loopback and virtual interfaces do not count toward a machine's network totals. */
+/**
+ * Interfaces left out of a machine's network totals: loopback, container and bridge plumbing, and the
+ * interfaces whose traffic also crosses a physical NIC — traffic shaping (`ifb*`) and tunnels (`tun*`,
+ * `tap*`, `wg*`): VPN traffic is real, but counting it would count the same bytes twice. The per-
+ * interface rates in the report still list them all.
+ */
+const VIRTUAL_INTERFACE_PREFIXES = ['veth', 'docker', 'br-', 'virbr', 'ifb', 'tun', 'tap', 'wg'] as const;
+
 export function isPhysicalInterface(name: string): boolean {
-  return !(name === 'lo' || name.startsWith('veth') || name.startsWith('docker') || name.startsWith('br-') || name.startsWith('virbr'));
+  return name !== 'lo' && !VIRTUAL_INTERFACE_PREFIXES.some((p) => name.startsWith(p));
 }
 
 function sum(values: number[]): number {

@@ -19,7 +19,8 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const SCHEMA_DIR = path.dirname(fileURLToPath(import.meta.url));
+// From the package root, so that the hub bundle (dist/hub.mjs, one folder down as this file is) finds it too.
+export const SCHEMA_DIR = fileURLToPath(new URL('../schema/', import.meta.url));
 /** Arbitrary constant key of the advisory lock held while migrating ("sysmonst" in ASCII hex, fits a bigint). */
 export const MIGRATION_LOCK_KEY = '8320808700401841012';
 

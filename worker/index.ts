@@ -1,10 +1,15 @@
-// The public edge Worker (Hono): viewers connect to /ws and get the live fleet from a FleetRelay shard;
-// only the hub, with `Authorization: Bearer <HUB_TOKEN>`, may open /ingest (checked here, before any
-// Durable Object is touched); /api/snapshot, /api/machines and /api/machines/:id/recent answer from
-// relay-0; everything else is the dashboard from static assets, with security headers on every response.
-import { Hono } from 'hono';
+// The public edge Worker (Hono). Each public view is its own relay object(s), view:<slug>:<shard>:
+// viewers open /v/{slug}/ws (the view "default" also at /ws) and get that view's live fleet; the page
+// /v/{slug} is the dashboard; /v/{slug}/api/{machines,snapshot,view,machines/:id/recent} answer from
+// shard 0 with `Cache-Control: public, max-age=5`. A link view wants `?key=<secret>` on all of them;
+// unknown, revoked or wrong-key views are 404 JSON alike. Only the hub, with `Authorization: Bearer
+// <HUB_TOKEN>`, may open /ingest?view=<slug> (checked here, before any Durable Object is touched).
+// Everything else is the dashboard from static assets, with security headers on every response.
+import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { RelayStats } from '../durable-objects/relay-stats.ts';
+import { LIVE_METRICS } from '../proto/delta.ts';
+import { DEFAULT_VIEW_SLUG, MAX_VIEWS, VIEW_SLUG_PATTERN } from '../proto/public-view.ts';
 import { fleetCoordinator, relayShard, type Env } from './env.ts';
 import { checkHubAuth } from './hub-auth.ts';
 import { parseRelayConfig, type RelayConfig } from './relay-config.ts';
@@ -39,58 +44,125 @@ const requireHub = async (authorization: string | undefined, token: string | und
 };
 
 app.get('/health', (c) => c.json({ status: 'ok', mode: 'edge', shards: c.var.config.relayShards }));
+// Readiness, the hub's /ready name and shape: ready once the default view's first relay shard answers
+// (it holds the snapshot the API and new viewers read). JSON, never the page the catch-all serves.
+app.get('/ready', async (c) => {
+  c.header('Cache-Control', 'no-store');
+  try {
+    await relayShard(c.env, DEFAULT_VIEW_SLUG, 0).stats();
+    return c.json({ status: 'ready', mode: 'edge', checks: { relay: true } });
+  } catch (err) {
+    return c.json({ status: 'not ready', mode: 'edge', checks: { relay: false }, error: (err as Error).message }, 503);
+  }
+});
 app.get('/api/info', (c) => c.json({ mode: 'edge', readOnly: true, shards: c.var.config.relayShards }));
 
-app.get('/ws', (c) => {
-  requireWebSocket(c.req.header('Upgrade'));
-  const shard = Math.floor(Math.random() * c.var.config.relayShards);
-  return relayShard(c.env, shard).fetch(new Request('https://fleet-relay/viewer', c.req.raw));
-});
+/** The slug of a /v/{slug}/… route, checked before any Durable Object is addressed (404 otherwise). */
+const viewSlug = (raw: string | undefined): string => {
+  if (raw === undefined || !VIEW_SLUG_PATTERN.test(raw)) throw new HTTPException(404, { message: 'no such view' });
+  return raw;
+};
+const noSuchView = () => new HTTPException(404, { message: 'no such view' });
 
+/** The hub's socket for one view: `/ingest?view=<slug>` (no `view` = "default"). */
 app.get('/ingest', async (c) => {
   await requireHub(c.req.header('Authorization'), c.env.HUB_TOKEN);
   requireWebSocket(c.req.header('Upgrade'));
-  const target = c.var.config.relayShards > 1 ? fleetCoordinator(c.env) : relayShard(c.env, 0);
-  return target.fetch(new Request('https://fleet-relay/hub', c.req.raw));
+  const slug = c.req.query('view') ?? DEFAULT_VIEW_SLUG;
+  if (!VIEW_SLUG_PATTERN.test(slug)) throw new HTTPException(400, { message: 'view must match [a-z0-9-]{1,48}' });
+  const target = c.var.config.relayShards > 1 ? fleetCoordinator(c.env, slug) : relayShard(c.env, slug, 0);
+  return target.fetch(new Request(`https://fleet-relay/hub?view=${slug}`, c.req.raw));
 });
 
-app.get('/api/snapshot', async (c) => {
-  const text = await relayShard(c.env, 0).snapshot();
-  return c.body(text, 200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'public, max-age=1' });
-});
+const viewerSocket = (c: Context<AppEnv>, slug: string) => {
+  requireWebSocket(c.req.header('Upgrade'));
+  const shard = Math.floor(Math.random() * c.var.config.relayShards);
+  const key = c.req.query('key');
+  const url = `https://fleet-relay/viewer?view=${slug}${key === undefined ? '' : `&key=${encodeURIComponent(key)}`}`;
+  return relayShard(c.env, slug, shard).fetch(new Request(url, c.req.raw));
+};
 
-app.get('/api/machines', async (c) => {
-  c.header('Cache-Control', 'public, max-age=1');
-  return c.json(await relayShard(c.env, 0).machines());
-});
+/** Reads answer from shard 0 of the view: every shard holds the same snapshot. */
+const snapshotRoute = async (c: Context<AppEnv>, slug: string) => {
+  const text = await relayShard(c.env, slug, 0).snapshot(c.req.query('key'));
+  if (text === null) throw noSuchView();
+  return c.body(text, 200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'public, max-age=5' });
+};
+
+const viewRoute = async (c: Context<AppEnv>, slug: string) => {
+  const info = await relayShard(c.env, slug, 0).info(c.req.query('key'));
+  if (info === null) throw noSuchView();
+  c.header('Cache-Control', 'public, max-age=5');
+  return c.json({ slug: info.slug, title: info.title, metrics: info.metrics.map((i) => LIVE_METRICS[i]) });
+};
+
+const machinesRoute = async (c: Context<AppEnv>, slug: string) => {
+  const machines = await relayShard(c.env, slug, 0).machines(c.req.query('key'));
+  if (machines === null) throw noSuchView();
+  c.header('Cache-Control', 'public, max-age=5');
+  return c.json(machines);
+};
 
 const MACHINE_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** The relay's short in-memory ring for one machine, in the hub's /recent shape: [{t, metrics}], oldest first. */
-app.get('/api/machines/:id/recent', async (c) => {
-  const id = c.req.param('id');
+const recentRoute = async (c: Context<AppEnv>, slug: string) => {
+  const id = c.req.param('id') ?? '';
   if (!MACHINE_ID.test(id)) throw new HTTPException(400, { message: 'machine id must match [A-Za-z0-9._-]{1,128}' });
   const rawLimit = c.req.query('limit');
   const limit = rawLimit === undefined ? c.var.config.recentPoints : Number(rawLimit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new HTTPException(400, { message: 'limit must be an integer in 1..10000' });
-  const points = await relayShard(c.env, 0).recent(id, limit);
+  const points = await relayShard(c.env, slug, 0).recent(id, limit, c.req.query('key'));
   if (points === null) throw new HTTPException(404, { message: `unknown machine: ${id}` });
-  c.header('Cache-Control', 'public, max-age=1');
+  c.header('Cache-Control', 'public, max-age=5');
   return c.json(points);
-});
+};
 
-/** Counters of every relay object, for operators and the cost measurements; hub token required. */
+// A view at /v/{slug}/…; the view "default" also at the top level.
+app.get('/v/:slug/ws', (c) => viewerSocket(c, viewSlug(c.req.param('slug'))));
+app.get('/v/:slug/api/snapshot', (c) => snapshotRoute(c, viewSlug(c.req.param('slug'))));
+app.get('/v/:slug/api/view', (c) => viewRoute(c, viewSlug(c.req.param('slug'))));
+app.get('/v/:slug/api/machines', (c) => machinesRoute(c, viewSlug(c.req.param('slug'))));
+app.get('/v/:slug/api/machines/:id/recent', (c) => recentRoute(c, viewSlug(c.req.param('slug'))));
+app.get('/ws', (c) => viewerSocket(c, DEFAULT_VIEW_SLUG));
+app.get('/api/snapshot', (c) => snapshotRoute(c, DEFAULT_VIEW_SLUG));
+app.get('/api/view', (c) => viewRoute(c, DEFAULT_VIEW_SLUG));
+app.get('/api/machines', (c) => machinesRoute(c, DEFAULT_VIEW_SLUG));
+app.get('/api/machines/:id/recent', (c) => recentRoute(c, DEFAULT_VIEW_SLUG));
+
+/** Counters of the relay objects of the views asked for (`?view=a&view=b`, default "default"), for
+ *  operators and the cost measurements; hub token required. */
 app.get('/api/relay-stats', async (c) => {
   await requireHub(c.req.header('Authorization'), c.env.HUB_TOKEN);
   const { relayShards } = c.var.config;
-  const stats: RelayStats[] = await Promise.all(Array.from({ length: relayShards }, (_, i) => relayShard(c.env, i).stats()));
-  if (relayShards > 1) stats.push(await fleetCoordinator(c.env).stats());
-  return c.json({ shards: relayShards, objects: stats });
+  const slugs = c.req.queries('view') ?? [DEFAULT_VIEW_SLUG];
+  if (slugs.length > MAX_VIEWS || !slugs.every((s) => VIEW_SLUG_PATTERN.test(s))) {
+    throw new HTTPException(400, { message: `view must match [a-z0-9-]{1,48}, at most ${MAX_VIEWS} of them` });
+  }
+  const views: Record<string, RelayStats[]> = {};
+  for (const slug of slugs) {
+    const stats: RelayStats[] = await Promise.all(Array.from({ length: relayShards }, (_, i) => relayShard(c.env, slug, i).stats()));
+    if (relayShards > 1) stats.push(await fleetCoordinator(c.env, slug).stats());
+    views[slug] = stats;
+  }
+  return c.json({ shards: relayShards, views, objects: Object.values(views).flat() });
 });
 
 app.all('/api/*', (c) => c.json({ error: `no such endpoint on the edge: ${c.req.method} ${c.req.path}` }, 404));
 app.all('/ingest', (c) => c.json({ error: 'use GET with a WebSocket upgrade' }, 405));
 app.all('/ws', (c) => c.json({ error: 'use GET with a WebSocket upgrade' }, 405));
+app.all('/v/:slug/ws', (c) => c.json({ error: 'use GET with a WebSocket upgrade' }, 405));
+app.all('/v/:slug/api/*', (c) => c.json({ error: `no such endpoint on the edge: ${c.req.method} ${c.req.path}` }, 404));
+
+/** A view's page: the dashboard (it reads the slug and ?key= from its own URL). */
+app.get('/v/:slug', (c) => {
+  viewSlug(c.req.param('slug'));
+  return c.env.ASSETS.fetch(new Request(new URL('/', c.req.url), c.req.raw));
+});
+app.get('/v/:slug/', (c) => {
+  viewSlug(c.req.param('slug'));
+  return c.env.ASSETS.fetch(new Request(new URL('/', c.req.url), c.req.raw));
+});
 
 // The dashboard (web/dist) through the assets binding, so the security headers above apply to pages too.
 app.all('*', (c) => c.env.ASSETS.fetch(c.req.raw));

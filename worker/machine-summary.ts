@@ -1,9 +1,20 @@
-// GET /api/machines on the edge answers with the same shape as the hub's (MachineSummaryJson in
-// hub/fleet/fleet-query.ts), built from the live view the relay holds: every headline metric is
-// present, null where the edge does not carry it. `lastSeq` is not known at the edge and is 0.
+// GET /v/{slug}/api/machines (and /api/machines for the default view) answers with the shape of the
+// hub's list (MachineSummaryJson in hub/fleet/fleet-query.ts), built from what the view's relay holds:
+// only what the hub sent for this view (the metrics it shows; hostname "" and labels {} when hidden),
+// plus each machine's uptime over the last 24 h. `lastSeq` is not known at the edge and is 0.
 import type { MachineView } from '../proto/delta.ts';
-import { METRIC_NAMES, type Metrics } from '../proto/metrics.ts';
+import type { Metrics } from '../proto/metrics.ts';
 import type { MachineStatus } from '../proto/status.ts';
+import { UPTIME_SLOTS, type UptimeBitmaps } from '../durable-objects/uptime-bitmaps.ts';
+
+export interface EdgeMachineUptime {
+  slotMs: number;
+  /** End of the newest slot (ms, relay clock). */
+  end: number;
+  slots: number;
+  /** base64 of 12 bytes: slot s (0 = newest) is bit s % 8 of byte ⌊s / 8⌋ (proto/view-frames.ts `up`). */
+  bitmap: string;
+}
 
 export interface EdgeMachineSummary {
   id: string;
@@ -14,12 +25,13 @@ export interface EdgeMachineSummary {
   labels: Record<string, string>;
   intervalMs: number;
   lastSeq: number;
-  metrics: Metrics;
+  /** The view's metrics this machine has a value for (nothing else). */
+  metrics: Partial<Metrics>;
+  uptime: EdgeMachineUptime | null;
 }
 
-export function toEdgeMachineSummary(view: MachineView): EdgeMachineSummary {
-  const metrics = {} as Metrics;
-  for (const name of METRIC_NAMES) metrics[name] = (view.values as Partial<Record<string, number>>)[name] ?? null;
+export function toEdgeMachineSummary(view: MachineView, uptime?: UptimeBitmaps, nowMs = 0): EdgeMachineSummary {
+  const bitmap = uptime?.bitmap(view.id, nowMs);
   return {
     id: view.id,
     hostname: view.host,
@@ -29,11 +41,15 @@ export function toEdgeMachineSummary(view: MachineView): EdgeMachineSummary {
     labels: view.labels,
     intervalMs: view.intervalMs,
     lastSeq: 0,
-    metrics,
+    metrics: { ...view.values } as Partial<Metrics>,
+    uptime:
+      uptime === undefined || bitmap === undefined
+        ? null
+        : { slotMs: uptime.slotMs, end: (uptime.slotOf(nowMs) + 1) * uptime.slotMs, slots: UPTIME_SLOTS, bitmap },
   };
 }
 
 /** Sorted like the hub's list: by name, then id. */
-export function toEdgeMachineList(views: Iterable<MachineView>): EdgeMachineSummary[] {
-  return [...views].map(toEdgeMachineSummary).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+export function toEdgeMachineList(views: Iterable<MachineView>, uptime?: UptimeBitmaps, nowMs = 0): EdgeMachineSummary[] {
+  return [...views].map((v) => toEdgeMachineSummary(v, uptime, nowMs)).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
 }

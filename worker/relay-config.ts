@@ -21,6 +21,14 @@ export interface RelayConfig {
   readonly viewerConnectsPerMinute: number;
   /** Frames a viewer may send per minute (a dashboard sends none; past this its socket is closed). */
   readonly viewerMessagesPerMinute: number;
+  /** A view's hub counts as silent (the public page says "live data paused") after nothing for this long. */
+  readonly hubSilentAfterMs: number;
+  /** The dead-man webhook fires after the hub has been silent this long (DEADMAN_AFTER_S, in ms here). */
+  readonly deadmanAfterMs: number;
+  /** Where the dead-man webhook goes (a secret); null = none. */
+  readonly deadmanWebhookUrl: string | null;
+  /** HMAC-SHA256 key for the dead-man webhook's X-Sysmonstm-Signature (a secret); null = unsigned. */
+  readonly deadmanWebhookSecret: string | null;
 }
 
 export class RelayConfigError extends Error {
@@ -38,7 +46,30 @@ export const RELAY_DEFAULTS: RelayConfig = Object.freeze({
   maxViewersPerIp: 256,
   viewerConnectsPerMinute: 300,
   viewerMessagesPerMinute: 30,
+  hubSilentAfterMs: 60_000,
+  deadmanAfterMs: 300_000,
+  deadmanWebhookUrl: null,
+  deadmanWebhookSecret: null,
 });
+
+function webhookUrl(vars: Readonly<Record<string, unknown>>, name: string): string | null {
+  const raw = vars[name];
+  if (raw === undefined || raw === null || raw === '') return null;
+  let url: URL;
+  try {
+    url = new URL(String(raw).trim());
+  } catch {
+    throw new RelayConfigError(`${name} must be an http:// or https:// URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RelayConfigError(`${name} must be an http:// or https:// URL (got ${url.protocol})`);
+  return url.toString();
+}
+
+function secret(vars: Readonly<Record<string, unknown>>, name: string): string | null {
+  const raw = vars[name];
+  if (raw === undefined || raw === null || raw === '') return null;
+  return String(raw);
+}
 
 function integer(vars: Readonly<Record<string, unknown>>, name: string, fallback: number, min: number, max: number): number {
   const raw = vars[name];
@@ -62,5 +93,9 @@ export function parseRelayConfig(vars: Readonly<Record<string, unknown>>): Relay
     maxViewersPerIp: integer(vars, 'MAX_VIEWERS_PER_IP', RELAY_DEFAULTS.maxViewersPerIp, 1, 1_000_000),
     viewerConnectsPerMinute: integer(vars, 'VIEWER_CONNECTS_PER_MINUTE', RELAY_DEFAULTS.viewerConnectsPerMinute, 1, 1_000_000),
     viewerMessagesPerMinute: integer(vars, 'VIEWER_MESSAGES_PER_MINUTE', RELAY_DEFAULTS.viewerMessagesPerMinute, 1, 100_000),
+    hubSilentAfterMs: integer(vars, 'HUB_SILENT_AFTER_MS', RELAY_DEFAULTS.hubSilentAfterMs, 100, 86_400_000),
+    deadmanAfterMs: integer(vars, 'DEADMAN_AFTER_S', RELAY_DEFAULTS.deadmanAfterMs / 1000, 1, 604_800) * 1000,
+    deadmanWebhookUrl: webhookUrl(vars, 'DEADMAN_WEBHOOK_URL'),
+    deadmanWebhookSecret: secret(vars, 'DEADMAN_WEBHOOK_SECRET'),
   });
 }

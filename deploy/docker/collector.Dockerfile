@@ -12,10 +12,11 @@ COPY package.json package-lock.json ./
 COPY bin ./bin
 COPY proto ./proto
 COPY collector ./collector
+COPY scripts ./scripts
 
 # ---- build: the collector bundle dist/collector.mjs (esbuild is a dev dependency, so it stays here) ---
-# bin/sysmonstm.js runs the bundle (a much smaller process than the TypeScript sources) because it is
-# newer than every source copied next to it; a bundle older than the sources would never run.
+# bin/sysmonstm.js runs the bundle (a much smaller process than the TypeScript sources) because the
+# image holds no hub sources, as an installed package (bin/entry-points.js).
 FROM node:22-alpine AS build
 WORKDIR /src
 COPY --from=source /src ./

@@ -5,8 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { MACHINE_ID_PATTERN } from '../validate-report.ts';
-import { checkId, parseRuleInput, parseSavedChannelInput, RULE_LIMITS, type AlertRule, type ChannelRef, type ChannelSpec } from './alert-rule.ts';
+import { checkId, parseRuleInput, type AlertMetric, parseSavedChannelInput, RULE_LIMITS, type AlertRule, type ChannelRef, type ChannelSpec } from './alert-rule.ts';
 import type { ActiveAlert } from './alert-state.ts';
+import { sendTestNotification } from './channel-test.ts';
 import type { AlertEventRow, AlertStore, DeadLetter, StoredRule } from './alert-store.ts';
 import type { AlertEngine } from './alert-engine.ts';
 
@@ -20,6 +21,13 @@ export interface RuleJson extends Omit<AlertRule, 'channels'> {
 
 export interface ActiveAlertJson extends ActiveAlert {
   rule_name: string;
+  /** The rule's metric, so a client can show the value with its unit. */
+  metric: AlertMetric;
+}
+
+export interface AlertEventJson extends AlertEventRow {
+  /** The rule's metric; null when the rule has been deleted since. */
+  metric: AlertMetric | null;
 }
 
 export interface ChannelJson {
@@ -70,7 +78,22 @@ function machineParam(v: unknown, field: string): string {
   return v;
 }
 
-export function createAlertApi(deps: { store: AlertStore; engine: AlertEngine; /** A dead letter was queued again. */ onQueued?: () => void }) {
+export interface ChannelTestJson {
+  /** The channel answered 2xx. */
+  ok: boolean;
+  /** The channel's HTTP status; null when it did not answer. */
+  http_status: number | null;
+  error?: string;
+}
+
+export function createAlertApi(deps: {
+  store: AlertStore;
+  engine: AlertEngine;
+  /** A dead letter was queued again. */
+  onQueued?: () => void;
+  /** How long "send a test" waits for the channel (default 10 s). */
+  testTimeoutMs?: number;
+}) {
   const { store, engine } = deps;
 
   async function checkChannelRefs(channels: readonly ChannelRef[]): Promise<void> {
@@ -151,6 +174,16 @@ export function createAlertApi(deps: { store: AlertStore; engine: AlertEngine; /
       return { id, name: created.name, type: created.type, url: created.url, has_secret: Boolean(created.secret), created_at: created.created_at };
     },
 
+    /** Sends one test notification to a saved channel now and says how the channel answered. */
+    async testChannel(id: string): Promise<ChannelTestJson> {
+      checkId(id);
+      const channel = (await store.listChannels()).find((c) => c.id === id);
+      if (!channel) throw notFound(`unknown channel "${id}"`);
+      const spec: ChannelSpec = { type: channel.type, url: channel.url, ...(channel.secret ? { secret: channel.secret } : {}) };
+      const result = await sendTestNotification(spec, channel.name, { timeoutMs: deps.testTimeoutMs ?? 10_000, nowMs: Date.now() });
+      return result.ok ? { ok: true, http_status: result.status } : { ok: false, http_status: result.status ?? null, error: result.error };
+    },
+
     async deleteChannel(id: string): Promise<void> {
       checkId(id);
       const users = (await store.listRules()).filter((r) => r.channels.includes(id)).map((r) => r.id);
@@ -162,20 +195,23 @@ export function createAlertApi(deps: { store: AlertStore; engine: AlertEngine; /
     async listAlerts(params: { machine?: string } = {}): Promise<ActiveAlertJson[]> {
       if (params.machine !== undefined) machineParam(params.machine, 'machine');
       const names = new Map(engine.rules().map((r) => [r.id, r.name]));
+      const metrics = new Map(engine.rules().map((r) => [r.id, r.metric]));
       const rank = (a: ActiveAlert) => (a.state === 'firing' ? 0 : 2) + (a.severity === 'critical' ? 0 : 1);
       return (await engine.activeAlerts())
         .filter((a) => params.machine === undefined || a.machine === params.machine)
-        .map((a) => ({ ...a, rule_name: names.get(a.rule_id) ?? a.rule_id }))
+        .map((a) => ({ ...a, rule_name: names.get(a.rule_id) ?? a.rule_id, metric: metrics.get(a.rule_id) ?? 'cpu_percent' }))
         .sort((a, b) => rank(a) - rank(b) || a.since - b.since || a.machine.localeCompare(b.machine) || a.rule_id.localeCompare(b.rule_id));
     },
 
-    async history(params: { limit?: string; machine?: string; rule_id?: string; before?: string }): Promise<AlertEventRow[]> {
-      return store.history({
+    async history(params: { limit?: string; machine?: string; rule_id?: string; before?: string }): Promise<AlertEventJson[]> {
+      const metrics = new Map(engine.rules().map((r) => [r.id, r.metric]));
+      const rows = await store.history({
         limit: intParam(params.limit, 'limit', 1, MAX_HISTORY_LIMIT, 100)!,
         machine: params.machine === undefined || params.machine === '' ? undefined : machineParam(params.machine, 'machine'),
         ruleId: params.rule_id === undefined || params.rule_id === '' ? undefined : checkId(params.rule_id, 'rule_id'),
         beforeId: intParam(params.before, 'before', 1, Number.MAX_SAFE_INTEGER, undefined),
       });
+      return rows.map((r) => ({ ...r, metric: metrics.get(r.rule_id) ?? null }));
     },
 
     async acknowledge(body: unknown): Promise<ActiveAlertJson> {
@@ -184,7 +220,8 @@ export function createAlertApi(deps: { store: AlertStore; engine: AlertEngine; /
       const ruleId = checkId(body.rule_id, 'rule_id');
       const machine = machineParam(body.machine, 'machine');
       const alert = await engine.acknowledge(ruleId, machine);
-      return { ...alert, rule_name: engine.rules().find((r) => r.id === ruleId)?.name ?? ruleId };
+      const rule = engine.rules().find((r) => r.id === ruleId);
+      return { ...alert, rule_name: rule?.name ?? ruleId, metric: rule?.metric ?? 'cpu_percent' };
     },
 
     async silence(body: unknown): Promise<{ rule_id: string; machine: string; silenced_until: number | null }> {

@@ -24,7 +24,7 @@ import type { MachineRecord, StateStore } from '../state/state-store.ts';
 import { describeCondition, ruleApplies, ruleValue, type AlertRule, type ChannelSpec, type FilesystemUse, type Severity } from './alert-rule.ts';
 import type { ActiveAlert, ActiveChange, AlertStateStore, MachineAlerts, OutboxEntry } from './alert-state.ts';
 import type { AlertStore, QueuedNotification } from './alert-store.ts';
-import { acknowledge, evaluate, OK_STATE, silence, type AlertState, type Sample } from './evaluate.ts';
+import { acknowledge, evaluate, isRecordedStep, OK_STATE, silence, type AlertState, type Sample } from './evaluate.ts';
 import type { AlertMessage } from './notification.ts';
 
 export const ALERTS_GROUP = 'alerts';
@@ -267,7 +267,13 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
         next[rule.id] = ev.state;
         changed = true;
         touched.add(rule.id);
-        if (ev.transition || ev.notice) {
+        if (ev.transition === 'firing' && before.phase === 'pending') {
+          // The pending phase is recorded only now that it led to firing (at the time it began).
+          outbox.push({ ...entry(rule, machine, { state: 'pending', notice: undefined, value: before.value, since: before.sinceMs, detail: null }, nowMs), at: before.sinceMs });
+        }
+        if (!isRecordedStep(ev)) {
+          if (ev.transition) log.debug({ rule: rule.id, machine, state: ev.transition, value: ev.state.value }, 'alert pending state changed');
+        } else {
           const since = ev.transition === 'resolved' || ev.state.phase === 'ok' ? before.sinceMs : ev.state.sinceMs;
           outbox.push(entry(rule, machine, { state: ev.transition, notice: ev.notice, value: ev.state.value, since, detail: ev.transition === undefined && ev.notice === 'firing' ? 'silence over' : null }, nowMs));
         }

@@ -248,8 +248,9 @@ export function parseSavedChannelInput(body: unknown): SavedChannelInput {
   if (!isRecord(body)) throw badRequest('the body must be a JSON object (a channel)');
   checkKeys(body, ['id', 'name', 'type', 'url', 'secret', 'has_secret', 'created_at'], '');
   const id = body.id === undefined || body.id === null ? undefined : checkId(body.id);
-  const name = str(body.name, 'name', RULE_LIMITS.maxNameLength);
   const spec = parseChannelSpec({ type: body.type, url: body.url, secret: body.secret }, 'channel');
+  // The name is optional: without one the channel is called after its type and host ("slack hooks.slack.com").
+  const name = body.name === undefined || body.name === null ? `${spec.type} ${new URL(spec.url).host}` : str(body.name, 'name', RULE_LIMITS.maxNameLength);
   return { ...(id === undefined ? {} : { id }), name, ...spec };
 }
 

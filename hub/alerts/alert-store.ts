@@ -256,6 +256,10 @@ export function createAlertStore(db: SqlClient) {
       });
     },
 
+    /**
+     * Newest first by id (a bigint; ordered as a number: the text alias `id` would sort "9" before
+     * "52"); `beforeId` pages on from the last id seen.
+     */
     async history(params: { limit: number; machine?: string; ruleId?: string; beforeId?: number }): Promise<AlertEventRow[]> {
       const where: string[] = [];
       const args: unknown[] = [];
@@ -275,7 +279,7 @@ export function createAlertStore(db: SqlClient) {
       }>(
         `SELECT id::text AS id, (extract(epoch FROM time) * 1000)::float8 AS time_ms, rule_id, rule_name, machine_id, state, severity, value, detail
          FROM alert_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY id DESC LIMIT $${args.push(params.limit)}`,
+         ORDER BY alert_events.id DESC LIMIT $${args.push(params.limit)}`,
         args,
       );
       return rows.map((r) => ({
@@ -355,7 +359,7 @@ export function createAlertStore(db: SqlClient) {
       }>(
         `SELECT id::text AS id, (extract(epoch FROM created_at) * 1000)::float8 AS created_ms, (extract(epoch FROM finished_at) * 1000)::float8 AS failed_ms,
            kind, rule_id, machine_id, channel_type, channel_url, attempts, last_error, message
-         FROM alert_notifications WHERE status = 'dead' ORDER BY finished_at DESC, id DESC LIMIT $1`,
+         FROM alert_notifications WHERE status = 'dead' ORDER BY finished_at DESC, alert_notifications.id DESC LIMIT $1`,
         [limit],
       );
       return rows.map((r) => ({

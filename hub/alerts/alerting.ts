@@ -1,6 +1,8 @@
 // Puts alerting together for the hub: the SQL store (rules, events, notification queue), the shared
-// state (Redis when the hub has it, memory otherwise), the engine, the notification dispatcher and the
-// API both gateways use. One close(), in order: stop evaluating and recording, then stop sending.
+// state (Redis when the hub has it, otherwise memory kept in DATA_DIR/alert-state.json between runs),
+// the engine, the notification dispatcher and the API both gateways use. One close(), in order: stop
+// evaluating and recording, then stop sending.
+import path from 'node:path';
 import type { SqlClient } from '../db.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { Logger } from '../log.ts';
@@ -8,6 +10,7 @@ import type { RedisGateway } from '../redis.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { createAlertApi, type AlertApi } from './alert-api.ts';
 import { createAlertEngine, type AlertEngine } from './alert-engine.ts';
+import { ALERT_STATE_FILE } from './alert-state-file.ts';
 import type { AlertStateStore } from './alert-state.ts';
 import { createAlertStore } from './alert-store.ts';
 import { createMemoryAlertState } from './memory-alert-state.ts';
@@ -39,12 +42,14 @@ export async function startAlerting(deps: {
   machines: StateStore;
   log: Logger;
   config: AlertingConfig;
+  /** Without Redis the alert state is kept in `${dataDir}/alert-state.json` between runs. */
+  dataDir?: string;
 }): Promise<Alerting> {
   const log = deps.log.child({ part: 'alerts' });
   const store = createAlertStore(deps.db);
   const state: AlertStateStore = deps.redis
     ? createRedisAlertState(deps.redis.command, () => deps.redis!.dedicated('alerts-outbox'), log, { prefix: deps.redisPrefix, claimIdleMs: deps.config.claimIdleMs })
-    : createMemoryAlertState(log);
+    : createMemoryAlertState(log, { file: deps.dataDir === undefined ? undefined : path.join(deps.dataDir, ALERT_STATE_FILE) });
   const dispatcher = startNotificationDispatcher({
     store,
     log,
@@ -71,7 +76,7 @@ export async function startAlerting(deps: {
   }
   let closing: Promise<void> | undefined;
   return {
-    api: createAlertApi({ store, engine, onQueued: () => dispatcher.nudge() }),
+    api: createAlertApi({ store, engine, onQueued: () => dispatcher.nudge(), testTimeoutMs: deps.config.notifyTimeoutMs }),
     engine,
     dispatcher,
     maintain: () => store.pruneSent(7),

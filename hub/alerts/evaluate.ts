@@ -129,6 +129,15 @@ export function evaluate(rule: EvaluableRule, state: AlertState, sample: Sample,
   return { state: changed ? next : state, transition, notice, changed };
 }
 
+/**
+ * Whether an evaluation is recorded (an alert_events row, an info log line): firing, resolved and every
+ * notification are; a pending phase is recorded only once it leads to firing, so a pending that ends
+ * without firing (a short spike) leaves no trace but its debug line.
+ */
+export function isRecordedStep(ev: Pick<Evaluation, 'transition' | 'notice'>): boolean {
+  return ev.notice !== undefined || ev.transition === 'firing' || ev.transition === 'resolved';
+}
+
 /** Acknowledging stops reminders for the current episode. Only a pending or firing alert can be acknowledged. */
 export function acknowledge(state: AlertState): AlertState | undefined {
   if (state.phase === 'ok') return undefined;

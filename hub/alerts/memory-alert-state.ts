@@ -1,16 +1,57 @@
 // AlertStateStore in process memory, for the single-hub default (no REDIS_URL). The outbox is a queue
 // drained in order by the one local handler; a failing handler (the database is down) is retried with
-// backoff, never skipped.
+// backoff, never skipped. With a `file` (the hub passes DATA_DIR/alert-state.json) the state is loaded
+// from it at start and written back at most every `saveDelayMs` after a change and at close, so active
+// alerts, silences, acknowledgements and unrecorded transitions survive a restart.
 import type { Logger } from '../log.ts';
+import { readAlertSnapshot, writeAlertSnapshot } from './alert-state-file.ts';
 import { activeKey, type ActiveAlert, type AlertStateStore, type MachineAlerts, type OutboxEntry } from './alert-state.ts';
 
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 30_000;
 
-export function createMemoryAlertState(log: Logger): AlertStateStore {
+export interface MemoryAlertStateOptions {
+  /** Where the state is kept between runs; none: memory only. */
+  file?: string;
+  /** Longest wait between a change and its write (default 1 s). */
+  saveDelayMs?: number;
+}
+
+export function createMemoryAlertState(log: Logger, options: MemoryAlertStateOptions = {}): AlertStateStore {
   const machines = new Map<string, MachineAlerts>();
   const active = new Map<string, ActiveAlert>();
   const outbox: OutboxEntry[] = [];
+  const { file } = options;
+  if (file) {
+    try {
+      const saved = readAlertSnapshot(file);
+      if (saved) {
+        for (const [id, m] of saved.machines) machines.set(id, m);
+        for (const a of saved.active) active.set(activeKey(a.rule_id, a.machine), a);
+        outbox.push(...saved.outbox);
+        log.info({ file, machines: machines.size, active: active.size, unrecorded: outbox.length }, 'alert state restored');
+      }
+    } catch (err) {
+      log.warn({ file, err: (err as Error).message }, 'the saved alert state could not be read; starting without it');
+    }
+  }
+  let saveTimer: NodeJS.Timeout | undefined;
+  let saving: Promise<void> = Promise.resolve();
+  const save = (): Promise<void> => {
+    if (!file) return saving;
+    if (saveTimer) clearTimeout(saveTimer);
+    saveTimer = undefined;
+    const snapshot = { machines: new Map(machines), active: [...active.values()], outbox: [...outbox] };
+    saving = saving
+      .then(() => writeAlertSnapshot(file, snapshot))
+      .catch((err: unknown) => log.warn({ file, err: (err as Error).message }, 'could not save the alert state'));
+    return saving;
+  };
+  const saveSoon = () => {
+    if (!file || saveTimer || closed) return;
+    saveTimer = setTimeout(() => void save(), options.saveDelayMs ?? 1000);
+    saveTimer.unref();
+  };
   const leases = new Map<string, number>();
   let rulesVersion = 0;
   let handler: ((entries: OutboxEntry[]) => Promise<void>) | undefined;
@@ -35,6 +76,7 @@ export function createMemoryAlertState(log: Logger): AlertStateStore {
       }
       retryDelayMs = RETRY_MIN_MS;
       outbox.splice(0, batch.length);
+      saveSoon();
     }
   };
   const kick = () => {
@@ -62,6 +104,7 @@ export function createMemoryAlertState(log: Logger): AlertStateStore {
         outbox.push(...entries);
         kick();
       }
+      saveSoon();
       return true;
     },
     async active() {
@@ -92,13 +135,15 @@ export function createMemoryAlertState(log: Logger): AlertStateStore {
       if (retryTimer) clearTimeout(retryTimer);
       // One last attempt for what is still queued (the database closes after this store).
       if (outbox.length && handler) {
-        const rest = outbox.splice(0);
         try {
-          await handler(rest);
+          await handler([...outbox]);
+          outbox.splice(0);
         } catch (err) {
-          log.warn({ err: (err as Error).message, entries: rest.length }, 'alert transitions not recorded at shutdown are lost (memory state)');
+          if (file) log.warn({ err: (err as Error).message, entries: outbox.length, file }, 'alert transitions not recorded at shutdown are kept for the next start');
+          else log.warn({ err: (err as Error).message, entries: outbox.splice(0).length }, 'alert transitions not recorded at shutdown are lost (memory state)');
         }
       }
+      await save();
     },
   };
 }

@@ -5,10 +5,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AlertMetric, ChannelSpec, Severity } from './alert-rule.ts';
 import type { NoticeKind } from './evaluate.ts';
+import { formatAlertValue } from '../../proto/alert-metrics.ts';
 
 /** What one notification says; stored with the queued notification and rendered per channel. */
 export interface AlertMessage {
-  kind: NoticeKind;
+  /** "test": sent by POST /api/channels/{id}/test, not by an alert. */
+  kind: NoticeKind | 'test';
   rule_id: string;
   rule_name: string;
   metric: AlertMetric;
@@ -47,21 +49,20 @@ export function verifySignature(secret: string, body: string, header: string | n
 }
 
 function formatValue(msg: AlertMessage): string {
-  if (msg.value === null) return 'no value';
-  const v = Math.round(msg.value * 100) / 100;
-  if (msg.metric === 'offline') return `silent for ${Math.round(msg.value)} s`;
-  return msg.metric.endsWith('_percent') ? `${v} %` : String(v);
+  const text = formatAlertValue(msg.metric, msg.value);
+  return msg.value === null || msg.metric === 'offline' ? text : `value ${text}`;
 }
 
-const KIND_LABEL: Record<NoticeKind, string> = { firing: 'FIRING', reminder: 'STILL FIRING', resolved: 'RESOLVED' };
+const KIND_LABEL: Record<AlertMessage['kind'], string> = { firing: 'FIRING', reminder: 'STILL FIRING', resolved: 'RESOLVED', test: 'TEST' };
 
 /** One line for chat channels and the ntfy title. */
 export function summaryLine(msg: AlertMessage): string {
-  const sev = msg.kind === 'resolved' ? '' : ` ${msg.severity}`;
+  const sev = msg.kind === 'resolved' || msg.kind === 'test' ? '' : ` ${msg.severity}`;
   return `[${KIND_LABEL[msg.kind]}]${sev} ${msg.rule_name} on ${msg.machine}`;
 }
 
 export function detailLine(msg: AlertMessage): string {
+  if (msg.kind === 'test') return 'A test notification: this channel reaches you. No alert is firing.';
   return msg.kind === 'resolved'
     ? `Back to normal: ${formatValue(msg)} (rule: ${msg.condition}).`
     : `${formatValue(msg)} (rule: ${msg.condition}), firing since ${new Date(msg.since).toISOString()}.`;
@@ -107,8 +108,8 @@ export function renderNotification(channel: ChannelSpec, msg: AlertMessage, sent
       const headers: Record<string, string> = {
         'content-type': 'text/plain; charset=utf-8',
         Title: headerText(summaryLine(msg)),
-        Priority: msg.kind === 'resolved' ? '3' : NTFY_PRIORITY[msg.severity],
-        Tags: msg.kind === 'resolved' ? 'white_check_mark' : msg.severity === 'critical' ? 'rotating_light' : 'warning',
+        Priority: msg.kind === 'resolved' || msg.kind === 'test' ? '3' : NTFY_PRIORITY[msg.severity],
+        Tags: msg.kind === 'test' ? 'test_tube' : msg.kind === 'resolved' ? 'white_check_mark' : msg.severity === 'critical' ? 'rotating_light' : 'warning',
       };
       // A secret on an ntfy channel is an access token for a protected topic.
       if (channel.secret) headers.Authorization = `Bearer ${channel.secret}`;

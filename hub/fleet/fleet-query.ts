@@ -122,7 +122,9 @@ export function createFleetQuery(deps: {
       if (!known) throw notFound(`unknown machine "${id}"`);
       const step = chooseStep(from, to, requested);
       const points = await deps.history.query(id, metric, from, to, step);
-      return { machine: id, metric, step, from, to, points: requested === 'auto' ? downsample(points, MAX_HISTORY_POINTS) : points };
+      const shown = requested === 'auto' ? downsample(points, MAX_HISTORY_POINTS) : points;
+      // Averages (rollups, thinning) are rounded like the reported values: 53.68, not 53.68049999999998.
+      return { machine: id, metric, step, from, to, points: shown.map(([t, v]) => [t, Math.round(v * 100) / 100] as HistoryPoint) };
     },
   };
 }

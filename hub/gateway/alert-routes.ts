@@ -2,7 +2,7 @@
 //   GET/POST /api/rules, GET/PUT/DELETE /api/rules/{id}
 //   GET /api/alerts[?machine=], GET /api/alerts/history[?limit&machine&rule_id&before],
 //   POST /api/alerts/acknowledge {rule_id, machine}, POST /api/alerts/silence {rule_id, machine, duration_s}
-//   GET/POST /api/channels, DELETE /api/channels/{id}
+//   GET/POST /api/channels, DELETE /api/channels/{id}, POST /api/channels/{id}/test
 //   GET /api/notifications/dead-letters[?limit], POST /api/notifications/dead-letters/{id}/retry
 // Every write passes admin-auth.ts first. Bodies are JSON, at most 64 KiB.
 import { Hono, type Context } from 'hono';
@@ -75,6 +75,7 @@ export function createAlertRoutes(deps: { api: AlertApi; adminToken: string | un
 
   app.get('/channels', async (c) => c.json(await api.listChannels()));
   app.post('/channels', async (c) => c.json(await api.createChannel(await jsonBody(c)), 201));
+  app.post('/channels/:id/test', async (c) => c.json(await api.testChannel(c.req.param('id'))));
   app.delete('/channels/:id', async (c) => {
     await api.deleteChannel(c.req.param('id'));
     return c.body(null, 204);

@@ -4,30 +4,43 @@
 // /ready and the login page itself stay open. Unset (the default), the dashboard is only protected by
 // binding to 127.0.0.1 (HTTP_HOST).
 //
-// The cookie holds an HMAC of a fixed label keyed with the token, never the token: changing the token
-// ends every session. Comparisons are constant-time.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+// The cookie holds a random session id kept on the hub (session-store.ts), never the token: signing
+// out (POST /logout) ends the session, sessions expire and are bounded in number, and a restart with
+// a new token ends them all. Wrong tokens — at /login or as a bearer header — are counted per client
+// address (login-throttle.ts): past the allowance the address gets 429 with Retry-After before any
+// token is compared. Comparisons are constant-time.
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { bearerToken, tokensEqual } from '../collector-auth.ts';
+import { HttpError } from '../errors.ts';
+import { peerAddress } from './alert-routes.ts';
+import { createLoginThrottle, LOGIN_FAILURES_PER_MINUTE, type LoginThrottle } from './login-throttle.ts';
+import { createSessionStore, SESSION_LIFETIME_MS, type SessionStore } from './session-store.ts';
 
 export const SESSION_COOKIE = 'sysmonstm_session';
-const SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600;
+const SESSION_MAX_AGE_SECONDS = Math.floor(SESSION_LIFETIME_MS / 1000);
 /** Paths that never need the token: liveness/readiness probes and the login form. */
 export const OPEN_PATHS: ReadonlySet<string> = new Set(['/health', '/ready', '/login', '/logout', '/favicon.svg']);
 
 export interface RequestCredentials {
   authorization?: string | null;
   cookie?: string | null;
+  /** The client's address: a wrong bearer token from it is counted, and refused while it is throttled. */
+  address?: string;
 }
 
 export interface DashboardAuth {
-  /** True when the request carries an accepted bearer token or a valid session cookie. */
+  /** True when the request carries an accepted bearer token or a live session cookie. */
   allows(credentials: RequestCredentials): boolean;
-  /** True when `presented` is the dashboard token (the login form). */
-  isToken(presented: string): boolean;
+  /** True when `presented` is the dashboard token (the login form); a wrong one from `address` is counted. */
+  isToken(presented: string, address?: string): boolean;
+  /** Seconds `address` must wait after too many wrong tokens, or undefined. */
+  throttled(address: string | undefined): number | undefined;
   /** Set-Cookie value for a new session. */
   sessionCookie(secure: boolean): string;
+  /** Ends the session named in a Cookie header (sign-out). */
+  endSession(cookieHeader: string | null | undefined): void;
+  readonly sessions: number;
 }
 
 /** The value of one cookie in a Cookie header, or undefined. */
@@ -44,26 +57,41 @@ export function readCookie(header: string | null | undefined, name: string): str
  * `token` is DASHBOARD_TOKEN; `alsoAcceptBearer` lists other tokens that may read the API with a bearer
  * header (e.g. the admin token, so an admin call is not refused by this gate before its own check).
  */
-export function createDashboardAuth(token: string, options: { alsoAcceptBearer?: readonly string[] } = {}): DashboardAuth {
+export function createDashboardAuth(
+  token: string,
+  options: { alsoAcceptBearer?: readonly string[]; now?: () => number; sessions?: SessionStore; throttle?: LoginThrottle } = {},
+): DashboardAuth {
+  const now = options.now ?? Date.now;
   const bearers = [token, ...(options.alsoAcceptBearer ?? []).filter((t) => t.length > 0)];
-  const session = createHmac('sha256', token).update('sysmonstm dashboard session v1').digest('hex');
-  const sessionBytes = Buffer.from(session, 'utf8');
+  const sessions = options.sessions ?? createSessionStore();
+  const throttle = options.throttle ?? createLoginThrottle();
   return {
-    allows({ authorization, cookie }) {
-      const presented = bearerToken(authorization);
-      if (presented !== null) {
-        let ok = false;
-        for (const accepted of bearers) ok = tokensEqual(presented, accepted) || ok; // no early exit
-        if (ok) return true;
-      }
+    allows({ authorization, cookie, address }) {
       const value = readCookie(cookie, SESSION_COOKIE);
-      if (value === undefined) return false;
-      const bytes = Buffer.from(value, 'utf8');
-      return bytes.length === sessionBytes.length && timingSafeEqual(bytes, sessionBytes);
+      if (value !== undefined && sessions.valid(value, now())) return true;
+      const presented = bearerToken(authorization);
+      if (presented === null) return false;
+      if (address !== undefined && throttle.retryAfterSeconds(address, now()) !== undefined) return false;
+      let ok = false;
+      for (const accepted of bearers) ok = tokensEqual(presented, accepted) || ok; // no early exit
+      if (!ok && address !== undefined) throttle.failed(address, now());
+      return ok;
     },
-    isToken: (presented) => tokensEqual(presented, token),
+    isToken(presented, address) {
+      const ok = tokensEqual(presented, token);
+      if (!ok) throttle.failed(address, now());
+      return ok;
+    },
+    throttled: (address) => throttle.retryAfterSeconds(address, now()),
     sessionCookie: (secure) =>
-      `${SESSION_COOKIE}=${session}; Path=/; Max-Age=${SESSION_MAX_AGE_SECONDS}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`,
+      `${SESSION_COOKIE}=${sessions.create(now())}; Path=/; Max-Age=${SESSION_MAX_AGE_SECONDS}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`,
+    endSession(cookieHeader) {
+      const value = readCookie(cookieHeader, SESSION_COOKIE);
+      if (value !== undefined) sessions.revoke(value);
+    },
+    get sessions() {
+      return sessions.size;
+    },
   };
 }
 
@@ -97,7 +125,16 @@ function isSecure(c: Context): boolean {
 /** Registers /login and /logout and the gate in front of every other route; call before the routes. */
 export function installDashboardAuth(app: Hono, auth: DashboardAuth): void {
   app.get('/login', (c) => c.html(loginPage(undefined)));
+  /** Why the client's address must wait after too many wrong tokens (Retry-After set), or undefined. */
+  const throttledMessage = (c: Context) => {
+    const wait = auth.throttled(peerAddress(c));
+    if (wait === undefined) return undefined;
+    c.header('Retry-After', String(wait));
+    return `Too many wrong dashboard tokens from your address (at most ${LOGIN_FAILURES_PER_MINUTE} a minute): try again in ${wait} s.`;
+  };
   app.post('/login', bodyLimit({ maxSize: 4096, onError: (c) => c.html(loginPage('That is not the dashboard token.'), 413) }), async (c) => {
+    const wait = throttledMessage(c);
+    if (wait) return c.html(loginPage(wait), 429);
     let presented = '';
     try {
       const body = await c.req.parseBody();
@@ -105,18 +142,29 @@ export function installDashboardAuth(app: Hono, auth: DashboardAuth): void {
     } catch {
       /* not a form: treated as a wrong token */
     }
-    if (presented.length === 0 || presented.length > 1024 || !auth.isToken(presented)) {
+    if (presented.length === 0 || presented.length > 1024 || !auth.isToken(presented, peerAddress(c))) {
       return c.html(loginPage('That is not the dashboard token.'), 401);
     }
     c.header('Set-Cookie', auth.sessionCookie(isSecure(c)));
     return c.redirect('/', 303);
   });
   app.post('/logout', (c) => {
+    auth.endSession(c.req.header('cookie'));
     c.header('Set-Cookie', `${SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict`);
     return c.redirect('/login', 303);
   });
   app.use('*', async (c, next) => {
-    if (OPEN_PATHS.has(c.req.path) || auth.allows({ authorization: c.req.header('authorization'), cookie: c.req.header('cookie') })) {
+    if (OPEN_PATHS.has(c.req.path)) {
+      await next();
+      return;
+    }
+    const authorization = c.req.header('authorization');
+    const hasSession = auth.allows({ cookie: c.req.header('cookie') });
+    if (!hasSession && bearerToken(authorization) !== null) {
+      const wait = throttledMessage(c);
+      if (wait) throw new HttpError(429, wait);
+    }
+    if (hasSession || auth.allows({ authorization, address: peerAddress(c) })) {
       await next();
       return;
     }

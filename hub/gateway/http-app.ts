@@ -10,6 +10,8 @@ import type { Logger } from '../log.ts';
 import { installDashboardAuth, type DashboardAuth } from './dashboard-auth.ts';
 import type { AlertApi } from '../alerts/alert-api.ts';
 import { createAlertRoutes } from './alert-routes.ts';
+import { SAFE_METHODS, type OriginGuard } from './origin-guard.ts';
+import { createPublicViewRoutes, type PublicViewRoutesDeps } from './public-view-routes.ts';
 
 export interface HttpAppDeps {
   fleet: FleetQuery;
@@ -23,8 +25,12 @@ export interface HttpAppDeps {
   dashboardAuth?: DashboardAuth;
   /** Alerting: rules, alerts, channels, dead letters (alert-routes.ts); writes need ADMIN_TOKEN or loopback. */
   alerts?: { api: AlertApi; adminToken: string | undefined };
+  /** Host and Origin checks against rebinding and cross-site requests (origin-guard.ts). */
+  originGuard?: OriginGuard;
   /** GET /metrics in Prometheus text format (hub/gateway/prometheus-metrics.ts). */
   metrics?: { readonly contentType: string; render(): Promise<string> };
+  /** Public views (public-view-routes.ts); writes need ADMIN_TOKEN or loopback. */
+  publicViews?: Omit<PublicViewRoutesDeps, 'dashboardAuth'>;
 }
 
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
@@ -46,6 +52,21 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   });
   // No request body the hub takes is anywhere near this; a larger one is refused before it is read.
   app.use('*', bodyLimit({ maxSize: MAX_REQUEST_BODY_BYTES, onError: (c) => c.json({ error: `request body larger than ${MAX_REQUEST_BODY_BYTES} bytes` }, 413) }));
+  if (deps.originGuard) {
+    const guard = deps.originGuard;
+    app.use('*', async (c, next) => {
+      // Probes name the hub however their orchestrator reaches it; they read nothing but "ok".
+      if (c.req.path !== '/health' && c.req.path !== '/ready') {
+        const badHost = guard.checkHost(c.req.header('host'));
+        if (badHost) throw new HttpError(403, badHost);
+      }
+      if (!SAFE_METHODS.has(c.req.method)) {
+        const badOrigin = guard.checkOrigin({ host: c.req.header('host'), origin: c.req.header('origin'), secFetchSite: c.req.header('sec-fetch-site') });
+        if (badOrigin) throw new HttpError(403, badOrigin);
+      }
+      await next();
+    });
+  }
   if (deps.dashboardAuth) installDashboardAuth(app, deps.dashboardAuth);
 
   app.get('/health', (c) => c.json({ status: 'ok', ...deps.info() }));
@@ -81,6 +102,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
     ),
   );
   if (deps.alerts) app.route('/api', createAlertRoutes(deps.alerts));
+  if (deps.publicViews) app.route('/api', createPublicViewRoutes({ ...deps.publicViews, dashboardAuth: deps.dashboardAuth }));
   app.all('/api/*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
 
   if (deps.webRoot && existsSync(deps.webRoot)) {

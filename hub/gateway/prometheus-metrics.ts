@@ -64,7 +64,7 @@ export interface HubMetricsSources {
   };
   viewers: () => number;
   /** undefined when EDGE_URL is not set. */
-  edge: () => EdgeForwarderStats | undefined;
+  edge: () => (EdgeForwarderStats & { views?: number }) | undefined;
   /** undefined when scheduled backups are off. */
   backup: () => BackupStats | undefined;
   /**
@@ -141,6 +141,8 @@ export function createHubMetrics(sources: HubMetricsSources): HubMetrics {
   const edgeFrames = new Counter({ name: 'sysmonstm_hub_edge_frames_total', help: 'Frames sent to the edge relay, by kind.', labelNames: ['kind'], registers });
   const edgeConnects = new Counter({ name: 'sysmonstm_hub_edge_connects_total', help: 'Connections made to the edge relay.', registers });
   const edgeErrors = new Counter({ name: 'sysmonstm_hub_edge_errors_total', help: 'Error frames the edge relay sent back.', registers });
+  const edgeRefused = new Counter({ name: 'sysmonstm_hub_edge_frames_refused_total', help: 'Frames the edge relay refused (each answered with a backed-off fresh snapshot, never a resend loop).', registers });
+  const edgeViews = new Gauge({ name: 'sysmonstm_hub_edge_views', help: 'Public views forwarded to the edge (one WebSocket each).', registers });
   const backupRuns = new Counter({ name: 'sysmonstm_hub_backups_total', help: 'Scheduled or manual backups, by outcome.', labelNames: ['outcome'], registers });
   const backupLastSuccess = new Gauge({ name: 'sysmonstm_hub_backup_last_success_timestamp_seconds', help: 'When the last backup finished (Unix time); absent until one did.', registers });
   const backupLastDuration = new Gauge({ name: 'sysmonstm_hub_backup_last_duration_seconds', help: 'How long the last successful backup took.', registers });
@@ -198,8 +200,12 @@ export function createHubMetrics(sources: HubMetricsSources): HubMetrics {
     edgeConfigured.set(edge ? 1 : 0);
     edgeConnected.set(edge?.connected ? 1 : 0);
     edgeLag.set(edge ? edge.lagMs / 1000 : 0);
-    for (const c of [edgeBytes, edgeFrames, edgeConnects, edgeErrors]) c.reset();
+    for (const c of [edgeBytes, edgeFrames, edgeConnects, edgeErrors, edgeRefused]) c.reset();
+    edgeViews.set(edge?.views ?? 0);
     if (edge) {
+      setCounter(edgeRefused, edge.framesRefused);
+      setCounter(edgeFrames, edge.configsSent, { kind: 'config' });
+      setCounter(edgeFrames, edge.snapshotPartsSent, { kind: 'snapshot_part' });
       setCounter(edgeBytes, edge.bytesSent);
       setCounter(edgeFrames, edge.snapshotsSent, { kind: 'snapshot' });
       setCounter(edgeFrames, edge.deltasSent, { kind: 'delta' });

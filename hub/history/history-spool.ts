@@ -6,7 +6,8 @@
 // replay only means some batches are written twice, never stored twice.
 //
 // Records reuse the collector spool's framing (length, CRC-32, number, payload; a torn tail is cut
-// off at open): the number is a batch counter, the payload the batch as JSON. The spool also knows
+// off at open, a damaged record in the middle is stepped over and logged with its byte range and the
+// batch numbers around it, and the batches after it are kept): the number is a batch counter, the payload the batch as JSON. The spool also knows
 // the highest seq it holds per machine, so a reconnecting collector hears about reports that are
 // durable here but not yet in the database.
 import { mkdirSync, readdirSync, readFileSync, truncateSync, unlinkSync } from 'node:fs';
@@ -104,6 +105,22 @@ export function openHistorySpool(options: { dir: string; log: Logger; maxBytes?:
     const file = path.join(dir, name);
     const data = readFileSync(file);
     const scan = scanSegment(data, lastNo);
+    for (const skip of scan.skipped) {
+      const before = scan.records.filter((r) => r.offset < skip.offset).at(-1);
+      const after = scan.records.find((r) => r.offset >= skip.offset + skip.bytes);
+      log.error(
+        {
+          file,
+          offset: skip.offset,
+          bytes: skip.bytes,
+          problem: skip.problem,
+          afterBatch: before?.seq ?? lastNo,
+          beforeBatch: after?.seq,
+          lostBatches: after ? after.seq - (before?.seq ?? lastNo) - 1 : undefined,
+        },
+        'damaged record in the middle of a history spool segment; skipped to the next valid record, the batches after it are kept',
+      );
+    }
     if (scan.problem) {
       log.warn({ file, problem: scan.problem }, 'history spool segment has a damaged tail (a write cut off by a crash); cutting it off');
       truncateSync(file, scan.validBytes);

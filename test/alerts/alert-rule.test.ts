@@ -102,7 +102,9 @@ describe('parseRuleInput', () => {
   test('saved channels are validated the same way', () => {
     expect(parseSavedChannelInput({ name: 'ops', type: 'discord', url: 'https://discord.com/api/webhooks/1/x' })).toEqual({ name: 'ops', type: 'discord', url: 'https://discord.com/api/webhooks/1/x' });
     expect(() => parseSavedChannelInput({ name: 'ops', type: 'webhook', url: 'gopher://x' })).toThrow(/channel\.url must be an http\(s\) URL/);
-    expect(() => parseSavedChannelInput({ type: 'webhook', url: 'https://x' })).toThrow(/^name must be a string/);
+    // The documented body {type, url, secret?} is enough: the channel is named after its type and host.
+    expect(parseSavedChannelInput({ type: 'webhook', url: 'https://hooks.example.com:8443/a' })).toEqual({ name: 'webhook hooks.example.com:8443', type: 'webhook', url: 'https://hooks.example.com:8443/a' });
+    expect(() => parseSavedChannelInput({ name: 5, type: 'webhook', url: 'https://x' })).toThrow(/^name must be a string/);
   });
 });
 

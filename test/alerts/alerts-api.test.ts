@@ -13,7 +13,7 @@ import { createHttpApp } from '../../hub/gateway/http-app.ts';
 import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
 import { ConfigService } from '../../proto/gen/sysmonstm/v1/config_pb.js';
-import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
+import { createTestDatabase, freePort, tempDir, waitFor } from '../support/servers.ts';
 import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
 
 const TOKEN = 'test-admin-token-0123456789';
@@ -147,6 +147,16 @@ describe('rules over REST', () => {
     expect((await call('GET', '/api/channels')).body).toEqual([]);
   });
 
+  test('saved channels: the documented body without a name works; a test to a dead channel says why', async () => {
+    const port = await freePort();
+    const ch = await call('POST', '/api/channels', { type: 'webhook', url: `http://127.0.0.1:${port}/hook` });
+    expect(ch).toMatchObject({ status: 201, body: { name: `webhook 127.0.0.1:${port}`, type: 'webhook', has_secret: false } });
+    expect((await call('POST', `/api/channels/${ch.body.id}/test`, undefined, null)).status).toBe(401);
+    expect(await call('POST', `/api/channels/${ch.body.id}/test`)).toMatchObject({ status: 200, body: { ok: false, http_status: null, error: 'ECONNREFUSED' } });
+    expect((await call('POST', '/api/channels/c-nobody/test')).status).toBe(404);
+    expect((await call('DELETE', `/api/channels/${ch.body.id}`)).status).toBe(204);
+  });
+
   test('the rule count is capped', async () => {
     await pool.query(
       `INSERT INTO alert_rules (id, name, metric, op, threshold, clear_threshold, severity) SELECT 'bulk-' || g, 'bulk', 'cpu_percent', '>', 99, 99, 'warning' FROM generate_series(1, 500) g`,
@@ -198,7 +208,7 @@ describe('alerts fired by reports', () => {
       return list.length > 0 && list;
     });
     expect(alerts).toEqual([
-      { rule_id: 'hot-cpu', rule_name: 'CPU hot', machine: 'api-m1', state: 'firing', severity: 'critical', since: expect.any(Number), value: 90, acknowledged: false, silenced_until: null },
+      { rule_id: 'hot-cpu', rule_name: 'CPU hot', machine: 'api-m1', state: 'firing', severity: 'critical', metric: 'cpu_percent', since: expect.any(Number), value: 90, acknowledged: false, silenced_until: null },
     ]);
     await waitFor('critical status', async () => (await call('GET', '/api/machines')).body.find((m: { id: string }) => m.id === 'api-m1').status === 'critical');
     const liveStatus = () => {

@@ -2,7 +2,7 @@
 // the transition and the notification after every step.
 import { describe, expect, test } from 'vitest';
 import type { EvaluableRule } from '../../hub/alerts/alert-rule.ts';
-import { acknowledge, evaluate, OK_STATE, silence, type AlertPhase, type AlertState, type NoticeKind, type TransitionKind } from '../../hub/alerts/evaluate.ts';
+import { acknowledge, evaluate, isRecordedStep, OK_STATE, silence, type AlertPhase, type AlertState, type NoticeKind, type TransitionKind } from '../../hub/alerts/evaluate.ts';
 
 /** Test times are seconds after an arbitrary epoch offset (a sample at time 0 would be "older" than the initial state). */
 const at = (t: number) => (1_000 + t) * 1000;
@@ -232,5 +232,19 @@ describe('evaluate(rule, state, sample, now)', () => {
     expect(acknowledge(firing)?.acknowledged).toBe(true);
     expect(silence(OK_STATE, 5000).silencedUntilMs).toBe(5000);
     expect(silence(silence(OK_STATE, 5000), 0).silencedUntilMs).toBe(0);
+  });
+});
+
+describe('isRecordedStep', () => {
+  test.each([
+    [{ transition: 'pending', notice: undefined }, false],
+    [{ transition: 'ok', notice: undefined }, false],
+    [{ transition: undefined, notice: undefined }, false],
+    [{ transition: 'firing', notice: 'firing' }, true],
+    [{ transition: 'firing', notice: undefined }, true],
+    [{ transition: 'resolved', notice: undefined }, true],
+    [{ transition: undefined, notice: 'reminder' }, true],
+  ] as const)('%o → %s', (ev, recorded) => {
+    expect(isRecordedStep(ev)).toBe(recorded);
   });
 });

@@ -55,7 +55,7 @@ describe('channel payloads', () => {
     const req = renderNotification({ type: 'slack', url: 'https://hooks.slack.com/services/T/B/X' }, MESSAGE, 1);
     const { text } = JSON.parse(req.body);
     expect(text).toContain('[FIRING] critical CPU hot &lt;!channel&gt; @everyone on web-01');
-    expect(text).toContain('97.12 %');
+    expect(text).toContain('value 97.1 %');
     expect(text).not.toContain('<!channel>');
     expect(escapeSlack('a&b<c>')).toBe('a&amp;b&lt;c&gt;');
   });
@@ -73,7 +73,7 @@ describe('channel payloads', () => {
     expect(req.headers.Priority).toBe('5');
     expect(req.headers.Tags).toBe('rotating_light');
     expect(req.headers.Authorization).toBe('Bearer tk_abc');
-    expect(req.body).toMatch(/^97\.12 % \(rule: cpu_percent > 90 for 300 s\), firing since 2023-11-14T22:13:20\.000Z\.$/);
+    expect(req.body).toMatch(/^value 97\.1 % \(rule: cpu_percent > 90 for 300 s\), firing since 2023-11-14T22:13:20\.000Z\.$/);
     const resolved = renderNotification({ type: 'ntfy', url: 'https://ntfy.sh/ops' }, { ...MESSAGE, kind: 'resolved', rule_name: 'Température ☀' }, 1);
     expect(resolved.headers.Priority).toBe('3');
     expect(resolved.headers.Tags).toBe('white_check_mark');

@@ -44,9 +44,10 @@ const closeCode = (ws: WebSocket) => new Promise<number>((resolve) => ws.once('c
 
 beforeAll(async () => {
   dev = await startWranglerDev({ vars: VARS });
-  hub = await TestHub.open(dev.ingestUrl, dev.hubToken);
+  hub = await TestHub.forView(dev.ingestUrl, dev.hubToken, 'default');
   open.push(hub);
   hub.sendSnapshot([machine('good-1', { cpu_percent: 11 }), machine('good-2', { cpu_percent: 22 })], Date.now());
+  await waitFor('the view configured and fed', async () => (await relayStats(dev.url, dev.hubToken))[0].machines === 2);
   honest = await TestViewer.open(dev.viewerUrl);
   open.push(honest);
   await waitFor('the honest fleet at the honest viewer', () => honest.fleet.size === 2);
@@ -68,7 +69,9 @@ describe('hub socket', () => {
   it.each<[string, string | Buffer, RegExp]>([
     ['not JSON', '{"t":"s",', /not JSON/],
     ['a number', '42', /not an object/],
-    ['an unknown type', '{"t":"x","ts":1}', /t must be/],
+    ['an unknown type', '{"t":"q","ts":1}', /t must be/],
+    ['a revoke frame for another view', '{"t":"x","slug":"other"}', /this socket is for view "default"/],
+    ['a config frame that names no view', '{"t":"c","title":"x","access":"public","keyHash":null,"metrics":[]}', /slug must match/],
     ['NaN smuggled as a string', '{"t":"d","ts":"NaN","u":[]}', /ts must be a finite number/],
     ['a hostile machine id', JSON.stringify({ t: 's', ts: 1, m: [{ k: 0, id: '<script>alert(1)</script>', n: 'x', h: 'x', s: 'healthy', l: {}, i: 1000, seen: 1, v: {} }] }), /machine id/],
     ['33 labels', JSON.stringify({ t: 's', ts: 1, m: [{ k: 0, id: 'x', n: 'x', h: 'x', s: 'healthy', l: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v'])), i: 1000, seen: 1, v: {} }] }), /at most 32 labels/],
@@ -135,6 +138,19 @@ describe('viewers', () => {
     expect(rateRefusal).toMatchObject({ status: 429 });
     expect(Number(rateRefusal!.retryAfter)).toBeGreaterThanOrEqual(1);
     expect((await relayStats(dev.url, dev.hubToken))[0].viewersRefused).toBeGreaterThanOrEqual(3);
+  });
+
+  it('counts IPv6 clients per /64: many addresses of one /64 share the cap of one address', async () => {
+    const results = [];
+    for (let i = 1; i <= 6; i++) results.push(await connectViewer({ 'CF-Connecting-IP': `2001:db8:5:6::${i.toString(16)}` }));
+    const refused = results.filter((r): r is { status: number; body: string; retryAfter: string | undefined } => 'status' in r);
+    expect(results.filter((r) => 'ws' in r).length).toBe(4);
+    expect(refused.map((r) => r.status)).toEqual([429, 429]);
+    expect(JSON.parse(refused[0].body).error).toMatch(/too many open connections from your address \(at most 4\)/);
+    // The neighbouring /64 is another client.
+    const other = await connectViewer({ 'CF-Connecting-IP': '2001:db8:5:7::1' });
+    expect('ws' in other).toBe(true);
+    for (const r of [...results, other]) if ('ws' in r) r.ws.terminate();
   });
 
   it('the relay still serves the honest fleet: to the honest viewer, and over HTTP', async () => {

@@ -16,7 +16,7 @@ import { createMemoryEvents } from '../../hub/events/memory-events.ts';
 import type { HistoryRow } from '../../hub/history/history-store.ts';
 import { createIngestService } from '../../hub/ingest-service.ts';
 import { createMemoryState } from '../../hub/state/memory-state.ts';
-import { LIMITS, validateReport } from '../../hub/validate-report.ts';
+import { LIMITS, RANGES, validateReport } from '../../hub/validate-report.ts';
 import { HelloSchema, StreamRequestSchema, type StreamRequest } from '../../proto/gen/sysmonstm/v1/ingest_pb.js';
 import { ReportSchema, type Report } from '../../proto/gen/sysmonstm/v1/report_pb.js';
 
@@ -30,12 +30,14 @@ const textArb = (max: number) =>
   fc.string({ unit: 'grapheme', maxLength: max }).map((s) => Array.from(s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '')).slice(0, max).join(''));
 const percentArb = fc.double({ min: 0, max: 100, noNaN: true, noDefaultInfinity: true });
 const amountArb = fc.double({ min: 0, max: 1e15, noNaN: true, noDefaultInfinity: true });
+/** Within a physical range of validate-report.ts (RANGES). */
+const rangeArb = (range: keyof typeof RANGES) => fc.double({ min: RANGES[range][0], max: RANGES[range][1], noNaN: true, noDefaultInfinity: true });
 
 /** Reports validateReport must accept (checked by the first property). */
 const validReportArb: fc.Arbitrary<Report> = fc
   .record({
     machineId: idArb,
-    seq: fc.bigInt({ min: 1n, max: BigInt(Number.MAX_SAFE_INTEGER) }),
+    seq: fc.bigInt({ min: 1n, max: BigInt(LIMITS.maxSeq) }),
     timestampMs: fc.integer({ min: NOW_MS - LIMITS.maxAgeMs + 1000, max: NOW_MS + LIMITS.maxFutureMs - 1000 }),
     hostname: textArb(64),
     displayName: textArb(64),
@@ -43,12 +45,12 @@ const validReportArb: fc.Arbitrary<Report> = fc
     labels: fc.dictionary(textArb(20).filter((k) => k.length > 0), textArb(40), { maxKeys: 6 }),
     cpu: fc.record({ totalPercent: percentArb, perCorePercent: fc.array(percentArb, { maxLength: 16 }), userPercent: percentArb, systemPercent: percentArb, coreCount: fc.integer({ min: 0, max: 64 }) }),
     memory: fc.record({ totalBytes: amountArb, usedBytes: amountArb, availableBytes: amountArb, usedPercent: percentArb, swapPercent: percentArb }),
-    load: fc.record({ load1m: amountArb, load5m: amountArb, load15m: amountArb }),
+    load: fc.record({ load1m: rangeArb('load'), load5m: rangeArb('load'), load15m: rangeArb('load') }),
     filesystems: fc.array(fc.record({ mount: textArb(40), device: textArb(20), fsType: textArb(8), sizeBytes: amountArb, usedBytes: amountArb, usedPercent: percentArb }), { maxLength: 4 }),
     network: fc.array(fc.record({ name: textArb(16), recvBytesPerSec: amountArb, sentBytesPerSec: amountArb }), { maxLength: 4 }),
     temperatures: fc.array(fc.record({ sensor: textArb(16), celsius: fc.double({ min: -50, max: 150, noNaN: true }) }), { maxLength: 4 }),
     processCount: fc.integer({ min: 0, max: 100_000 }),
-    uptimeSeconds: amountArb,
+    uptimeSeconds: rangeArb('uptimeSeconds'),
   })
   .map((r) => create(ReportSchema, { ...r, timestampMs: BigInt(r.timestampMs) }));
 

@@ -19,7 +19,7 @@ import { startHub, type Hub } from '../../hub/hub.ts';
 import { STATE_REPORT_MAX_BYTES } from '../../hub/state/bound-report.ts';
 import { LIMITS } from '../../hub/validate-report.ts';
 import { HelloSchema, IngestService, StreamRequestSchema, type StreamRequest, type StreamResponse } from '../../proto/gen/sysmonstm/v1/ingest_pb.js';
-import { ReportSchema, type Report } from '../../proto/gen/sysmonstm/v1/report_pb.js';
+import { ContainerSchema, ReportSchema, type Report } from '../../proto/gen/sysmonstm/v1/report_pb.js';
 import { createTestDatabase, REDIS_URL, redisPrefix, tempDir, waitFor } from '../support/servers.ts';
 import { openSyntheticSession, syntheticReport } from '../support/synthetic-collector.ts';
 
@@ -171,7 +171,7 @@ describe('physical ranges', () => {
     ['a network rate of 1e300', (r) => (r.network[0].sentBytesPerSec = 1e300), /interface "eth0": sent_bytes_per_sec must be within/],
     ['disk ops of 1e300/s', (r) => (r.disks = [{ $typeName: 'sysmonstm.v1.DiskIo', device: 'sda', readBytesPerSec: 0, writeBytesPerSec: 0, readOpsPerSec: 1e300, writeOpsPerSec: 0 }]), /disk "sda": read_ops_per_sec must be within/],
     ['a sensor at 5,000 °C', (r) => (r.temperatures = [{ $typeName: 'sysmonstm.v1.Temperature', sensor: 'cpu', celsius: 5000 }]), /temperature "cpu": celsius must be within -273.15\.\.1000/],
-    ['a container of 1e308 bytes', (r) => (r.containers = [{ $typeName: 'sysmonstm.v1.Container', id: 'c1', name: 'db', state: 'running', cpuPercent: 1, memoryBytes: 1e308, memoryPercent: 1 }]), /container "db": memory_bytes must be within/],
+    ['a container of 1e308 bytes', (r) => (r.containers = [create(ContainerSchema, { id: 'c1', name: 'db', state: 'running', cpuPercent: 1, memoryBytes: 1e308, memoryPercent: 1 })]), /container "db": memory_bytes must be within/],
     ['swap at 250 %', (r) => (r.memory!.swapPercent = 250), /memory\.swap_percent must be within 0\.\.100\.5/],
   ])('%s is refused with a reason naming the field', async (_name, patch, reason) => {
     const machine = `range-${Math.random().toString(36).slice(2, 8)}`;
@@ -213,7 +213,7 @@ describe('names', () => {
     ['an ANSI escape in an interface name', (r) => (r.network[0].name = 'eth0\u001b[31m'), /interface .*name must not contain control characters/],
     ['NUL in a disk device', (r) => (r.disks = [{ $typeName: 'sysmonstm.v1.DiskIo', device: 'sd\u0000a', readBytesPerSec: 0, writeBytesPerSec: 0, readOpsPerSec: 0, writeOpsPerSec: 0 }]), /disk .*device must not contain control characters/],
     ['a carriage return in a sensor', (r) => (r.temperatures = [{ $typeName: 'sysmonstm.v1.Temperature', sensor: 'cpu\r', celsius: 40 }]), /temperature .*sensor must not contain control characters/],
-    ['DEL in a container name', (r) => (r.containers = [{ $typeName: 'sysmonstm.v1.Container', id: 'c1', name: 'db\u007f', state: 'running', cpuPercent: 1, memoryBytes: 1, memoryPercent: 1 }]), /container .*name must not contain control characters/],
+    ['DEL in a container name', (r) => (r.containers = [create(ContainerSchema, { id: 'c1', name: 'db\u007f', state: 'running', cpuPercent: 1, memoryBytes: 1, memoryPercent: 1 })]), /container .*name must not contain control characters/],
     ['a C1 control in a filesystem type', (r) => (r.filesystems[0].fsType = 'ext4\u009b'), /fs_type must not contain control characters/],
   ])('%s is refused', async (_name, patch, reason) => {
     const machine = `name-${Math.random().toString(36).slice(2, 8)}`;
@@ -246,15 +246,17 @@ describe('memory per machine', () => {
   /** A valid report near the 1 MiB message limit: 1,000 containers with long names. */
   const huge = (machine: string) =>
     report(machine, 1, (r) => {
-      r.containers = Array.from({ length: 1000 }, (_, i) => ({
-        $typeName: 'sysmonstm.v1.Container' as const,
-        id: `${i}`.padStart(64, '0'),
-        name: `container-${i}-`.padEnd(256, 'n'),
-        state: 'running'.padEnd(256, '.'),
-        cpuPercent: 1,
-        memoryBytes: 1e6,
-        memoryPercent: 1,
-      }));
+      r.containers = Array.from({ length: 1000 }, (_, i) =>
+        create(ContainerSchema, {
+          id: `${i}`.padStart(64, '0'),
+          name: `container-${i}-`.padEnd(256, 'n'),
+          image: `image-${i}-`.padEnd(256, 'i'),
+          state: 'running',
+          cpuPercent: 1,
+          memoryBytes: 1e6,
+          memoryPercent: 1,
+        }),
+      );
     });
 
   it(`a ~600 KiB report is kept as at most ${STATE_REPORT_MAX_BYTES} bytes in memory state and in Redis`, async () => {

@@ -1,14 +1,13 @@
-// The built collector (dist/collector.mjs, `npm run build:collector`) run the way users run it:
-// `node bin/sysmonstm.js collector` in a package folder holding the bundle but no collector sources,
-// so only the bundle can be what reports to the hub. And the staleness rule: a source newer than the
-// bundle sends the command back to the sources.
+// The built collector (dist/collector.mjs, scripts/build.ts) run the way users run it: `node
+// bin/sysmonstm.js collector` in a package folder holding the bundle but no sources, so only the bundle
+// can be what reports to the hub. And the rule that picks it: by where the command is, not by file times.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectorModule } from '../../bin/collector-module.js';
-import { buildCollector } from '../../collector/build.ts';
+import { entryPoints } from '../../bin/entry-points.js';
+import { buildCollector, buildHub, missingDependencies } from '../../scripts/build.ts';
 import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
 import { ROOT } from '../support/hub-process.ts';
@@ -39,7 +38,7 @@ afterAll(async () => {
 
 describe('the collector bundle', () => {
   it('is what `sysmonstm collector` runs, and it reports to a real hub', async () => {
-    expect(collectorModule(packageRoot)).toMatchObject({ kind: 'bundle', file: bundleFile });
+    expect(entryPoints(packageRoot, existsSync)).toMatchObject({ mode: 'built', collector: bundleFile });
     const child: ChildProcess = spawn(
       process.execPath,
       [path.join(packageRoot, 'bin', 'sysmonstm.js'), 'collector', '--hub', `http://127.0.0.1:${hub.grpcPort}`, '--id', 'bundled', '--interval', '0.2', '--data-dir', path.join(dir.path, 'collector')],
@@ -73,34 +72,25 @@ describe('the collector bundle', () => {
     }
   }, 40_000);
 
-  it('is passed over for the sources when one of them is newer, or when there is none', () => {
-    const builtS = statSync(bundleFile).mtimeMs / 1000;
-    const newer = (file: string) => {
-      mkdirSync(path.dirname(file), { recursive: true });
-      writeFileSync(file, '// changed\n');
-      utimesSync(file, builtS + 10, builtS + 10);
-    };
-    const older = (file: string) => utimesSync(file, builtS - 10, builtS - 10);
+  it('is chosen by where the command is: built under node_modules or without sources, else the sources', () => {
+    const none = () => false;
+    const all = () => true;
+    expect(entryPoints('/app/node_modules/sysmonstm', all)).toMatchObject({ mode: 'built', hub: '/app/node_modules/sysmonstm/dist/hub.mjs', collector: '/app/node_modules/sysmonstm/dist/collector.mjs' });
+    expect(entryPoints('/usr/lib/node_modules/sysmonstm/', all).mode).toBe('built');
+    expect(entryPoints('/opt/sysmonstm', none)).toMatchObject({ mode: 'built', reason: 'no sources next to bin/' });
+    expect(entryPoints('/home/me/sysmonstm', (f) => f === '/home/me/sysmonstm/hub/main.ts')).toMatchObject({ mode: 'sources', hub: '/home/me/sysmonstm/hub/main.ts', collector: '/home/me/sysmonstm/collector/main.ts' });
+    // A folder merely named like it is not node_modules.
+    expect(entryPoints('/home/me/node_modules_backup/sysmonstm', all).mode).toBe('sources');
+    expect(entryPoints(ROOT, existsSync).mode).toBe('sources');
+  });
 
-    newer(path.join(packageRoot, 'collector', 'config.ts'));
-    expect(collectorModule(packageRoot)).toMatchObject({ kind: 'source', file: path.join(packageRoot, 'collector', 'main.ts') });
-    older(path.join(packageRoot, 'collector', 'config.ts'));
-    expect(collectorModule(packageRoot).kind).toBe('bundle');
-
-    newer(path.join(packageRoot, 'proto', 'gen', 'sysmonstm', 'v1', 'report_pb.js'));
-    expect(collectorModule(packageRoot)).toMatchObject({ kind: 'source', reason: expect.stringContaining('proto/') });
-    rmSync(path.join(packageRoot, 'proto'), { recursive: true });
-
-    utimesSync(path.join(packageRoot, 'package.json'), builtS + 10, builtS + 10);
-    expect(collectorModule(packageRoot)).toMatchObject({ kind: 'source', reason: expect.stringContaining('package.json') });
-    older(path.join(packageRoot, 'package.json'));
-    expect(collectorModule(packageRoot).kind).toBe('bundle');
-
-    // Same time as the sources (npm pack gives every file one date): the bundle is not older, so it runs.
-    utimesSync(path.join(packageRoot, 'collector', 'config.ts'), builtS, builtS);
-    expect(collectorModule(packageRoot).kind).toBe('bundle');
-
-    rmSync(path.join(packageRoot, 'dist'), { recursive: true });
-    expect(collectorModule(packageRoot)).toMatchObject({ kind: 'source', reason: 'no bundle' });
+  it('imports at run time only packages that are dependencies (an --omit=dev install has nothing else)', async () => {
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const hubBundle = await buildHub(path.join(dir.path, 'hub-dist'));
+    expect(hubBundle.packages).toEqual(expect.arrayContaining(['@connectrpc/connect-node', 'pino', 'zod']));
+    expect(missingDependencies(hubBundle.packages, manifest)).toEqual([]);
+    expect(missingDependencies((await buildCollector(path.join(dir.path, 'collector-dist'))).packages, manifest)).toEqual([]);
+    // The check itself: a dev dependency imported at run time is caught.
+    expect(missingDependencies(['vitest', 'pino'], manifest)).toEqual(['vitest']);
   });
 });

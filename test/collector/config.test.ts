@@ -23,6 +23,12 @@ describe('parseCollectorConfig', () => {
       hostPaths: { procDir: '/proc', sysDir: '/sys', rootDir: '/' },
       logLevel: 'info',
       logFormat: 'json',
+      dockerSocket: undefined,
+      topProcesses: 10,
+      topProcessesIntervalMs: 5000,
+      smartIntervalMs: 3_600_000,
+      servicePatterns: [],
+      serviceIntervalMs: 30_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.labels)).toBe(true);
@@ -73,6 +79,13 @@ describe('parseCollectorConfig', () => {
     [[], { BUFFER_MAX_BYTES: '1000' }, /BUFFER_MAX_BYTES must be 0 \(no spool\) or between 65536/],
     [['--buffer-max-bytes', 'lots'], {}, /--buffer-max-bytes must be a number of bytes/],
     [[], { BUFFER_FSYNC_INTERVAL: '-1' }, /BUFFER_FSYNC_INTERVAL/],
+    [[], { DOCKER_HOST: 'tcp://127.0.0.1:2375' }, /DOCKER_HOST must be unix:\/\/\/path/],
+    [[], { TOP_PROCESSES: '101' }, /TOP_PROCESSES must be between 0 and 100/],
+    [['--top-processes', '2.5'], {}, /--top-processes must be a whole number/],
+    [[], { TOP_PROCESSES_INTERVAL: '61' }, /TOP_PROCESSES_INTERVAL must be at most 60 seconds/],
+    [[], { SMART_INTERVAL: '10' }, /SMART_INTERVAL must be 0 \(off\) or between 60 seconds and 7 days/],
+    [[], { SERVICE_PATTERNS: 'nginx*,rm -rf' }, /SERVICE_PATTERNS "rm -rf" is not a unit name pattern/],
+    [['--service-interval', '1'], {}, /--service-interval must be at least 5 seconds/],
     [[], { LABELS: Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(',') }, /at most 32 labels/],
   ])('rejects %j %j', (argv, env, message) => {
     expect(() => parseCollectorConfig(argv, env, host)).toThrow(message);
@@ -81,6 +94,12 @@ describe('parseCollectorConfig', () => {
   it('reads the spool, fsync and hub CA settings', () => {
     const config = parseCollectorConfig(['--buffer-max-bytes', '0', '--hub-ca', '/etc/sysmonstm/ca.pem'], { BUFFER_FSYNC_INTERVAL: '0', BUFFER_CAPACITY: '10' }, host);
     expect(config).toMatchObject({ bufferMaxBytes: 0, bufferFsyncIntervalMs: 0, bufferCapacity: 10, hubCaFile: '/etc/sysmonstm/ca.pem' });
+  });
+
+  it('reads the settings of the extra sources', () => {
+    const config = parseCollectorConfig(['--services', 'nginx*, postgres*'], { DOCKER_HOST: 'unix:///run/user/1000/podman/podman.sock', TOP_PROCESSES: '0', TOP_PROCESSES_INTERVAL: '2', SMART_INTERVAL: '0', SERVICE_INTERVAL: '60' }, host);
+    expect(config).toMatchObject({ dockerSocket: '/run/user/1000/podman/podman.sock', topProcesses: 0, topProcessesIntervalMs: 2000, smartIntervalMs: 0, servicePatterns: ['nginx*', 'postgres*'], serviceIntervalMs: 60_000 });
+    expect(Object.isFrozen(config.servicePatterns)).toBe(true);
   });
 
   it('does not read process.env', () => {

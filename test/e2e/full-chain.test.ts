@@ -14,6 +14,7 @@ import { startWranglerDev, type WranglerDev } from '../edge/wrangler-dev.ts';
 import { runCli, type CliProcess } from '../support/hub-process.ts';
 import { freePort, tempDir, waitFor } from '../support/servers.ts';
 import { checkDashboard, CHROMIUM_PATH, HOSTILE_NAME, launchBrowser, openGuardedPage } from '../web/dashboard-checks.ts';
+import { writeEverythingViewFile } from '../support/public-views.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 if (!hasChromium) console.warn(`browser checks skipped: no Chromium at ${CHROMIUM_PATH} (apt-get install -y chromium)`);
@@ -51,6 +52,7 @@ beforeAll(async () => {
     MACHINE_NAME: HOSTILE_NAME,
     EDGE_URL: dev.ingestUrl,
     EDGE_API_KEY: dev.hubToken,
+    PUBLIC_VIEWS_FILE: writeEverythingViewFile(dataDir.path),
     LOG_LEVEL: 'warn',
   });
   try {

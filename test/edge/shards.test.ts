@@ -1,5 +1,6 @@
-// RELAY_SHARDS=2 in workerd: the hub's socket ends at the coordinator, which forwards every frame by
-// RPC to both relay shards; viewers are spread over the shards and every one of them gets the deltas.
+// RELAY_SHARDS=2 in workerd: a view's hub socket ends at its coordinator (view:<slug>), which forwards
+// every frame by RPC to both relay shards of the view; viewers are spread over the shards and every one
+// of them gets the deltas. The coordinator, like a relay, wants the config frame first.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { machine, relayStats, TestHub, TestViewer, waitFor } from './edge-clients.ts';
 import { startWranglerDev, type WranglerDev } from './wrangler-dev.ts';
@@ -16,8 +17,16 @@ afterAll(async () => {
   await dev?.stop();
 });
 
+it('refuses fleet frames on a coordinator socket without a config frame', async () => {
+  const bare = await TestHub.open(dev.ingestUrl, dev.hubToken);
+  open.push(bare);
+  bare.sendSnapshot([machine('x', {})], Date.now());
+  expect(JSON.parse(await waitFor('refusal', () => bare.replies[0])).error).toMatch(/config frame/);
+  await bare.close();
+});
+
 it('spreads viewers over two relay shards and delivers every delta to all of them', async () => {
-  const hub = await TestHub.open(dev.ingestUrl, dev.hubToken);
+  const hub = await TestHub.forView(dev.ingestUrl, dev.hubToken, 'default');
   open.push(hub);
   const ts = Date.now();
   hub.sendSnapshot([machine('s1', { cpu_percent: 1 }, { lastSeen: ts }), machine('s2', { cpu_percent: 2 }, { lastSeen: ts })], ts);
@@ -38,6 +47,7 @@ it('spreads viewers over two relay shards and delivers every delta to all of the
   for (const v of viewers) await waitFor('last delta at every viewer', () => v.value('s1', 'cpu_percent') === 30);
   // deltas arrive in the order the hub sent them
   for (const v of viewers) {
+    expect(v.info()).toMatchObject({ t: 'v', slug: 'default' });
     const seen = v.messages.flatMap((m) => (m.t === 'd' ? m.updates.filter((u) => u[0] === 's1').map((u) => u[2]['0']) : []));
     expect(seen).toEqual([10, 20, 30]);
   }
@@ -45,12 +55,14 @@ it('spreads viewers over two relay shards and delivers every delta to all of the
   const stats = await relayStats(dev.url, dev.hubToken);
   const relays = stats.filter((s) => s.role === 'relay');
   const coordinator = stats.find((s) => s.role === 'coordinator')!;
-  expect(relays.map((s) => s.name).sort()).toEqual(['relay-0', 'relay-1']);
+  expect(relays.map((s) => s.name).sort()).toEqual(['view:default:0', 'view:default:1']);
   expect(relays.every((s) => s.viewers > 0)).toBe(true);
   expect(relays.reduce((n, s) => n + s.viewers, 0)).toBe(VIEWERS);
   expect(relays.every((s) => s.hubs === 0 && s.hubFramesIn === 0)).toBe(true); // the hub talks to the coordinator only
   expect(coordinator.hubs).toBe(1);
-  expect(coordinator.hubFramesIn).toBe(4);
-  expect(coordinator.rpcCallsOut).toBe(8); // one RPC per frame per shard
-  expect(relays.every((s) => s.framesAccepted === 4)).toBe(true);
+  expect(coordinator.name).toBe('view:default');
+  expect(coordinator.hubFramesIn).toBe(6); // the refused frame above; then config, snapshot, 3 deltas
+  expect(coordinator.framesRejected).toBe(1);
+  expect(coordinator.rpcCallsOut).toBe(10); // one RPC per frame per shard
+  expect(relays.every((s) => s.framesAccepted === 5)).toBe(true);
 });

@@ -21,6 +21,7 @@ import { ROOT, runCli, type CliProcess } from '../support/hub-process.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
 import { startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../support/private-servers.ts';
 import { freePort, tempDir, waitFor } from '../support/servers.ts';
+import { writeEverythingViewFile } from '../support/public-views.ts';
 
 const MACHINE_ID = 'fault-box';
 const COLLECTION_INTERVAL_S = 0.1;
@@ -90,6 +91,7 @@ function startHubProcess(): CliProcess {
     HISTORY_FLUSH_INTERVAL: '0.05',
     EDGE_URL: `ws://127.0.0.1:${edgePort}/ingest`,
     EDGE_API_KEY: edge.hubToken,
+    PUBLIC_VIEWS_FILE: writeEverythingViewFile(hubDir.path),
     EDGE_PUSH_INTERVAL: '0.2',
     LIVE_PUSH_INTERVAL: '0.2',
     ALERT_TICK_INTERVAL: '1',

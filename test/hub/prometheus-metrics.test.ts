@@ -14,6 +14,7 @@ import { startHub, type Hub } from '../../hub/hub.ts';
 import { parsePrometheusText, sampleValue, type Family } from '../support/prometheus-text.ts';
 import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
 import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
+import { writeEverythingViewFile } from '../support/public-views.ts';
 
 const EDGE_KEY = 'edge-secret-for-metrics-test';
 let hub: Hub;
@@ -49,6 +50,7 @@ beforeAll(async () => {
     LIVE_PUSH_INTERVAL: '0.1',
     EDGE_URL: `ws://127.0.0.1:${(edge.address() as AddressInfo).port}/ingest`,
     EDGE_API_KEY: EDGE_KEY,
+    PUBLIC_VIEWS_FILE: writeEverythingViewFile(dir.path),
     EDGE_PUSH_INTERVAL: '0.05',
     BACKUP_INTERVAL: '1h',
     BACKUP_DIR: `${dir.path}/backups`,
@@ -174,6 +176,9 @@ describe('GET /metrics', () => {
     expect(sampleValue(families, 'sysmonstm_hub_edge_configured')).toBe(1);
     expect(sampleValue(families, 'sysmonstm_hub_edge_frames_total', { kind: 'snapshot' })).toBeGreaterThanOrEqual(1);
     expect(sampleValue(families, 'sysmonstm_hub_edge_sent_bytes_total')).toBeGreaterThan(0);
+    expect(sampleValue(families, 'sysmonstm_hub_edge_views')).toBe(1);
+    expect(sampleValue(families, 'sysmonstm_hub_edge_frames_total', { kind: 'config' })).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(families, 'sysmonstm_hub_edge_frames_refused_total')).toBe(0);
     expect(sampleValue(families, 'sysmonstm_hub_edge_forward_lag_seconds')).toBeLessThan(5);
     expect(sampleValue(families, 'sysmonstm_hub_backups_total', { outcome: 'failure' })).toBe(0);
     const files = readdirSync(`${dir.path}/backups`);

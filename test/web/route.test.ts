@@ -17,6 +17,9 @@ describe('parseRoute', () => {
     ['/machines/../etc', '', { view: 'fleet' }],
     ['/', '#main', { view: 'fleet' }],
     ['/', `#/machine/${'x'.repeat(129)}`, { view: 'fleet' }],
+    ['/', '#/views', { view: 'views' }],
+    ['/', '#/views/', { view: 'views' }],
+    ['/', '#/viewsx', { view: 'fleet' }],
   ])('%s %s', (pathname, hash, expected) => {
     expect(parseRoute(pathname, hash)).toEqual(expected);
   });

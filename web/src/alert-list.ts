@@ -5,6 +5,7 @@ import { acknowledgeAlert, silenceAlert, type ActiveAlert } from './alerts-api.t
 import type { AlertsStore } from './alerts-store.ts';
 import { clear, el, setAttr, setText } from './dom.ts';
 import { machineHref } from './route.ts';
+import { formatAlertValue } from '../../proto/alert-metrics.ts';
 
 export const SILENCE_CHOICES = [
   { label: '15 min', seconds: 900 },
@@ -33,7 +34,9 @@ export interface AlertList {
 }
 
 function valueText(a: ActiveAlert): string {
-  return a.value === null ? '' : `value ${Math.round(a.value * 100) / 100}`;
+  if (a.value === null) return '';
+  const text = formatAlertValue(a.metric, a.value);
+  return a.metric === 'offline' ? text : `value ${text}`;
 }
 
 export function createAlertList(options: AlertListOptions): AlertList {

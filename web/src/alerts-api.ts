@@ -13,6 +13,8 @@ export interface ActiveAlert {
   machine: string;
   state: 'pending' | 'firing';
   severity: 'warning' | 'critical';
+  /** The rule's metric (the unit of `value`). */
+  metric: string;
   since: number;
   value: number | null;
   acknowledged: boolean;
@@ -27,6 +29,8 @@ export interface AlertEvent {
   machine: string;
   state: string;
   severity: string;
+  /** The rule's metric; null when the rule is gone. */
+  metric: string | null;
   value: number | null;
   detail: string | null;
 }
@@ -50,6 +54,12 @@ export function setAdminToken(token: string): void {
   } catch {
     /* storage disabled: the token lives as long as the input */
   }
+}
+
+/** Whether the hub sets ADMIN_TOKEN (from /api/info); undefined when it does not say. */
+export async function fetchAdminTokenRequired(signal?: AbortSignal): Promise<boolean | undefined> {
+  const body = await request('GET', '/api/info', undefined, signal);
+  return isRecord(body) && typeof body.adminTokenRequired === 'boolean' ? body.adminTokenRequired : undefined;
 }
 
 export class ApiError extends Error {
@@ -92,13 +102,16 @@ function isAlert(v: unknown): v is ActiveAlert {
 export async function fetchActiveAlerts(signal?: AbortSignal): Promise<ActiveAlert[]> {
   const body = await request('GET', '/api/alerts', undefined, signal);
   if (!Array.isArray(body)) throw new Error('alerts: expected an array');
-  return body.filter(isAlert).map((a) => ({ ...a, rule_name: typeof a.rule_name === 'string' ? a.rule_name : a.rule_id }));
+  return body.filter(isAlert).map((a) => ({ ...a, rule_name: typeof a.rule_name === 'string' ? a.rule_name : a.rule_id, metric: typeof a.metric === 'string' ? a.metric : '' }));
 }
 
-export async function fetchAlertHistory(limit: number, signal?: AbortSignal): Promise<AlertEvent[]> {
-  const body = await request('GET', `/api/alerts/history?limit=${limit}`, undefined, signal);
+/** One page of the history, newest first; `beforeId` asks for the entries older than that one. */
+export async function fetchAlertHistory(limit: number, beforeId?: number, signal?: AbortSignal): Promise<AlertEvent[]> {
+  const body = await request('GET', `/api/alerts/history?limit=${limit}${beforeId === undefined ? '' : `&before=${beforeId}`}`, undefined, signal);
   if (!Array.isArray(body)) throw new Error('alert history: expected an array');
-  return body.filter((e): e is AlertEvent => isRecord(e) && typeof e.id === 'number' && typeof e.time === 'number' && typeof e.machine === 'string' && typeof e.state === 'string');
+  return body
+    .filter((e): e is AlertEvent => isRecord(e) && typeof e.id === 'number' && typeof e.time === 'number' && typeof e.machine === 'string' && typeof e.state === 'string')
+    .map((e) => ({ ...e, metric: typeof e.metric === 'string' ? e.metric : null }));
 }
 
 export async function fetchRules(signal?: AbortSignal): Promise<StoredRuleJson[]> {
@@ -123,4 +136,45 @@ export async function acknowledgeAlert(ruleId: string, machine: string): Promise
 
 export async function silenceAlert(ruleId: string, machine: string, durationS: number): Promise<void> {
   await request('POST', '/api/alerts/silence', { rule_id: ruleId, machine, duration_s: durationS });
+}
+
+export interface SavedChannelJson {
+  id: string;
+  name: string;
+  type: string;
+  url: string;
+  has_secret: boolean;
+  created_at: number;
+}
+
+export interface ChannelTestJson {
+  ok: boolean;
+  http_status: number | null;
+  error?: string;
+}
+
+function isChannel(v: unknown): v is SavedChannelJson {
+  return isRecord(v) && typeof v.id === 'string' && typeof v.name === 'string' && typeof v.type === 'string' && typeof v.url === 'string';
+}
+
+export async function fetchChannels(signal?: AbortSignal): Promise<SavedChannelJson[]> {
+  const body = await request('GET', '/api/channels', undefined, signal);
+  if (!Array.isArray(body)) throw new Error('channels: expected an array');
+  return body.filter(isChannel);
+}
+
+export async function createChannel(channel: { name?: string; type: string; url: string; secret?: string }): Promise<SavedChannelJson> {
+  const body = await request('POST', '/api/channels', channel);
+  if (!isChannel(body)) throw new Error('channel: unexpected answer');
+  return body;
+}
+
+export async function deleteChannel(id: string): Promise<void> {
+  await request('DELETE', `/api/channels/${encodeURIComponent(id)}`);
+}
+
+export async function testChannel(id: string): Promise<ChannelTestJson> {
+  const body = await request('POST', `/api/channels/${encodeURIComponent(id)}/test`);
+  if (!isRecord(body) || typeof body.ok !== 'boolean') throw new Error('channel test: unexpected answer');
+  return { ok: body.ok, http_status: typeof body.http_status === 'number' ? body.http_status : null, ...(typeof body.error === 'string' ? { error: body.error } : {}) };
 }

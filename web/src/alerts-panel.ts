@@ -1,18 +1,22 @@
-// The alerts panel above the fleet (hub mode): a summary ("2 firing · 1 pending"), and three tabs —
-// the active alerts with acknowledge and silence, the history of transitions, and the rule editor.
+// The alerts panel above the fleet (hub mode): a summary ("2 firing · 1 pending"), and four tabs —
+// the active alerts with acknowledge and silence, the history of transitions, the rule editor and the
+// saved notification channels.
 // The public edge has no alerts: the panel stays hidden there.
 import './alerts.css';
 import { fetchAlertHistory, type AlertEvent } from './alerts-api.ts';
 import { createAlertList } from './alert-list.ts';
 import type { AlertsStore } from './alerts-store.ts';
 import { clear, el, setAttr, setText } from './dom.ts';
+import { createChannelEditor } from './channel-editor.ts';
 import { createRuleEditor } from './rule-editor.ts';
 import { machineHref } from './route.ts';
+import { formatAlertValue } from '../../proto/alert-metrics.ts';
 
 const TABS = [
   { key: 'active', label: 'Active' },
   { key: 'history', label: 'History' },
   { key: 'rules', label: 'Rules' },
+  { key: 'channels', label: 'Channels' },
 ] as const;
 type TabKey = (typeof TABS)[number]['key'];
 
@@ -62,11 +66,21 @@ export function createAlertsPanel(root: HTMLElement, deps: { store: AlertsStore;
     el('thead', {}, [el('tr', {}, ['Time', 'Machine', 'Rule', 'State', 'Value', 'Detail'].map((h, i) => el('th', { text: h, attrs: { scope: 'col', class: i === 4 ? 'num' : i === 5 ? 'opt' : '' } })))]),
     historyBody,
   ]);
-  panels.get('history')!.append(el('div', { class: 'table-scroll' }, [historyTable]), historyEmpty);
+  const olderButton = el('button', { class: 'small-button history-older', text: 'Show older', attrs: { type: 'button' } });
+  olderButton.hidden = true;
+  olderButton.addEventListener('click', () => void loadOlder());
+  panels.get('history')!.append(el('div', { class: 'table-scroll' }, [historyTable]), historyEmpty, olderButton);
+  // The newest page is refreshed; pages loaded with "Show older" are kept below it (ids only grow).
+  let newest: AlertEvent[] = [];
+  let older: AlertEvent[] = [];
+  let olderDone = false;
 
-  function renderHistory(events: AlertEvent[]): void {
+  function renderHistory(): void {
+    const oldestNew = newest.length ? newest[newest.length - 1].id : Infinity;
+    const events = [...newest, ...older.filter((e) => e.id < oldestNew)];
     clear(historyBody);
     historyEmpty.hidden = events.length > 0;
+    olderButton.hidden = olderDone || newest.length < HISTORY_LIMIT;
     for (const e of events) {
       historyBody.append(
         el('tr', { attrs: { 'data-state': e.state } }, [
@@ -74,7 +88,7 @@ export function createAlertsPanel(root: HTMLElement, deps: { store: AlertsStore;
           el('td', {}, [el('a', { text: deps.nameOf(e.machine), attrs: { href: machineHref(e.machine) } })]),
           el('td', { text: e.rule_name }),
           el('td', {}, [el('span', { class: 'history-state', text: e.state, attrs: { 'data-state': e.state, 'data-status': e.state === 'firing' ? e.severity : e.state === 'resolved' ? 'healthy' : 'offline' } })]),
-          el('td', { class: 'num', text: e.value === null ? '' : String(Math.round(e.value * 100) / 100) }),
+          el('td', { class: 'num', text: e.value === null ? '' : e.metric === null ? String(Math.round(e.value * 100) / 100) : formatAlertValue(e.metric, e.value) }),
           el('td', { class: 'opt', text: e.detail ?? '' }),
         ]),
       );
@@ -83,15 +97,36 @@ export function createAlertsPanel(root: HTMLElement, deps: { store: AlertsStore;
 
   async function loadHistory(): Promise<void> {
     try {
-      renderHistory(await fetchAlertHistory(HISTORY_LIMIT));
+      newest = await fetchAlertHistory(HISTORY_LIMIT);
+      renderHistory();
     } catch (err) {
       say(`Could not load the history: ${(err as Error).message}`);
+    }
+  }
+
+  async function loadOlder(): Promise<void> {
+    const last = older.length ? older[older.length - 1] : newest[newest.length - 1];
+    if (!last) return;
+    olderButton.disabled = true;
+    try {
+      const page = await fetchAlertHistory(HISTORY_LIMIT, last.id);
+      older = [...older, ...page];
+      olderDone = page.length < HISTORY_LIMIT;
+      renderHistory();
+    } catch (err) {
+      say(`Could not load the history: ${(err as Error).message}`);
+    } finally {
+      olderButton.disabled = false;
     }
   }
 
   // ---- rules ---------------------------------------------------------------------------------
   const editor = createRuleEditor({ onChanged: () => void store.refresh() });
   panels.get('rules')!.append(editor.root);
+
+  // ---- channels ------------------------------------------------------------------------------
+  const channels = createChannelEditor();
+  panels.get('channels')!.append(channels.root);
 
   // ---- shell -----------------------------------------------------------------------------------
   clear(root);
@@ -113,6 +148,8 @@ export function createAlertsPanel(root: HTMLElement, deps: { store: AlertsStore;
       historyTimer = window.setInterval(() => void loadHistory(), HISTORY_REFRESH_MS);
     } else if (tab === 'rules') {
       void editor.load();
+    } else if (tab === 'channels') {
+      void channels.load();
     }
   }
 

@@ -14,6 +14,8 @@ import { fetchRecent, type DashboardMode } from './hub-api.ts';
 import { machineHref } from './route.ts';
 import { drawSparkline } from './sparkline.ts';
 import { onThemeChange, palette } from './theme.ts';
+import { uptimeGradient, uptimePercent, uptimeSlots, type ViewState } from './public-view.ts';
+import type { LiveMetric } from '../../proto/delta.ts';
 
 type MeterKey = 'cpu_percent' | 'memory_percent' | 'disk_percent';
 
@@ -33,6 +35,10 @@ interface Card {
   labels: HTMLElement;
   labelsKey: string;
   meters: Record<MeterKey, Meter>;
+  /** The rows and cells a public view may hide, by metric. */
+  cells: Partial<Record<LiveMetric, HTMLElement>>;
+  uptime: HTMLElement;
+  uptimeKey: string;
   load: HTMLElement;
   netIn: HTMLElement;
   netOut: HTMLElement;
@@ -55,6 +61,8 @@ function meterLevel(key: MeterKey, v: number | undefined): string {
 export interface FleetViewOptions {
   store: FleetStore;
   mode: () => DashboardMode;
+  /** A public view: only its metrics on the cards, and an uptime bar per machine. */
+  view?: ViewState;
 }
 
 export interface FleetViewHandle {
@@ -64,6 +72,8 @@ export interface FleetViewHandle {
   refreshEmptyState(): void;
   /** Puts keyboard focus back on a machine's card (returning from its machine view). */
   focusMachine(id: string): void;
+  /** Redraws every card (a public view's metrics or uptime changed, not the machines). */
+  refreshCards(): void;
 }
 
 export function createFleetView(options: FleetViewOptions): FleetViewHandle {
@@ -178,18 +188,23 @@ export function createFleetView(options: FleetViewOptions): FleetViewHandle {
     const load = el('dd');
     const netIn = el('dd');
     const netOut = el('dd');
+    const loadCell = el('div', {}, [el('dt', { text: 'Load' }), load]);
+    const inCell = el('div', {}, [el('dt', { text: 'In' }), netIn]);
+    const outCell = el('div', {}, [el('dt', { text: 'Out' }), netOut]);
     const spark = el('canvas', { class: 'spark', attrs: { 'aria-hidden': 'true' } });
+    const uptime = el('div', { class: 'uptime', attrs: { role: 'img' } }, [
+      el('span', { class: 'uptime-bar' }),
+      el('span', { class: 'uptime-legend', attrs: { 'aria-hidden': 'true' } }, [el('span', { text: '24 h ago' }), el('span', { text: 'now' })]),
+    ]);
+    uptime.hidden = true;
     const link = el('a', { class: 'card', attrs: { href: machineHref(id) } }, [
       el('div', { class: 'card-head' }, [el('span', { class: 'dot', attrs: { 'aria-hidden': 'true' } }), name, badge]),
       el('div', { class: 'card-sub' }, [host, ago]),
       labels,
       el('dl', { class: 'meters' }, [cpuRow, memRow, diskRow]),
-      el('dl', { class: 'stats' }, [
-        el('div', {}, [el('dt', { text: 'Load' }), load]),
-        el('div', {}, [el('dt', { text: 'In' }), netIn]),
-        el('div', {}, [el('dt', { text: 'Out' }), netOut]),
-      ]),
+      el('dl', { class: 'stats' }, [loadCell, inCell, outCell]),
       spark,
+      uptime,
     ]);
     const li = el('li', { class: 'card-item' }, [link]);
     const card: Card = {
@@ -203,6 +218,9 @@ export function createFleetView(options: FleetViewOptions): FleetViewHandle {
       labels,
       labelsKey: '',
       meters: { cpu_percent: cpu, memory_percent: mem, disk_percent: disk },
+      cells: { cpu_percent: cpuRow, memory_percent: memRow, disk_percent: diskRow, load_avg_1m: loadCell, network_recv_bytes_sec: inCell, network_sent_bytes_sec: outCell },
+      uptime,
+      uptimeKey: '',
       load,
       netIn,
       netOut,
@@ -231,7 +249,7 @@ export function createFleetView(options: FleetViewOptions): FleetViewHandle {
   function updateCard(card: Card, m: MachineView): void {
     const now = store.serverNow();
     setText(card.name, m.name || m.id);
-    setAttr(card.link, 'title', m.name === m.host ? m.name : `${m.name} (${m.host})`);
+    setAttr(card.link, 'title', m.name === m.host || m.host === '' ? m.name : `${m.name} (${m.host})`);
     setText(card.host, m.host === m.name ? m.id : m.host);
     setText(card.badge, STATUS_LABEL[m.status]);
     setAttr(card.link, 'data-status', m.status);
@@ -255,7 +273,24 @@ export function createFleetView(options: FleetViewOptions): FleetViewHandle {
     setText(card.load, formatLoad(m.values.load_avg_1m));
     setText(card.netIn, formatBytesPerSec(m.values.network_recv_bytes_sec));
     setText(card.netOut, formatBytesPerSec(m.values.network_sent_bytes_sec));
+    if (options.view) updateViewParts(card, options.view);
     card.dirty = false;
+  }
+
+  /** A public view: hides what the view does not show (CPU also drops its sparkline), draws uptime. */
+  function updateViewParts(card: Card, view: ViewState): void {
+    const metrics = view.metrics();
+    for (const [metric, cell] of Object.entries(card.cells) as [LiveMetric, HTMLElement][]) cell.hidden = metrics !== null && !metrics.has(metric);
+    card.spark.hidden = metrics !== null && !metrics.has('cpu_percent');
+    const bits = view.uptime(card.id);
+    if (bits === undefined || bits === card.uptimeKey) return;
+    card.uptimeKey = bits;
+    const slots = uptimeSlots(bits);
+    const bar = card.uptime.firstElementChild as HTMLElement;
+    bar.style.backgroundImage = uptimeGradient(slots, 'var(--healthy)', 'var(--uptime-missed)');
+    setAttr(card.uptime, 'aria-label', `Seen in ${uptimePercent(slots)} % of the last 24 hours`);
+    setAttr(card.uptime, 'title', `Uptime, last 24 h: seen in ${slots.filter(Boolean).length} of ${slots.length} quarter hours`);
+    card.uptime.hidden = false;
   }
 
   function drawSpark(card: Card, m: MachineView): void {
@@ -418,6 +453,15 @@ export function createFleetView(options: FleetViewOptions): FleetViewHandle {
     }
   }, 1000);
 
+  options.view?.subscribe((kind) => {
+    if (kind === 'h') return;
+    for (const card of cards.values()) {
+      if (card.visible) pending.add(card.id);
+      else card.dirty = true;
+    }
+    schedule();
+  });
+
   onThemeChange(() => {
     for (const card of cards.values()) card.sparkDirty = true;
     for (const card of cards.values()) if (card.visible) pending.add(card.id);
@@ -445,6 +489,10 @@ export function createFleetView(options: FleetViewOptions): FleetViewHandle {
       }
     },
     refreshEmptyState,
+    refreshCards() {
+      for (const card of cards.values()) pending.add(card.id);
+      schedule();
+    },
     focusMachine(id) {
       if (orderDirty) applyOrder();
       cards.get(id)?.link.focus({ preventScroll: true });

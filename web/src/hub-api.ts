@@ -28,6 +28,17 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** 'hub' when /api/info says so; anything else (404 on the Worker, `mode: 'edge'`) is the read-only edge. */
+/** The view's title and metrics from /v/{slug}/api/view; null when the edge answers 404 (no such view,
+ *  revoked, or a wrong link key — the edge does not say which). */
+export async function fetchViewInfo(signal?: AbortSignal): Promise<{ title: string; metrics: string[] } | null> {
+  const key = viewApi.key ? `?key=${encodeURIComponent(viewApi.key)}` : '';
+  const res = await fetch(`${viewApi.prefix}/api/view${key}`, { signal: signal ?? AbortSignal.timeout(TIMEOUT_MS), headers: { accept: 'application/json' } });
+  if (res.status === 404) return null;
+  const body = await res.json();
+  if (!isRecord(body) || typeof body.title !== 'string' || !Array.isArray(body.metrics)) throw new Error('view: expected {title, metrics}');
+  return { title: body.title, metrics: body.metrics.filter((m): m is string => typeof m === 'string') };
+}
+
 export async function detectMode(signal?: AbortSignal): Promise<DashboardMode> {
   const res = await fetch('/api/info', { signal: signal ?? AbortSignal.timeout(TIMEOUT_MS), headers: { accept: 'application/json' } });
   if (!res.ok) return 'edge';
@@ -44,8 +55,16 @@ export interface RecentSample {
   metrics: Partial<Metrics>;
 }
 
+let viewApi = { prefix: '', key: null as string | null };
+
+/** On a public view's page the edge API lives under /v/{slug} and wants the link key. */
+export function setViewApi(prefix: string, key: string | null): void {
+  viewApi = { prefix, key };
+}
+
 export async function fetchRecent(id: string, limit: number, signal?: AbortSignal): Promise<RecentSample[]> {
-  const body = await getJson(`/api/machines/${encodeURIComponent(id)}/recent?limit=${limit}`, signal);
+  const key = viewApi.key ? `&key=${encodeURIComponent(viewApi.key)}` : '';
+  const body = await getJson(`${viewApi.prefix}/api/machines/${encodeURIComponent(id)}/recent?limit=${limit}${key}`, signal);
   if (!Array.isArray(body)) throw new Error('recent: expected an array');
   return body.filter((p): p is RecentSample => isRecord(p) && typeof p.t === 'number' && isRecord(p.metrics));
 }
@@ -76,7 +95,26 @@ export interface ReportJson {
   disks?: Array<{ device?: string; read_bytes_per_sec?: number; write_bytes_per_sec?: number }>;
   network?: Array<{ name?: string; recv_bytes_per_sec?: number; sent_bytes_per_sec?: number; recv_bytes_total?: number; sent_bytes_total?: number }>;
   temperatures?: Array<{ sensor?: string; celsius?: number }>;
-  containers?: Array<{ id?: string; name?: string; state?: string; cpu_percent?: number; memory_bytes?: number }>;
+  containers?: Array<{
+    id?: string;
+    name?: string;
+    image?: string;
+    state?: string;
+    health?: string;
+    restart_count?: number;
+    cpu_percent?: number;
+    memory_bytes?: number;
+    memory_limit_bytes?: number;
+    memory_percent?: number;
+    net_recv_bytes_per_sec?: number;
+    net_sent_bytes_per_sec?: number;
+    block_read_bytes_per_sec?: number;
+    block_write_bytes_per_sec?: number;
+  }>;
+  top_processes?: Array<{ pid?: number; name?: string; user?: string; cpu_percent?: number; rss_bytes?: number; state?: string }>;
+  gpus?: Array<{ vendor?: string; index?: number; name?: string; utilization_percent?: number; memory_used_bytes?: number; memory_total_bytes?: number; temperature_celsius?: number; has_temperature?: boolean; power_watts?: number }>;
+  disk_health?: Array<{ device?: string; model?: string; passed?: boolean; temperature_celsius?: number; power_on_hours?: number; reallocated_sectors?: number; pending_sectors?: number; percentage_used?: number; checked_at_ms?: string }>;
+  services?: Array<{ name?: string; active_state?: string; sub_state?: string; restarts?: number; memory_bytes?: number }>;
   uptime_seconds?: number;
   timestamp_ms?: string;
 }

@@ -1,7 +1,8 @@
 // The /ws connection: same origin, ws:// or wss:// following the page. Every frame is validated with
 // decodeFleetMessage before it reaches the store; a drop is retried with backoff + jitter, at once when
 // the browser comes back online or the tab becomes visible again.
-import { decodeFleetMessage } from '../../proto/delta.ts';
+import { decodeFleetMessage, type FleetMessage } from '../../proto/delta.ts';
+import { createSnapshotAssembler, decodeViewerExtra, frameType, type HubStatusFrame, type UptimeFrame, type ViewInfoFrame } from '../../proto/view-frames.ts';
 import type { FleetStore } from './fleet-store.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
 
@@ -18,11 +19,22 @@ export interface LiveConnection {
   close(): void;
 }
 
-export function liveSocketUrl(location: Pick<Location, 'protocol' | 'host'>): string {
-  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
+export function liveSocketUrl(location: Pick<Location, 'protocol' | 'host'>, path = '/ws'): string {
+  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${path}`;
 }
 
-export function connectLive(store: FleetStore, url: string = liveSocketUrl(window.location)): LiveConnection {
+/** What a public view's relay sends besides the fleet, and how it ends a connection for good. */
+export interface LiveHooks {
+  /** `v`, `h` and `up` frames, validated. */
+  onViewFrame?(frame: HubStatusFrame | UptimeFrame | ViewInfoFrame): void;
+  /** The relay closed with 4404 (view revoked) or 4403 (link key changed): no reconnect. */
+  onEnded?(code: number, reason: string): void;
+}
+
+/** Close codes after which reconnecting cannot help. */
+const FINAL_CLOSE_CODES = new Set([4403, 4404]);
+
+export function connectLive(store: FleetStore, url: string = liveSocketUrl(window.location), hooks: LiveHooks = {}): LiveConnection {
   let state: ConnectionState = { kind: 'connecting', attempt: 0 };
   let attempt = 0;
   let socket: WebSocket | undefined;
@@ -57,11 +69,19 @@ export function connectLive(store: FleetStore, url: string = liveSocketUrl(windo
     }
     socket = ws;
     let gotSnapshot = false;
+    const parts = createSnapshotAssembler();
     ws.onmessage = (ev) => {
       if (socket !== ws || typeof ev.data !== 'string') return;
-      let msg;
+      const type = frameType(ev.data);
+      let msg: FleetMessage | null;
       try {
-        msg = decodeFleetMessage(ev.data);
+        if (type === 'v' || type === 'h' || type === 'up') {
+          hooks.onViewFrame?.(decodeViewerExtra(ev.data));
+          return;
+        }
+        // A snapshot may come in parts; it applies once the last one is there.
+        msg = type === 's' ? parts.add(ev.data) : decodeFleetMessage(ev.data);
+        if (msg === null) return;
       } catch (err) {
         console.warn('sysmonstm: ignoring a malformed frame:', (err as Error).message);
         return;
@@ -84,6 +104,11 @@ export function connectLive(store: FleetStore, url: string = liveSocketUrl(windo
     ws.onclose = (ev) => {
       if (socket !== ws) return;
       socket = undefined;
+      if (FINAL_CLOSE_CODES.has(ev.code)) {
+        closed = true;
+        hooks.onEnded?.(ev.code, ev.reason);
+        return;
+      }
       scheduleRetry(ev.code === 1006 || !ev.reason ? 'connection lost' : ev.reason);
     };
     // onerror is always followed by onclose, which schedules the retry.

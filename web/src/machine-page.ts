@@ -5,6 +5,7 @@
 // machine's latest report. On the edge the same page runs read-only on live data alone.
 import type { MachineView } from '../../proto/delta.ts';
 import type { MetricName } from '../../proto/metrics.ts';
+import { containerLevel, diskHealthLevel, gpuLevel, serviceLevel, type SourceLevel } from '../../proto/source-health.ts';
 import type { MachineStatus } from '../../proto/status.ts';
 import { clear, el, setAttr, setText } from './dom.ts';
 import type { FleetStore } from './fleet-store.ts';
@@ -100,6 +101,11 @@ function table(caption: string, headers: string[], numericFrom: number, optional
     body,
   ]);
   return { root: el('div', { class: 'table-scroll' }, [tableEl]), body, ...spec };
+}
+
+/** A state word coloured by how bad it is (proto/source-health.ts decides). */
+function levelBadge(text: string, level: SourceLevel): HTMLElement {
+  return el('span', { class: 'badge level-badge', text, attrs: { 'data-level': level } });
 }
 
 function row(t: DetailTable, cells: Array<string | Node>): HTMLTableRowElement {
@@ -208,10 +214,16 @@ export function createMachinePage(
   const netTable = table('Network interfaces', ['Interface', 'In', 'Out', 'Total in', 'Total out'], 1, [3, 4]);
   const diskTable = table('Disks', ['Device', 'Read', 'Write'], 1);
   const tempTable = table('Temperatures', ['Sensor', 'Temperature'], 1);
-  const containerTable = table('Containers', ['Name', 'State', 'CPU', 'Memory'], 2);
+  const containerTable = table('Containers', ['Name', 'Image', 'State', 'Restarts', 'CPU', 'Memory', 'Limit', 'Net in', 'Net out', 'Disk read', 'Disk write'], 3, [1, 6, 9, 10]);
+  const processTable = table('Top processes', ['Name', 'PID', 'User', 'State', 'CPU', 'Memory'], 4, [1, 3]);
+  const gpuTable = table('GPUs', ['GPU', 'Use', 'Memory', 'Temperature', 'Power'], 1, [4]);
+  const diskHealthTable = table('Disk health', ['Device', 'Model', 'Health', 'Temperature', 'Power-on', 'Reallocated', 'Pending', 'Wear'], 3, [1, 6]);
+  const serviceTable = table('Services', ['Unit', 'State', 'Restarts', 'Memory'], 2);
+  containerTable.root.classList.add('wide');
+  diskHealthTable.root.classList.add('wide');
   const detailSection = el('section', { class: 'panel details', attrs: { 'aria-label': 'Details' } }, [
     el('h2', { text: 'Details' }),
-    el('div', { class: 'tables' }, [fsTable.root, netTable.root, diskTable.root, tempTable.root, containerTable.root]),
+    el('div', { class: 'tables' }, [containerTable.root, processTable.root, fsTable.root, netTable.root, diskTable.root, tempTable.root, gpuTable.root, diskHealthTable.root, serviceTable.root]),
   ]);
   detailSection.hidden = true;
 
@@ -400,7 +412,7 @@ export function createMachinePage(
       }
       perCore.push(lastSeen, cores);
     }
-    const key = JSON.stringify([report.filesystems, report.network, report.disks, report.temperatures, report.containers]);
+    const key = JSON.stringify([report.filesystems, report.network, report.disks, report.temperatures, report.containers, report.top_processes, report.gpus, report.disk_health, report.services]);
     if (key !== lastReportKey) {
       lastReportKey = key;
       fill(fsTable, (report.filesystems ?? []).map((f) => {
@@ -415,7 +427,49 @@ export function createMachinePage(
       fill(netTable, (report.network ?? []).map((n) => row(netTable, [n.name ?? '', formatBytesPerSec(n.recv_bytes_per_sec ?? 0), formatBytesPerSec(n.sent_bytes_per_sec ?? 0), formatBytes(n.recv_bytes_total ?? 0), formatBytes(n.sent_bytes_total ?? 0)])));
       fill(diskTable, (report.disks ?? []).map((d) => row(diskTable, [d.device ?? '', formatBytesPerSec(d.read_bytes_per_sec ?? 0), formatBytesPerSec(d.write_bytes_per_sec ?? 0)])));
       fill(tempTable, (report.temperatures ?? []).map((t) => row(tempTable, [t.sensor ?? '', formatCelsius(t.celsius ?? 0)])));
-      fill(containerTable, (report.containers ?? []).map((c) => row(containerTable, [c.name ?? c.id ?? '', c.state ?? '', formatPercent(c.cpu_percent ?? 0), formatBytes(c.memory_bytes ?? 0)])));
+      fill(containerTable, (report.containers ?? []).map((c) => {
+        const state = c.health ? `${c.state ?? ''} · ${c.health}` : (c.state ?? '');
+        return row(containerTable, [
+          c.name ?? c.id ?? '',
+          c.image ?? '',
+          levelBadge(state, containerLevel(c.state ?? '', c.health ?? '')),
+          formatCount(c.restart_count ?? 0),
+          formatPercent(c.cpu_percent ?? 0),
+          c.state === 'running' ? formatBytes(c.memory_bytes ?? 0) : '–',
+          c.memory_limit_bytes ? formatBytes(c.memory_limit_bytes) : '–',
+          formatBytesPerSec(c.net_recv_bytes_per_sec ?? 0),
+          formatBytesPerSec(c.net_sent_bytes_per_sec ?? 0),
+          formatBytesPerSec(c.block_read_bytes_per_sec ?? 0),
+          formatBytesPerSec(c.block_write_bytes_per_sec ?? 0),
+        ]);
+      }));
+      fill(processTable, (report.top_processes ?? []).map((p) => row(processTable, [p.name ?? '', String(p.pid ?? 0), p.user ?? '', p.state ?? '', formatPercent(p.cpu_percent ?? 0), formatBytes(p.rss_bytes ?? 0)])));
+      fill(gpuTable, (report.gpus ?? []).map((g) => row(gpuTable, [
+        g.name || `${g.vendor ?? 'GPU'} ${g.index ?? 0}`,
+        formatPercent(g.utilization_percent ?? 0),
+        `${formatBytes(g.memory_used_bytes ?? 0)} / ${formatBytes(g.memory_total_bytes ?? 0)}`,
+        g.has_temperature ? levelBadge(formatCelsius(g.temperature_celsius ?? 0), gpuLevel(true, g.temperature_celsius ?? 0)) : '–',
+        `${Math.round(g.power_watts ?? 0)} W`,
+      ])));
+      fill(diskHealthTable, (report.disk_health ?? []).map((d) => {
+        const level = diskHealthLevel(d.passed ?? false, d.reallocated_sectors ?? 0, d.pending_sectors ?? 0, d.percentage_used ?? 0);
+        return row(diskHealthTable, [
+          d.device ?? '',
+          d.model ?? '',
+          levelBadge(d.passed ? (level === 'ok' ? 'passed' : 'passed · warning') : 'failing', level),
+          d.temperature_celsius ? formatCelsius(d.temperature_celsius) : '–',
+          `${formatCount(d.power_on_hours ?? 0)} h`,
+          formatCount(d.reallocated_sectors ?? 0),
+          formatCount(d.pending_sectors ?? 0),
+          d.percentage_used === undefined ? '–' : formatPercent(d.percentage_used, 0),
+        ]);
+      }));
+      fill(serviceTable, (report.services ?? []).map((v) => row(serviceTable, [
+        v.name ?? '',
+        levelBadge(`${v.active_state ?? ''}${v.sub_state ? ` (${v.sub_state})` : ''}`, serviceLevel(v.active_state ?? '')),
+        formatCount(v.restarts ?? 0),
+        formatBytes(v.memory_bytes ?? 0),
+      ])));
     }
     schedule();
   }

@@ -1,7 +1,7 @@
-// The dashboard's two places: the fleet and one machine. A machine is addressed as `#/machine/<id>`
+// The dashboard's places: the fleet, one machine, and (on the hub) the public views. A machine is addressed as `#/machine/<id>`
 // (works on any static host) or `/machines/<id>` (the hub serves index.html there). Pure.
 
-export type Route = { view: 'fleet' } | { view: 'machine'; id: string };
+export type Route = { view: 'fleet' } | { view: 'machine'; id: string } | { view: 'views' };
 
 const ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -15,6 +15,7 @@ function decode(part: string): string | null {
 
 export function parseRoute(pathname: string, hash: string): Route {
   if (hash.startsWith('#/')) {
+    if (/^#\/views\/?$/.test(hash)) return { view: 'views' };
     const m = /^#\/machine\/([^/?#]+)\/?$/.exec(hash);
     const id = m ? decode(m[1]) : null;
     return id !== null && ID.test(id) ? { view: 'machine', id } : { view: 'fleet' };
@@ -24,9 +25,21 @@ export function parseRoute(pathname: string, hash: string): Route {
   return id !== null && ID.test(id) ? { view: 'machine', id } : { view: 'fleet' };
 }
 
-/** Link to a machine; stays a same-document hash change when the page is at "/". */
-export function machineHref(id: string): string {
-  return `/#/machine/${encodeURIComponent(id)}`;
+let routeBase = '/';
+
+/** On a public view's page (/v/{slug}?key=…) links stay on that page: they become bare hashes. */
+export function setRouteBase(base: '/' | 'here'): void {
+  routeBase = base === 'here' ? '' : '/';
+  FLEET_HREF = `${routeBase}#/`;
 }
 
-export const FLEET_HREF = '/#/';
+/** Link to a machine; stays a same-document hash change when the page is at "/" (or on a view's page). */
+export function machineHref(id: string): string {
+  return `${routeBase}#/machine/${encodeURIComponent(id)}`;
+}
+
+/** Link back to the fleet (a live binding: setRouteBase changes it). */
+export let FLEET_HREF = '/#/';
+
+/** The hub's public-views page. */
+export const VIEWS_HREF = '/#/views';

@@ -1,8 +1,8 @@
-// The rule editor (hub mode): the admin token box (sessionStorage, sent as Authorization: Bearer on
-// writes), the list of rules with edit and delete, and the form for a new or changed rule. The hub
-// validates everything again and its message (naming the field) is shown as is. No dialogs: deleting
+// The rule editor (hub mode): the admin token box (admin-token-box.ts), the list of rules with edit and
+// delete, and the form for a new or changed rule. The hub validates everything again and its message (naming the field) is shown as is. No dialogs: deleting
 // asks for a second click.
-import { adminToken, deleteRule, fetchRules, saveRule, setAdminToken, type StoredRuleJson } from './alerts-api.ts';
+import { createAdminTokenBox } from './admin-token-box.ts';
+import { deleteRule, fetchRules, saveRule, type StoredRuleJson } from './alerts-api.ts';
 import { clear, el, setText } from './dom.ts';
 import { ALERT_METRICS, CHANNEL_TYPES, describeRule, emptyForm, formToRule, METRIC_LABELS, ruleToForm, type ChannelRow, type RuleForm } from './rule-form.ts';
 
@@ -35,17 +35,7 @@ export function createRuleEditor(options: { onChanged: () => void }): RuleEditor
   };
 
   // ---- admin token ---------------------------------------------------------------------------
-  const tokenInput = el('input', { class: 'admin-token', attrs: { type: 'password', autocomplete: 'off', spellcheck: 'false', placeholder: 'ADMIN_TOKEN' } });
-  tokenInput.value = adminToken();
-  const tokenSave = el('button', { class: 'small-button token-save', text: 'Use token', attrs: { type: 'button' } });
-  const tokenState = el('span', { class: 'form-hint token-state' });
-  const showTokenState = () => setText(tokenState, adminToken() ? 'A token is set for this tab.' : 'No token: changes work only from the hub machine itself, unless the hub sets ADMIN_TOKEN.');
-  tokenSave.addEventListener('click', () => {
-    setAdminToken(tokenInput.value.trim());
-    showTokenState();
-  });
-  showTokenState();
-  const tokenBox = el('div', { class: 'token-box' }, [field('Admin token', tokenInput), tokenSave, tokenState]);
+  const tokenBox = createAdminTokenBox();
 
   // ---- rule list -----------------------------------------------------------------------------
   const list = el('ul', { class: 'rule-list' });
@@ -241,6 +231,7 @@ export function createRuleEditor(options: { onChanged: () => void }): RuleEditor
   }
 
   async function load(): Promise<void> {
+    void tokenBox.refresh();
     try {
       renderList(await fetchRules());
     } catch (err) {
@@ -248,6 +239,6 @@ export function createRuleEditor(options: { onChanged: () => void }): RuleEditor
     }
   }
 
-  const root = el('div', { class: 'rule-editor' }, [tokenBox, el('div', { class: 'rule-toolbar' }, [newButton]), message, form, list]);
+  const root = el('div', { class: 'rule-editor' }, [tokenBox.root, el('div', { class: 'rule-toolbar' }, [newButton]), message, form, list]);
   return { root, load };
 }

@@ -112,6 +112,34 @@ export declare type Report = Message<"sysmonstm.v1.Report"> & {
    * @generated from field: map<string, string> labels = 20;
    */
   labels: { [key: string]: string };
+
+  /**
+   * The top processes by CPU and by memory (the union of both lists), sampled every
+   * TOP_PROCESSES_INTERVAL: only the reports taken at that cadence carry them (the hub shows the
+   * latest ones it received); empty when TOP_PROCESSES=0.
+   *
+   * @generated from field: repeated sysmonstm.v1.ProcessInfo top_processes = 21;
+   */
+  topProcesses: ProcessInfo[];
+
+  /**
+   * @generated from field: repeated sysmonstm.v1.Gpu gpus = 22;
+   */
+  gpus: Gpu[];
+
+  /**
+   * S.M.A.R.T. health per disk, refreshed every SMART_INTERVAL (the latest result in every report).
+   *
+   * @generated from field: repeated sysmonstm.v1.DiskHealth disk_health = 23;
+   */
+  diskHealth: DiskHealth[];
+
+  /**
+   * systemd units matching SERVICE_PATTERNS, refreshed at a slow cadence (the latest in every report).
+   *
+   * @generated from field: repeated sysmonstm.v1.Service services = 24;
+   */
+  services: Service[];
 };
 
 /**
@@ -415,6 +443,50 @@ export declare type Container = Message<"sysmonstm.v1.Container"> & {
    * @generated from field: double memory_percent = 6;
    */
   memoryPercent: number;
+
+  /**
+   * @generated from field: string image = 7;
+   */
+  image: string;
+
+  /**
+   * Docker/Podman health check: "healthy", "unhealthy", "starting", or empty without a check.
+   *
+   * @generated from field: string health = 8;
+   */
+  health: string;
+
+  /**
+   * @generated from field: uint32 restart_count = 9;
+   */
+  restartCount: number;
+
+  /**
+   * The container's memory limit (the machine's memory when it has none).
+   *
+   * @generated from field: double memory_limit_bytes = 10;
+   */
+  memoryLimitBytes: number;
+
+  /**
+   * @generated from field: double net_recv_bytes_per_sec = 11;
+   */
+  netRecvBytesPerSec: number;
+
+  /**
+   * @generated from field: double net_sent_bytes_per_sec = 12;
+   */
+  netSentBytesPerSec: number;
+
+  /**
+   * @generated from field: double block_read_bytes_per_sec = 13;
+   */
+  blockReadBytesPerSec: number;
+
+  /**
+   * @generated from field: double block_write_bytes_per_sec = 14;
+   */
+  blockWriteBytesPerSec: number;
 };
 
 /**
@@ -422,4 +494,213 @@ export declare type Container = Message<"sysmonstm.v1.Container"> & {
  * Use `create(ContainerSchema)` to create a new message.
  */
 export declare const ContainerSchema: GenMessage<Container>;
+
+/**
+ * @generated from message sysmonstm.v1.ProcessInfo
+ */
+export declare type ProcessInfo = Message<"sysmonstm.v1.ProcessInfo"> & {
+  /**
+   * @generated from field: uint32 pid = 1;
+   */
+  pid: number;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string user = 3;
+   */
+  user: string;
+
+  /**
+   * Of one core: a process using two cores fully shows 200.
+   *
+   * @generated from field: double cpu_percent = 4;
+   */
+  cpuPercent: number;
+
+  /**
+   * @generated from field: double rss_bytes = 5;
+   */
+  rssBytes: number;
+
+  /**
+   * The kernel's one-letter state: R running, S sleeping, D disk wait, Z zombie, T stopped, I idle.
+   *
+   * @generated from field: string state = 6;
+   */
+  state: string;
+};
+
+/**
+ * Describes the message sysmonstm.v1.ProcessInfo.
+ * Use `create(ProcessInfoSchema)` to create a new message.
+ */
+export declare const ProcessInfoSchema: GenMessage<ProcessInfo>;
+
+/**
+ * @generated from message sysmonstm.v1.Gpu
+ */
+export declare type Gpu = Message<"sysmonstm.v1.Gpu"> & {
+  /**
+   * "nvidia" or "amd".
+   *
+   * @generated from field: string vendor = 1;
+   */
+  vendor: string;
+
+  /**
+   * @generated from field: uint32 index = 2;
+   */
+  index: number;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: double utilization_percent = 4;
+   */
+  utilizationPercent: number;
+
+  /**
+   * @generated from field: double memory_used_bytes = 5;
+   */
+  memoryUsedBytes: number;
+
+  /**
+   * @generated from field: double memory_total_bytes = 6;
+   */
+  memoryTotalBytes: number;
+
+  /**
+   * 0 with has_temperature false where the card has no sensor.
+   *
+   * @generated from field: double temperature_celsius = 7;
+   */
+  temperatureCelsius: number;
+
+  /**
+   * @generated from field: bool has_temperature = 8;
+   */
+  hasTemperature: boolean;
+
+  /**
+   * @generated from field: double power_watts = 9;
+   */
+  powerWatts: number;
+};
+
+/**
+ * Describes the message sysmonstm.v1.Gpu.
+ * Use `create(GpuSchema)` to create a new message.
+ */
+export declare const GpuSchema: GenMessage<Gpu>;
+
+/**
+ * @generated from message sysmonstm.v1.DiskHealth
+ */
+export declare type DiskHealth = Message<"sysmonstm.v1.DiskHealth"> & {
+  /**
+   * The device smartctl read, like "/dev/sda" or "/dev/nvme0".
+   *
+   * @generated from field: string device = 1;
+   */
+  device: string;
+
+  /**
+   * @generated from field: string model = 2;
+   */
+  model: string;
+
+  /**
+   * smartctl's overall self-assessment: true = PASSED.
+   *
+   * @generated from field: bool passed = 3;
+   */
+  passed: boolean;
+
+  /**
+   * @generated from field: double temperature_celsius = 4;
+   */
+  temperatureCelsius: number;
+
+  /**
+   * @generated from field: double power_on_hours = 5;
+   */
+  powerOnHours: number;
+
+  /**
+   * @generated from field: double reallocated_sectors = 6;
+   */
+  reallocatedSectors: number;
+
+  /**
+   * @generated from field: double pending_sectors = 7;
+   */
+  pendingSectors: number;
+
+  /**
+   * NVMe "percentage used" of the rated endurance; 0 for other disks.
+   *
+   * @generated from field: double percentage_used = 8;
+   */
+  percentageUsed: number;
+
+  /**
+   * Sample time of the smartctl run, milliseconds since the Unix epoch.
+   *
+   * @generated from field: int64 checked_at_ms = 9;
+   */
+  checkedAtMs: bigint;
+};
+
+/**
+ * Describes the message sysmonstm.v1.DiskHealth.
+ * Use `create(DiskHealthSchema)` to create a new message.
+ */
+export declare const DiskHealthSchema: GenMessage<DiskHealth>;
+
+/**
+ * @generated from message sysmonstm.v1.Service
+ */
+export declare type Service = Message<"sysmonstm.v1.Service"> & {
+  /**
+   * The unit name, like "nginx.service".
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * systemd ActiveState: active, inactive, failed, activating, deactivating, reloading.
+   *
+   * @generated from field: string active_state = 2;
+   */
+  activeState: string;
+
+  /**
+   * @generated from field: string sub_state = 3;
+   */
+  subState: string;
+
+  /**
+   * @generated from field: uint32 restarts = 4;
+   */
+  restarts: number;
+
+  /**
+   * @generated from field: double memory_bytes = 5;
+   */
+  memoryBytes: number;
+};
+
+/**
+ * Describes the message sysmonstm.v1.Service.
+ * Use `create(ServiceSchema)` to create a new message.
+ */
+export declare const ServiceSchema: GenMessage<Service>;
 

@@ -1,0 +1,137 @@
+// The alerting tabs in a real browser against a real hub (in process, local PostgreSQL, ADMIN_TOKEN
+// set): the History tab lists 130 stored transitions newest first in id order, 100 at a time with
+// "Show older", values with their unit; the token hint says the hub wants its token; the Channels tab
+// creates a channel without a name, sends it a test (the local receiver gets it) and deletes it.
+// Screenshots in test-output/screenshots/alerting-*.png.
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { pino } from 'pino';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parseHubConfig } from '../../hub/config.ts';
+import { startHub, type Hub } from '../../hub/hub.ts';
+import { buildWeb } from '../../web/build.ts';
+import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
+import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
+import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from './dashboard-checks.ts';
+
+const TOKEN = 'alerting-pages-token-0123456789';
+const ENTRIES = 130;
+const hasChromium = existsSync(CHROMIUM_PATH);
+
+describe.skipIf(!hasChromium)('alerting tabs in the browser', () => {
+  const dir = tempDir('alerting-pages');
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let hub: Hub;
+  let browser: Browser;
+  let receiver: HttpReceiver;
+  let session: SyntheticSession;
+  let base: string;
+
+  beforeAll(async () => {
+    await buildWeb();
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    db = await createTestDatabase();
+    receiver = await startHttpReceiver();
+    hub = await startHub(
+      parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, ADMIN_TOKEN: TOKEN, HISTORY_FLUSH_INTERVAL: '0.05' }),
+      { log: pino({ level: 'silent' }) },
+    );
+    base = `http://127.0.0.1:${hub.httpPort}`;
+    session = openSyntheticSession(`http://127.0.0.1:${hub.grpcPort}`, 'ap-m1');
+    session.send(syntheticReport('ap-m1', 1, Date.now(), 20));
+    await waitFor('the machine', async () => ((await (await fetch(`${base}/api/machines`)).json()) as Array<{ id: string }>).some((m) => m.id === 'ap-m1'));
+    // 130 transitions of the default CPU rule, stored as the hub stores them; entry i has value 70 + i/100.
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const t0 = Date.now() - ENTRIES * 1000;
+    for (let i = 1; i <= ENTRIES; i++) {
+      await pool.query(
+        `INSERT INTO alert_events (transition_id, time, rule_id, rule_name, machine_id, state, severity, value, detail)
+         VALUES ($1, to_timestamp($2::float8 / 1000), 'default-cpu', 'CPU busy', 'ap-m1', $3, 'warning', $4, $5)`,
+        [`ap-${i}`, t0 + i * 1000, i % 2 ? 'firing' : 'resolved', 70 + i / 100 + 0.004, `entry ${i}`],
+      );
+    }
+    await pool.end();
+    browser = await launchBrowser();
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await session?.finish().catch(() => {});
+    await hub?.close();
+    await receiver?.close();
+    await db?.drop();
+    dir.remove();
+  });
+
+  test('History: newest first in id order, 100 at a time, values with units', async () => {
+    const g = await openGuardedPage(browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
+    try {
+      const { page } = g;
+      await page.goto(`${base}/`);
+      await page.locator('button[data-tab="history"]').click();
+      const details = () => page.locator('.alert-history tbody tr td:last-child').allTextContents();
+      await expect.poll(async () => (await details()).length).toBe(100);
+      expect(await details()).toEqual(Array.from({ length: 100 }, (_, i) => `entry ${ENTRIES - i}`));
+      const firstValue = await page.locator('.alert-history tbody tr').first().locator('td.num').textContent();
+      expect(firstValue).toBe(`${(70 + ENTRIES / 100 + 0.004).toFixed(1)} %`);
+      await page.locator('.history-older').click();
+      await expect.poll(async () => (await details()).length).toBe(ENTRIES);
+      expect(await details()).toEqual(Array.from({ length: ENTRIES }, (_, i) => `entry ${ENTRIES - i}`));
+      expect(await page.locator('.history-older').isHidden()).toBe(true);
+      await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'alerting-history.png') });
+      expect(g.problems).toEqual([]);
+    } finally {
+      await g.close();
+    }
+  }, 60_000);
+
+  test('Channels: create without a name, send a test, delete; the token hint follows ADMIN_TOKEN', async () => {
+    for (const scheme of ['dark', 'light'] as const) {
+      const g = await openGuardedPage(browser, { viewport: { width: 1280, height: 900 }, colorScheme: scheme });
+      try {
+        const { page } = g;
+        await page.goto(`${base}/`);
+        await page.locator('button[data-tab="rules"]').click();
+        await expect.poll(() => page.locator('.alerts-tab-rules .token-state').textContent()).toBe('This hub sets ADMIN_TOKEN: enter it to make changes.');
+        await page.locator('button[data-tab="channels"]').click();
+        const tab = page.locator('.alerts-tab-channels');
+        await expect.poll(() => tab.locator('.channel-list').textContent()).toMatch(scheme === 'dark' ? /No saved channels yet/ : /.*/);
+
+        // Without the token the hub refuses, and says why.
+        await tab.locator('.channel-url').fill(`${receiver.url}/hook-${scheme}`);
+        await tab.locator('.channel-add').click();
+        await expect.poll(() => tab.locator('.form-message').textContent()).toMatch(/ADMIN_TOKEN/);
+
+        await tab.locator('.admin-token').fill(TOKEN);
+        await tab.locator('.token-save').click();
+        expect(await tab.locator('.token-state').textContent()).toBe('A token is set for this tab.');
+        await tab.locator('.channel-secret').fill('s3cret');
+        await tab.locator('.channel-add').click();
+        const host = new URL(receiver.url).host;
+        const item = tab.locator('.channel-item', { hasText: `/hook-${scheme}` });
+        await expect.poll(() => item.count()).toBe(1);
+        expect(await item.locator('.rule-name').textContent()).toBe(`webhook ${host}`);
+        expect(await item.locator('.rule-desc').textContent()).toMatch(/· webhook · .* · signed$/);
+
+        await item.locator('.channel-test').click();
+        await expect.poll(() => item.locator('.channel-test-result').textContent()).toBe('Delivered (HTTP 200).');
+        const got = receiver.requests.filter((r) => r.path === `/hook-${scheme}`);
+        expect(got).toHaveLength(1);
+        expect(JSON.parse(got[0].body)).toMatchObject({ kind: 'test', rule_name: `Test of channel "webhook ${host}"` });
+        expect(got[0].headers['x-sysmonstm-signature']).toBeTruthy();
+        await page.screenshot({ path: path.join(SCREENSHOT_DIR, `alerting-channels-${scheme}.png`) });
+
+        await item.locator('.channel-delete').click();
+        expect(await item.locator('.channel-delete').textContent()).toBe('Really delete?');
+        await item.locator('.channel-delete').click();
+        await expect.poll(() => item.count()).toBe(0);
+        expect(g.problems.filter((p) => !p.includes('401'))).toEqual([]);
+      } finally {
+        await g.close();
+      }
+    }
+  }, 90_000);
+});
