@@ -6,11 +6,13 @@
 // for the Redis state. Both go through the same trim the ingest path uses (state/bound-report.ts).
 // Run: node --expose-gc bench/state-memory.ts [--machines 200]
 import { randomBytes } from 'node:crypto';
+import { create } from '@bufbuild/protobuf';
 import { Redis } from 'ioredis';
 import { boundReportForState } from '../hub/state/bound-report.ts';
 import { createMemoryState } from '../hub/state/memory-state.ts';
 import { createRedisState } from '../hub/state/redis-state.ts';
 import { RECENT_RING_SIZE, type MachineRecord } from '../hub/state/state-store.ts';
+import { ContainerSchema } from '../proto/gen/sysmonstm/v1/report_pb.js';
 import { summarize } from '../proto/metrics.ts';
 import { syntheticReport } from '../test/support/synthetic-collector.ts';
 import { REDIS_URL } from '../test/support/servers.ts';
@@ -28,7 +30,7 @@ function worstMachine(m: number) {
   report.hostname = wide(`h${m}`, 256);
   report.displayName = wide(`d${m}`, 256);
   report.labels = labels;
-  report.containers = Array.from({ length: 1000 }, (_, k) => ({ $typeName: 'sysmonstm.v1.Container' as const, id: `${k}`.padStart(64, '0'), name: wide(`c${k}`, 256), state: 'running', cpuPercent: 1, memoryBytes: 1e6, memoryPercent: 1 }));
+  report.containers = Array.from({ length: 1000 }, (_, k) => create(ContainerSchema, { id: `${k}`.padStart(64, '0'), name: wide(`c${k}`, 256), state: 'running', cpuPercent: 1, memoryBytes: 1e6, memoryPercent: 1 }));
   const record: MachineRecord = { id, hostname: report.hostname, displayName: report.displayName, labels, lastSeenMs: Date.now(), sampledAtMs: Date.now(), lastSeq: 1, intervalMs: 1000, metrics: summarize(report) };
   return { record, bytes: boundReportForState(report).bytes };
 }

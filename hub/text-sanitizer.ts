@@ -66,5 +66,20 @@ export function neutralizeReport(report: Report): void {
     c.id = neutralizeText(c.id);
     c.name = neutralizeText(c.name);
     c.state = neutralizeText(c.state);
+    c.image = neutralizeText(c.image);
+    c.health = neutralizeText(c.health);
   }
+  for (const p of report.topProcesses) {
+    p.name = neutralizeText(p.name);
+    p.user = neutralizeText(p.user);
+  }
+  for (const g of report.gpus) {
+    g.vendor = neutralizeText(g.vendor);
+    g.name = neutralizeText(g.name);
+  }
+  for (const d of report.diskHealth) {
+    d.device = neutralizeText(d.device);
+    d.model = neutralizeText(d.model);
+  }
+  for (const s of report.services) s.name = neutralizeText(s.name);
 }

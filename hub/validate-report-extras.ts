@@ -2,6 +2,7 @@
 // counts and string lengths, control characters refused in every name, numbers finite and in range.
 // Pure, never throws; called from validateReport (validate-report.ts) by one line.
 import type { Report } from '../proto/gen/sysmonstm/v1/report_pb.js';
+import { hasControlCharacters } from './text-sanitizer.ts';
 
 export const EXTRA_LIMITS = Object.freeze({
   nameLength: 256,
@@ -14,10 +15,8 @@ export const EXTRA_LIMITS = Object.freeze({
   stateLength: 32,
 });
 
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
-
 function badText(value: string, max: number): boolean {
-  return value.length > max || CONTROL_CHARACTERS.test(value);
+  return value.length > max || hasControlCharacters(value);
 }
 
 function badNumber(value: number, max = Infinity): boolean {

@@ -2,7 +2,8 @@
 // containers, 256 filesystems ... with 256-character names), and current state holds one per machine
 // (memory or Redis), so at MAX_MACHINES the full reports alone could take gigabytes. The encoded copy
 // kept for the detail view and per-mount disk rules is cut to STATE_REPORT_MAX_BYTES by halving its
-// longest list (containers, temperatures, disks, interfaces, filesystems, per-core CPU) until it fits,
+// longest list (containers, processes, services, disk health, GPUs, temperatures, disks, interfaces,
+// filesystems, per-core CPU) until it fits,
 // keeping the first entries in the collector's order; the report's own labels go first (the machine
 // record keeps the merged labels anyway). History is not affected: it stores the headline metrics,
 // computed from the full report before this. Pure.
@@ -14,11 +15,15 @@ export const STATE_REPORT_MAX_BYTES = 32 * 1024;
 
 const encode = (report: Report) => toBinary(ReportSchema, report, { writeUnknownFields: false });
 
-type ListName = 'containers' | 'temperatures' | 'disks' | 'network' | 'filesystems' | 'perCore';
+type ListName = 'containers' | 'topProcesses' | 'services' | 'diskHealth' | 'gpus' | 'temperatures' | 'disks' | 'network' | 'filesystems' | 'perCore';
 
 function lengths(r: Report): Record<ListName, number> {
   return {
     containers: r.containers.length,
+    topProcesses: r.topProcesses.length,
+    services: r.services.length,
+    diskHealth: r.diskHealth.length,
+    gpus: r.gpus.length,
     temperatures: r.temperatures.length,
     disks: r.disks.length,
     network: r.network.length,
