@@ -11,6 +11,16 @@
 // the process tree, from /proc), peak RSS (Σ VmHWM over the tree), and samples taken in the window;
 // RssAnon / RssFile of the main process at the end (heap and code vs pages of the executable).
 // Targets: our CPU ≤ node_exporter + scraper; our peak RSS ≤ 60 MB.
+// Ours runs in four variants side by side, each its own collector process with its own machine id:
+//   1. the extra sources off (TOP_PROCESSES=0; this machine has no container engine, GPU, smartctl or systemd);
+//   2. every source on: containers from a fake Docker Engine API (test/fixtures/docker, served by this
+//      process, not measured; with no cgroup files to read it asks the engine's one-shot stats every
+//      second, the dearer path), top processes (10 every 5 s), and fake nvidia-smi / smartctl /
+//      systemctl on PATH (shell scripts printing recordings: their CPU counts in our tree, as a real
+//      nvidia-smi's would);
+//   3. as 2 with node --max-semi-space-size=1 (a 1 MiB young generation instead of 16 MiB);
+//   4. as 3 plus --single-threaded --no-opt (no V8 worker threads, no optimizing compiler).
+//      (--lite-mode and --jitless would save more, but they turn WebAssembly off and Node's undici needs it.)
 // Run: node bench/collector-footprint.ts [--window 300] [--warmup 15]    (--quick: 20 s window)
 // Needs: apt-get update && apt-get install -y prometheus-node-exporter glances
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,6 +30,8 @@ import { runCli, type CliProcess } from '../test/support/hub-process.ts';
 import { createTestDatabase, freePort, tempDir } from '../test/support/servers.ts';
 import { entryPoints } from '../bin/entry-points.js';
 import { buildCollector } from '../scripts/build.ts';
+import { startFakeDockerEngine, type FakeDockerEngine } from '../test/support/fake-docker-engine.ts';
+import { writeFakeExecutables } from '../test/support/fake-executables.ts';
 import { parseStatusKb, TreeSampler, treeUsage } from './process-usage.ts';
 import { commandLine, fmt, formatBytes, markdownTable, numberFlag, parseBenchArgs, ratio, REPO_ROOT, sleep, verdict, waitUntil, writeResultsSection } from './results.ts';
 
@@ -34,6 +46,8 @@ const warmupS = numberFlag(args, 'warmup', 15, 5);
 
 interface Contender {
   name: string;
+  /** One of our collector variants. */
+  ours?: boolean;
   /** What it is, for the table. */
   what: string;
   /** The process tree measured (undefined: not available). */
@@ -84,6 +98,7 @@ async function main(): Promise<void> {
   const db = await createTestDatabase();
   const contenders: Contender[] = [];
   let hub: CliProcess | undefined;
+  let engine: FakeDockerEngine | undefined;
   try {
     // ---- the hub our collector talks to (not measured) ----
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
@@ -99,12 +114,12 @@ async function main(): Promise<void> {
     await waitUntil('the hub to answer /health', async () => (await fetch(`${api}/health`)).ok, 60_000, 250).catch((err: Error) => {
       throw new Error(`${err.message}\n${hub!.output()}`);
     });
-    const lastSeq = async () => {
-      const res = await fetch(`${api}/api/machines/${MACHINE_ID}/metrics`);
+    const lastSeq = async (id: string) => {
+      const res = await fetch(`${api}/api/machines/${id}/metrics`);
       return res.ok ? ((await res.json()) as { lastSeq: number }).lastSeq : 0;
     };
 
-    // ---- ours: the bundle, the way users run the collector ----
+    // ---- ours: the bundle, the way users run the collector, in four variants ----
     const packageRoot = path.join(dir.path, 'package');
     mkdirSync(packageRoot);
     cpSync(path.join(REPO_ROOT, 'bin'), path.join(packageRoot, 'bin'), { recursive: true });
@@ -113,13 +128,28 @@ async function main(): Promise<void> {
     await buildCollector(path.join(packageRoot, 'dist'));
     const chosen = entryPoints(packageRoot, existsSync);
     if (chosen.mode !== 'built') throw new Error(`the collector would not run from the bundle: ${chosen.reason}`);
-    const collector = spawn(
-      process.execPath,
-      [path.join(packageRoot, 'bin/sysmonstm.js'), 'collector', '--hub', `http://127.0.0.1:${grpcPort}`, '--interval', '1', '--id', MACHINE_ID, '--data-dir', path.join(dir.path, 'collector')],
-      { cwd: dir.path, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const collectorOutput = output(collector);
-    contenders.push({ name: 'sysmonstm collector', what: 'node bin/sysmonstm.js collector --interval 1 (dist/collector.mjs) → hub over gRPC', child: collector, samplesSoFar: lastSeq, stop: () => stopChild(collector) });
+    engine = await startFakeDockerEngine(path.join(dir.path, 'docker.sock'));
+    const fake = writeFakeExecutables(path.join(dir.path, 'bin'));
+    const everySource = { DOCKER_HOST: `unix://${engine.socketPath}`, TOP_PROCESSES: '10', TOP_PROCESSES_INTERVAL: '5', SERVICE_PATTERNS: 'nginx*,postgres*', PATH: `${fake.bin}:${process.env.PATH}` };
+    // V8 flags go on node's command line (NODE_OPTIONS refuses some of them, --lite-mode for one).
+    const variants: Array<{ label: string; env: Record<string, string>; nodeArgs: string[] }> = [
+      { label: 'no extra sources', env: { TOP_PROCESSES: '0' }, nodeArgs: [] },
+      { label: 'every source on', env: everySource, nodeArgs: [] },
+      { label: 'every source, --max-semi-space-size=1', env: everySource, nodeArgs: ['--max-semi-space-size=1'] },
+      // (--lite-mode and --jitless turn WebAssembly off, and Node's fetch/Headers (undici) need it: the collector cannot start.)
+      { label: 'every source, semi-space 1 + --single-threaded --no-opt', env: everySource, nodeArgs: ['--max-semi-space-size=1', '--single-threaded', '--no-opt'] },
+    ];
+    const collectorOutputs: Array<() => string> = [];
+    variants.forEach((variant, i) => {
+      const id = `${MACHINE_ID}-${i + 1}`;
+      const collector = spawn(
+        process.execPath,
+        [...variant.nodeArgs, path.join(packageRoot, 'bin/sysmonstm.js'), 'collector', '--hub', `http://127.0.0.1:${grpcPort}`, '--interval', '1', '--id', id, '--data-dir', path.join(dir.path, `collector-${i + 1}`)],
+        { cwd: dir.path, env: { ...process.env, LOG_LEVEL: 'warn', ...variant.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      collectorOutputs.push(output(collector));
+      contenders.push({ name: `ours ${i + 1}: ${variant.label}`, ours: true, what: `node bin/sysmonstm.js collector --interval 1 (dist/collector.mjs) → hub over gRPC${variant.nodeArgs.length ? `, node ${variant.nodeArgs.join(' ')}` : ''}`, child: collector, samplesSoFar: () => lastSeq(id), stop: () => stopChild(collector) });
+    });
 
     // ---- node_exporter + scraper ----
     if (existsSync(NODE_EXPORTER_BIN)) {
@@ -154,8 +184,8 @@ async function main(): Promise<void> {
       contenders.push({ name: 'Glances', what: GLANCES_BIN, missing: 'not installed (apt-get update && apt-get install -y glances)' });
     }
 
-    await waitUntil('the collector to report', async () => (await lastSeq()) > 0, 30_000, 250).catch((err: Error) => {
-      throw new Error(`${err.message}\n${collectorOutput()}`);
+    await waitUntil('every collector to report', async () => (await Promise.all(contenders.filter((c) => c.ours).map((c) => c.samplesSoFar!()))).every((n) => n > 0), 60_000, 250).catch((err: Error) => {
+      throw new Error(`${err.message}\n${collectorOutputs.map((o) => o()).join('\n')}`);
     });
     for (const c of contenders) if (c.child?.pid) c.sampler = new TreeSampler(c.child.pid).start(1000);
     console.log(`warming up ${warmupS} s ...`);
@@ -176,6 +206,7 @@ async function main(): Promise<void> {
 
     interface Row {
       name: string;
+      ours?: boolean;
       what: string;
       cpuS: number;
       samples: number;
@@ -196,10 +227,10 @@ async function main(): Promise<void> {
       const end = c.sampler!.stop();
       const samples = (await c.samplesSoFar!()) - c.samplesAtStart!;
       if (!end || c.child.exitCode !== null) throw new Error(`${c.name} exited during the window`);
-      rows.push({ name: c.name, what: c.what, cpuS: end.cpuSeconds - c.cpuAtStart!, samples, peakBytes: c.sampler!.peakHwmBytes, endRssBytes: end.rssBytes, anonBytes: parseStatusKb(status, 'RssAnon') ?? Number.NaN, fileBytes: parseStatusKb(status, 'RssFile') ?? Number.NaN });
+      rows.push({ name: c.name, ours: c.ours, what: c.what, cpuS: end.cpuSeconds - c.cpuAtStart!, samples, peakBytes: c.sampler!.peakHwmBytes, endRssBytes: end.rssBytes, anonBytes: parseStatusKb(status, 'RssAnon') ?? Number.NaN, fileBytes: parseStatusKb(status, 'RssFile') ?? Number.NaN });
     }
 
-    const ours = rows[0];
+    const ours = rows.filter((r) => r.ours);
     const exporter = rows.find((r) => r.name === 'node_exporter')!;
     const scraper = rows.find((r) => r.name.startsWith('scraper'));
     const glances = rows.find((r) => r.name === 'Glances')!;
@@ -214,23 +245,19 @@ async function main(): Promise<void> {
       'RSS at the end (Σ VmRSS)': r.missing ? '' : formatBytes(r.endRssBytes),
       'main process RssAnon / RssFile at the end': r.missing ? '' : `${formatBytes(r.anonBytes)} / ${formatBytes(r.fileBytes)}`,
     }));
-    const cpuOk = Number.isFinite(exporterPlusScraper) ? ours.cpuS <= exporterPlusScraper : undefined;
-    const rssOk = ours.peakBytes <= RSS_TARGET_BYTES;
-    const targets = [
+    const targets = ours.flatMap((o) => [
       {
-        target: 'our CPU ≤ node_exporter + scraper',
-        measured: `${fmt(ours.cpuS, 2)} s vs ${fmt(exporterPlusScraper, 2)} s (ratio ${fmt(ratio(ours.cpuS, exporterPlusScraper), 2)})`,
-        result: verdict(cpuOk),
+        target: `${o.name}: CPU ≤ node_exporter + scraper`,
+        measured: `${fmt(o.cpuS, 2)} s vs ${fmt(exporterPlusScraper, 2)} s (ratio ${fmt(ratio(o.cpuS, exporterPlusScraper), 2)})`,
+        result: verdict(Number.isFinite(exporterPlusScraper) ? o.cpuS <= exporterPlusScraper : undefined),
       },
-      { target: 'our peak RSS ≤ 60 MB', measured: formatBytes(ours.peakBytes), result: verdict(rssOk) },
-    ];
-    const ratios = [
-      { comparison: 'CPU: ours ÷ (node_exporter + scraper)', ratio: fmt(ratio(ours.cpuS, exporterPlusScraper), 2) },
-      { comparison: 'CPU: ours ÷ node_exporter alone', ratio: fmt(ratio(ours.cpuS, exporter.cpuS), 2) },
-      { comparison: 'CPU: ours ÷ Glances', ratio: fmt(ratio(ours.cpuS, glances.cpuS), 2) },
-      { comparison: 'peak RSS: ours ÷ node_exporter', ratio: fmt(ratio(ours.peakBytes, exporter.peakBytes), 2) },
-      { comparison: 'peak RSS: ours ÷ Glances', ratio: fmt(ratio(ours.peakBytes, glances.peakBytes), 2) },
-    ];
+      { target: `${o.name}: peak RSS ≤ 60 MB`, measured: formatBytes(o.peakBytes), result: verdict(o.peakBytes <= RSS_TARGET_BYTES) },
+    ]);
+    const ratios = ours.flatMap((o) => [
+      { comparison: `CPU: ${o.name} ÷ (node_exporter + scraper)`, ratio: fmt(ratio(o.cpuS, exporterPlusScraper), 2) },
+      { comparison: `CPU: ${o.name} ÷ Glances`, ratio: fmt(ratio(o.cpuS, glances.cpuS), 2) },
+      { comparison: `peak RSS: ${o.name} ÷ node_exporter`, ratio: fmt(ratio(o.peakBytes, exporter.peakBytes), 2) },
+    ]);
     console.log(`\nwindow: ${elapsedS.toFixed(1)} s`);
     console.table(table);
     console.table(ratios);
@@ -253,12 +280,17 @@ async function main(): Promise<void> {
       'window closed; RssAnon / RssFile = the main process\'s anonymous memory (heap, code) and file pages (mostly the executable) then.',
       'Ours runs the collector bundle (dist/collector.mjs), as `sysmonstm collector` does once it is built. "Samples" are reports the hub',
       'stored for our collector, scrapes for node_exporter and the scraper, CSV rows for Glances.',
+      'Our four variants run at the same time (see the header of bench/collector-footprint.ts): 1 without the extra sources; 2 with every',
+      'source on (3 containers from a fake Docker Engine API, one-shot stats every second for the 2 running ones; top processes 10 every 5 s;',
+      '2 GPUs from a fake long-running `nvidia-smi -l 1`; 2 disks from a fake `smartctl`; 3 services from a fake `systemctl` every 30 s —',
+      'the fakes are shell scripts whose CPU counts in our tree); 3 and 4 as 2 with V8 options on node\'s command line.',
       ...(missing.length ? ['', `Not measured: ${missing.map((m) => `${m.name} — ${m.missing}`).join('; ')}.`] : []),
     ].join('\n');
     writeResultsSection({ name: 'collector-footprint', body, quick: args.quick, command: commandLine() });
   } finally {
     for (const c of [...contenders].reverse()) await c.stop?.().catch(() => {});
     await hub?.stop();
+    await engine?.close();
     await db.drop().catch((err: Error) => console.error(`could not drop ${db.name}: ${err.message}`));
     dir.remove();
   }

@@ -14,6 +14,7 @@ import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@conn
 import { IngestService, StreamResponseSchema, type Hello, type StreamRequest, type StreamResponse } from '../proto/gen/sysmonstm/v1/ingest_pb.js';
 import type { Report } from '../proto/gen/sysmonstm/v1/report_pb.js';
 import { summarize } from '../proto/metrics.ts';
+import { sourceProblems } from '../proto/source-health.ts';
 import { createAsyncQueue } from './async-queue.ts';
 import type { CollectorAuth } from './collector-auth.ts';
 import type { EventBus } from './events/event-bus.ts';
@@ -304,6 +305,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
           lastSeq: seq,
           intervalMs: report.intervalMs || 1000,
           metrics,
+          problems: sourceProblems(report),
         };
         // Unknown fields are not kept: what a collector invents is not stored. Big lists are trimmed to
         // the state byte cap (the full report is ~1 MiB at worst; current state keeps one per machine).

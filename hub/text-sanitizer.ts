@@ -73,13 +73,10 @@ export function neutralizeReport(report: Report): void {
     p.name = neutralizeText(p.name);
     p.user = neutralizeText(p.user);
   }
-  for (const g of report.gpus) {
-    g.vendor = neutralizeText(g.vendor);
-    g.name = neutralizeText(g.name);
-  }
+  for (const g of report.gpus) g.name = neutralizeText(g.name);
   for (const d of report.diskHealth) {
     d.device = neutralizeText(d.device);
     d.model = neutralizeText(d.model);
   }
-  for (const s of report.services) s.name = neutralizeText(s.name);
+  for (const v of report.services) v.name = neutralizeText(v.name);
 }

@@ -11,6 +11,11 @@ export const ALERT_METRICS = [
   'network_sent_bytes_sec',
   'temperature_c',
   'offline',
+  // From the machine's sources (proto/source-health.ts): counts of failing things, the hottest GPU.
+  'containers_failing',
+  'services_failed',
+  'disks_failing',
+  'gpu_temperature_c',
 ] as const;
 export type AlertMetric = (typeof ALERT_METRICS)[number];
 

@@ -34,3 +34,49 @@ export function gpuLevel(hasTemperature: boolean, celsius: number): SourceLevel 
   if (celsius >= GPU_TEMPERATURE_LEVELS.warning) return 'warn';
   return 'ok';
 }
+
+/** What alert rules and the fleet card read of a machine's sources (kept on the hub's machine record). */
+export interface SourceProblems {
+  /** Containers exited, dead, restarting or unhealthy. */
+  containers_failing: number;
+  /** systemd units in the failed state. */
+  services_failed: number;
+  /** Disks whose SMART self-assessment failed. */
+  disks_failing: number;
+  /** The hottest GPU; null without a GPU temperature. */
+  gpu_temperature_c: number | null;
+}
+
+export const SOURCE_ALERT_METRICS = ['containers_failing', 'services_failed', 'disks_failing', 'gpu_temperature_c'] as const;
+export type SourceAlertMetric = (typeof SOURCE_ALERT_METRICS)[number];
+
+const sourceMetricSet: ReadonlySet<string> = new Set(SOURCE_ALERT_METRICS);
+export function isSourceAlertMetric(name: string): name is SourceAlertMetric {
+  return sourceMetricSet.has(name);
+}
+
+/** The report's parts this reads (proto field names as protobuf-es spells them). */
+export interface SourceSections {
+  containers: ReadonlyArray<{ state: string; health: string }>;
+  services: ReadonlyArray<{ activeState: string }>;
+  diskHealth: ReadonlyArray<{ passed: boolean }>;
+  gpus: ReadonlyArray<{ hasTemperature: boolean; temperatureCelsius: number }>;
+}
+
+export function sourceProblems(report: SourceSections): SourceProblems {
+  let gpuMax: number | null = null;
+  for (const g of report.gpus) if (g.hasTemperature && (gpuMax === null || g.temperatureCelsius > gpuMax)) gpuMax = g.temperatureCelsius;
+  return {
+    containers_failing: report.containers.filter((c) => containerLevel(c.state, c.health) === 'crit').length,
+    services_failed: report.services.filter((s) => serviceLevel(s.activeState) === 'crit').length,
+    disks_failing: report.diskHealth.filter((d) => !d.passed).length,
+    gpu_temperature_c: gpuMax === null ? null : Math.round(gpuMax * 10) / 10,
+  };
+}
+
+/** How many things are failing (the fleet card's badge); a GPU counts when at its critical temperature. */
+export function failingCount(p: SourceProblems | undefined): number {
+  if (!p) return 0;
+  const hotGpu = p.gpu_temperature_c !== null && p.gpu_temperature_c >= GPU_TEMPERATURE_LEVELS.critical ? 1 : 0;
+  return p.containers_failing + p.services_failed + p.disks_failing + hotGpu;
+}

@@ -221,7 +221,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
         ? { value: 0, timeMs: input.record.lastSeenMs }
         : { value: Math.max(0, (input.nowMs - input.record.lastSeenMs) / 1000), timeMs: input.nowMs };
     }
-    return { value: ruleValue(rule, input.record.metrics, filesystems), timeMs: input.record.lastSeenMs };
+    return { value: ruleValue(rule, input.record.metrics, filesystems, input.record.problems), timeMs: input.record.lastSeenMs };
   }
 
   interface Step {

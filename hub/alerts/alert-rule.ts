@@ -4,6 +4,7 @@
 // HttpError(400) whose message names the field.
 import { ALERT_METRICS, type AlertMetric } from '../../proto/alert-metrics.ts';
 import type { Metrics } from '../../proto/metrics.ts';
+import { isSourceAlertMetric, type SourceProblems } from '../../proto/source-health.ts';
 import { badRequest } from '../errors.ts';
 import { MACHINE_ID_PATTERN } from '../validate-report.ts';
 
@@ -272,8 +273,13 @@ export interface FilesystemUse {
  * The value a (non-offline) rule reads from a report: the headline metric, or for a disk rule with a
  * mount that filesystem's use. `null` when the machine has no such value (no sensor, no such mount).
  */
-export function ruleValue(rule: Pick<AlertRule, 'metric' | 'mount'>, metrics: Partial<Metrics>, filesystems?: readonly FilesystemUse[]): number | null {
+export function ruleValue(rule: Pick<AlertRule, 'metric' | 'mount'>, metrics: Partial<Metrics>, filesystems?: readonly FilesystemUse[], problems?: SourceProblems): number | null {
   if (rule.metric === 'offline') return null;
+  if (isSourceAlertMetric(rule.metric)) {
+    // A machine without the source (no record of it) has no value: the rule stays quiet there.
+    const v = problems?.[rule.metric];
+    return typeof v === 'number' && Number.isFinite(v) ? v : null;
+  }
   if (rule.metric === 'disk_percent' && rule.mount !== null) {
     const fs = filesystems?.find((f) => f.mount === rule.mount);
     return fs && Number.isFinite(fs.usedPercent) ? fs.usedPercent : null;

@@ -9,6 +9,7 @@ import type { HistoryPoint, HistoryStep, HistoryStore } from '../history/history
 import { chooseStep, downsample, MAX_HISTORY_POINTS } from '../history/rollup-tier.ts';
 import type { MachineRecord, RecentPoint, StateStore } from '../state/state-store.ts';
 import { MACHINE_ID_PATTERN } from '../validate-report.ts';
+import { failingCount, type SourceProblems } from '../../proto/source-health.ts';
 
 export interface MachineSummaryJson {
   id: string;
@@ -20,6 +21,10 @@ export interface MachineSummaryJson {
   intervalMs: number;
   lastSeq: number;
   metrics: Metrics;
+  /** Failing containers, services and disks and the hottest GPU, where the collector reports them. */
+  problems?: SourceProblems;
+  /** How many of those are failing (the fleet card's badge); the hub's answers only. */
+  failing?: number;
 }
 
 export interface MachineDetailJson extends MachineSummaryJson {
@@ -56,6 +61,8 @@ export function toSummary(record: MachineRecord, nowMs: number, status?: Machine
     intervalMs: record.intervalMs,
     lastSeq: record.lastSeq,
     metrics: record.metrics,
+    ...(record.problems ? { problems: record.problems } : {}),
+    failing: failingCount(record.problems),
   };
 }
 

@@ -2,8 +2,8 @@
 // containers, 256 filesystems ... with 256-character names), and current state holds one per machine
 // (memory or Redis), so at MAX_MACHINES the full reports alone could take gigabytes. The encoded copy
 // kept for the detail view and per-mount disk rules is cut to STATE_REPORT_MAX_BYTES by halving its
-// longest list (containers, processes, services, disk health, GPUs, temperatures, disks, interfaces,
-// filesystems, per-core CPU) until it fits,
+// longest list (containers, temperatures, disks, interfaces, filesystems, per-core CPU, top processes,
+// GPUs, disk health, services) until it fits,
 // keeping the first entries in the collector's order; the report's own labels go first (the machine
 // record keeps the merged labels anyway). History is not affected: it stores the headline metrics,
 // computed from the full report before this. Pure.
@@ -15,20 +15,20 @@ export const STATE_REPORT_MAX_BYTES = 32 * 1024;
 
 const encode = (report: Report) => toBinary(ReportSchema, report, { writeUnknownFields: false });
 
-type ListName = 'containers' | 'topProcesses' | 'services' | 'diskHealth' | 'gpus' | 'temperatures' | 'disks' | 'network' | 'filesystems' | 'perCore';
+type ListName = 'containers' | 'temperatures' | 'disks' | 'network' | 'filesystems' | 'perCore' | 'topProcesses' | 'gpus' | 'diskHealth' | 'services';
 
 function lengths(r: Report): Record<ListName, number> {
   return {
     containers: r.containers.length,
-    topProcesses: r.topProcesses.length,
-    services: r.services.length,
-    diskHealth: r.diskHealth.length,
-    gpus: r.gpus.length,
     temperatures: r.temperatures.length,
     disks: r.disks.length,
     network: r.network.length,
     filesystems: r.filesystems.length,
     perCore: r.cpu?.perCorePercent.length ?? 0,
+    topProcesses: r.topProcesses.length,
+    gpus: r.gpus.length,
+    diskHealth: r.diskHealth.length,
+    services: r.services.length,
   };
 }
 

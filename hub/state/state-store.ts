@@ -1,6 +1,7 @@
 // The current-state contract: the latest record and report of every machine plus a short recent ring.
 // Two implementations (Redis, memory) pass one shared contract suite.
 import type { Metrics } from '../../proto/metrics.ts';
+import type { SourceProblems } from '../../proto/source-health.ts';
 
 export interface MachineRecord {
   id: string;
@@ -14,6 +15,8 @@ export interface MachineRecord {
   lastSeq: number;
   intervalMs: number;
   metrics: Metrics;
+  /** Failing containers, services and disks, the hottest GPU (absent in records of older hubs). */
+  problems?: SourceProblems;
 }
 
 export interface RecentPoint {

@@ -136,6 +136,16 @@ describe('rule scope and value', () => {
     expect(ruleValue(rule({ metric: 'temperature_c' }), metrics)).toBeNull();
     expect(ruleValue(rule({ metric: 'load_avg_5m' }), metrics)).toBeNull();
   });
+
+  test('the value of a source rule: from the machine record\'s problems, missing without them', () => {
+    const problems = { containers_failing: 2, services_failed: 0, disks_failing: 1, gpu_temperature_c: null };
+    expect(ruleValue(rule({ metric: 'containers_failing' }), {}, undefined, problems)).toBe(2);
+    expect(ruleValue(rule({ metric: 'services_failed' }), {}, undefined, problems)).toBe(0);
+    expect(ruleValue(rule({ metric: 'disks_failing' }), {}, undefined, problems)).toBe(1);
+    expect(ruleValue(rule({ metric: 'gpu_temperature_c' }), {}, undefined, problems)).toBeNull();
+    expect(ruleValue(rule({ metric: 'containers_failing' }), {}, undefined, undefined)).toBeNull();
+    expect(parseRuleInput({ name: 'a container is down', metric: 'containers_failing', threshold: 0 }).metric).toBe('containers_failing');
+  });
 });
 
 describe('authorizeAdmin', () => {

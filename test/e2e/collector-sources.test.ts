@@ -82,12 +82,12 @@ beforeAll(async () => {
   });
   machineId = 'sources-e2e';
   try {
-    await waitFor('the machine at the hub', async () => (await detail())?.report.containers?.length, 40_000, 250);
+    await waitFor('the machine at the hub', async () => (await detail())?.report.containers?.length, 100_000, 250);
   } catch (err) {
     throw new Error(`${(err as Error).message}\n--- hub output ---\n${hub.output()}`);
   }
   if (hasChromium) browser = await launchBrowser();
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   clearInterval(ticker);
@@ -148,6 +148,45 @@ describe('containers and top processes: collector → hub → REST → machine p
     expect(d.report.services!.find((x) => x.name === 'postgresql@16-main.service')).toMatchObject({ active_state: 'failed', restarts: 3 });
     for (const line of ['GPUs: nvidia (', 'disk health: smartctl for /dev/sda, /dev/nvme0', 'services: 3 systemd units match nginx*,postgres*']) {
       expect(hub.output().split('\n').filter((l) => l.includes(line))).toHaveLength(1);
+    }
+  });
+
+  it('alert rules on the sources fire, and the hub lists the failing count', async () => {
+    const post = (body: object) => fetch(`${hubUrl}/api/rules`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const created = await Promise.all([
+      post({ name: 'a container is down', metric: 'containers_failing', threshold: 0, severity: 'critical' }),
+      post({ name: 'a service failed', metric: 'services_failed', threshold: 0 }),
+      post({ name: 'disk failing', metric: 'disks_failing', threshold: 0 }),
+      post({ name: 'GPU hot', metric: 'gpu_temperature_c', threshold: 80 }),
+    ]);
+    expect(created.map((r) => r.status)).toEqual([201, 201, 201, 201]);
+    const ids = (await Promise.all(created.map((r) => r.json() as Promise<{ id: string }>))).map((r) => r.id);
+    const alerts = await waitFor('three firing alerts', async () => {
+      const list = (await (await fetch(`${hubUrl}/api/alerts?machine=${machineId}`)).json()) as Array<{ rule_id: string; state: string; value: number }>;
+      return list.filter((a) => a.state === 'firing').length === 3 ? list : undefined;
+    }, 20_000, 250);
+    const byRule = new Map(alerts.map((a) => [a.rule_id, a]));
+    expect(byRule.get(ids[0])!.value).toBe(2); // db-1 unhealthy, migrate-1 exited
+    expect(byRule.get(ids[1])!.value).toBe(1); // postgresql@16-main failed
+    expect(byRule.has(ids[2])).toBe(false); // both disks pass
+    expect(byRule.get(ids[3])!.value).toBe(84); // the A100
+    const machines = (await (await fetch(`${hubUrl}/api/machines`)).json()) as Array<{ id: string; failing: number; problems: object }>;
+    expect(machines.find((m) => m.id === machineId)).toMatchObject({ failing: 3, problems: { containers_failing: 2, services_failed: 1, disks_failing: 0, gpu_temperature_c: 84 } });
+  });
+
+  it.skipIf(!hasChromium)('the fleet card shows a badge with what is failing', async () => {
+    const guarded = await openGuardedPage(browser!, { viewport: { width: 1000, height: 500 }, colorScheme: 'dark' });
+    try {
+      const { page } = guarded;
+      await page.goto(`${hubUrl}/`);
+      const badge = page.locator('.card', { hasText: machineId }).locator('.failing-badge');
+      await badge.waitFor({ state: 'visible', timeout: 20_000 });
+      expect(await badge.innerText()).toBe('3 failing');
+      mkdirSync(SCREENSHOT_DIR, { recursive: true });
+      await page.locator('.card', { hasText: machineId }).screenshot({ path: path.join(SCREENSHOT_DIR, 'fleet-card-failing.png') });
+      expect(guarded.problems).toEqual([]);
+    } finally {
+      await guarded.close();
     }
   });
 

@@ -30,7 +30,8 @@ describe('validateReport: the extra sections', () => {
   });
 
   test.each<[string, (r: Report) => void, RegExp]>([
-    ['a newline in a container name', (r) => (r.containers[0].name = 'web\n{"level":60}'), /container .*name must not contain control characters/],
+    ['a newline in a container name', (r) => (r.containers[0].name = 'web\n{"level":60}'), /container .*name/],
+    ['an escape in a container image', (r) => (r.containers[0].image = 'nginx\u001b[2J'), /container names/],
     ['a long image', (r) => (r.containers[0].image = 'x'.repeat(257)), /container names/],
     ['container memory above 100 %', (r) => (r.containers[0].memoryPercent = 180), /memory_percent/],
     ['negative container rate', (r) => (r.containers[0].blockWriteBytesPerSec = -1), /container web-1/],

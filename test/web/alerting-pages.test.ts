@@ -1,7 +1,8 @@
 // The alerting tabs in a real browser against a real hub (in process, local PostgreSQL, ADMIN_TOKEN
 // set): the History tab lists 130 stored transitions newest first in id order, 100 at a time with
 // "Show older", values with their unit; the token hint says the hub wants its token; the Channels tab
-// creates a channel without a name, sends it a test (the local receiver gets it) and deletes it.
+// creates a channel without a name, sends it a test (the local receiver gets it), lets a rule name it
+// (picked in the rule form; the channel cannot be deleted meanwhile) and deletes it.
 // Screenshots in test-output/screenshots/alerting-*.png.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -95,7 +96,7 @@ describe.skipIf(!hasChromium)('alerting tabs in the browser', () => {
         const { page } = g;
         await page.goto(`${base}/`);
         await page.locator('button[data-tab="rules"]').click();
-        await expect.poll(() => page.locator('.alerts-tab-rules .token-state').textContent()).toBe('This hub sets ADMIN_TOKEN: enter it to make changes.');
+        await expect.poll(() => page.locator('.token-box .token-state').textContent()).toBe('This hub sets ADMIN_TOKEN: enter it to make changes.');
         await page.locator('button[data-tab="channels"]').click();
         const tab = page.locator('.alerts-tab-channels');
         await expect.poll(() => tab.locator('.channel-list').textContent()).toMatch(scheme === 'dark' ? /No saved channels yet/ : /.*/);
@@ -105,9 +106,11 @@ describe.skipIf(!hasChromium)('alerting tabs in the browser', () => {
         await tab.locator('.channel-add').click();
         await expect.poll(() => tab.locator('.form-message').textContent()).toMatch(/ADMIN_TOKEN/);
 
-        await tab.locator('.admin-token').fill(TOKEN);
-        await tab.locator('.token-save').click();
-        expect(await tab.locator('.token-state').textContent()).toBe('A token is set for this tab.');
+        // One token box serves the rules and channels tabs.
+        expect(await page.locator('.admin-token').count()).toBe(1);
+        await page.locator('.admin-token').fill(TOKEN);
+        await page.locator('.token-save').click();
+        expect(await page.locator('.token-state').textContent()).toBe('A token is set for this tab.');
         await tab.locator('.channel-secret').fill('s3cret');
         await tab.locator('.channel-add').click();
         const host = new URL(receiver.url).host;
@@ -124,11 +127,37 @@ describe.skipIf(!hasChromium)('alerting tabs in the browser', () => {
         expect(got[0].headers['x-sysmonstm-signature']).toBeTruthy();
         await page.screenshot({ path: path.join(SCREENSHOT_DIR, `alerting-channels-${scheme}.png`) });
 
+        if (scheme === 'light') {
+          // A rule names the saved channel, picked in the rule form; the channel cannot go while it does.
+          const id = (await item.getAttribute('data-channel'))!;
+          await page.locator('button[data-tab="rules"]').click();
+          await page.locator('.new-rule').click();
+          await page.locator('.rf-name').fill('Uses the saved channel');
+          await page.locator('.rf-threshold').fill('99');
+          await page.locator('.add-saved-channel').selectOption(id);
+          await expect.poll(() => page.locator('.saved-channels').textContent()).toContain(`saved channel “webhook ${host}” (${id})`);
+          await page.locator('.rf-save').click();
+          const rule = page.locator('.rule-item', { hasText: 'Uses the saved channel' });
+          await expect.poll(() => rule.locator('.rule-desc').textContent()).toContain(`notifies ${id}`);
+          const stored = (await (await fetch(`${base}/api/rules`)).json()) as Array<{ id: string; name: string; channels: unknown[] }>;
+          const ruleId = stored.find((r) => r.name === 'Uses the saved channel')!.id;
+          expect(stored.find((r) => r.id === ruleId)!.channels).toEqual([id]);
+          await page.locator('button[data-tab="channels"]').click();
+          await item.locator('.channel-delete').click();
+          await item.locator('.channel-delete').click();
+          await expect.poll(() => tab.locator('.form-message').textContent()).toMatch(new RegExp(`used by rule\\(s\\) ${ruleId}`));
+          await page.locator('button[data-tab="rules"]').click();
+          await rule.locator('.rule-delete').click();
+          await rule.locator('.rule-delete').click();
+          await expect.poll(() => rule.count()).toBe(0);
+          await page.locator('button[data-tab="channels"]').click();
+        }
         await item.locator('.channel-delete').click();
         expect(await item.locator('.channel-delete').textContent()).toBe('Really delete?');
         await item.locator('.channel-delete').click();
         await expect.poll(() => item.count()).toBe(0);
-        expect(g.problems.filter((p) => !p.includes('401'))).toEqual([]);
+        // The refusals asked for above (401 without the token, 409 while a rule uses the channel) are the only console errors.
+        expect(g.problems.filter((p) => !/status of (401|409)/.test(p))).toEqual([]);
       } finally {
         await g.close();
       }

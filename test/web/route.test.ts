@@ -17,6 +17,11 @@ describe('parseRoute', () => {
     ['/machines/../etc', '', { view: 'fleet' }],
     ['/', '#main', { view: 'fleet' }],
     ['/', `#/machine/${'x'.repeat(129)}`, { view: 'fleet' }],
+    // The chart range travels in the link.
+    ['/', '#/machine/web-1?range=24h', { view: 'machine', id: 'web-1', range: '24h' }],
+    ['/', '#/machine/web-1/?range=7d&x=1', { view: 'machine', id: 'web-1', range: '7d' }],
+    ['/', '#/machine/web-1?range=<b>', { view: 'machine', id: 'web-1' }],
+    ['/', '#/machine/web-1?', { view: 'machine', id: 'web-1' }],
     ['/', '#/views', { view: 'views' }],
     ['/', '#/views/', { view: 'views' }],
     ['/', '#/viewsx', { view: 'fleet' }],
@@ -28,5 +33,7 @@ describe('parseRoute', () => {
     const href = machineHref('node-7.lan');
     const url = new URL(href, 'http://h');
     expect(parseRoute(url.pathname, url.hash)).toEqual({ view: 'machine', id: 'node-7.lan' });
+    const ranged = new URL(machineHref('node-7.lan', '30d'), 'http://h');
+    expect(parseRoute(ranged.pathname, ranged.hash)).toEqual({ view: 'machine', id: 'node-7.lan', range: '30d' });
   });
 });

@@ -7,6 +7,7 @@ import { fetchAlertHistory, type AlertEvent } from './alerts-api.ts';
 import { createAlertList } from './alert-list.ts';
 import type { AlertsStore } from './alerts-store.ts';
 import { clear, el, setAttr, setText } from './dom.ts';
+import { createAdminTokenBox } from './admin-token-box.ts';
 import { createChannelEditor } from './channel-editor.ts';
 import { createRuleEditor } from './rule-editor.ts';
 import { machineHref } from './route.ts';
@@ -124,6 +125,11 @@ export function createAlertsPanel(root: HTMLElement, deps: { store: AlertsStore;
   const editor = createRuleEditor({ onChanged: () => void store.refresh() });
   panels.get('rules')!.append(editor.root);
 
+  // ---- the admin token (for the rules and channels tabs) ---------------------------------------
+  const tokenBox = createAdminTokenBox();
+  tokenBox.root.hidden = true;
+  tokenBox.root.classList.add('alerts-token');
+
   // ---- channels ------------------------------------------------------------------------------
   const channels = createChannelEditor();
   panels.get('channels')!.append(channels.root);
@@ -131,7 +137,7 @@ export function createAlertsPanel(root: HTMLElement, deps: { store: AlertsStore;
   // ---- shell -----------------------------------------------------------------------------------
   clear(root);
   root.classList.add('panel');
-  root.append(el('div', { class: 'panel-head' }, [el('h2', { text: 'Alerts' }), summary, tabBar]), message, ...panels.values());
+  root.append(el('div', { class: 'panel-head' }, [el('h2', { text: 'Alerts' }), summary, tabBar]), message, tokenBox.root, ...panels.values());
 
   function select(next: TabKey): void {
     tab = next;
@@ -141,6 +147,8 @@ export function createAlertsPanel(root: HTMLElement, deps: { store: AlertsStore;
       setAttr(b, 'aria-pressed', String(k === tab));
     }
     for (const [k, p] of panels) p.hidden = k !== tab;
+    tokenBox.root.hidden = tab !== 'rules' && tab !== 'channels';
+    if (!tokenBox.root.hidden) void tokenBox.refresh();
     window.clearInterval(historyTimer);
     historyTimer = 0;
     if (tab === 'history') {

@@ -2,7 +2,6 @@
 // number of rules. Lists them (secrets never come back: "signed" says one is set), adds one, sends a
 // test notification to one and says how the channel answered, and deletes one (a second click
 // confirms; the hub refuses while a rule still uses it, and its message is shown as is).
-import { createAdminTokenBox } from './admin-token-box.ts';
 import { createChannel, deleteChannel, fetchChannels, testChannel, type SavedChannelJson } from './alerts-api.ts';
 import { clear, el, setText } from './dom.ts';
 import { CHANNEL_TYPES } from './rule-form.ts';
@@ -28,7 +27,6 @@ export function createChannelEditor(): ChannelEditor {
     message.dataset.kind = kind;
     setText(message, text);
   };
-  const tokenBox = createAdminTokenBox();
 
   // ---- the form ------------------------------------------------------------------------------
   const name = el('input', { class: 'channel-name', attrs: { type: 'text', maxlength: '100', placeholder: 'e.g. ops on-call' } });
@@ -109,7 +107,6 @@ export function createChannelEditor(): ChannelEditor {
 
   async function load(clearMessage = true): Promise<void> {
     if (clearMessage) say('');
-    void tokenBox.refresh();
     try {
       const channels = await fetchChannels();
       clear(list);
@@ -120,6 +117,6 @@ export function createChannelEditor(): ChannelEditor {
     }
   }
 
-  const root = el('div', { class: 'channel-editor' }, [tokenBox.root, form, message, list]);
+  const root = el('div', { class: 'channel-editor' }, [form, message, list]);
   return { root, load };
 }

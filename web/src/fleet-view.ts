@@ -10,7 +10,7 @@ import { countByStatus, isSortKey, selectMachines, SORT_KEYS, SORT_LABELS, type 
 import type { FleetStore } from './fleet-store.ts';
 import { formatAgo, formatBytesPerSec, formatLoad, formatPercent } from './format.ts';
 import { freshness, type Freshness } from './freshness.ts';
-import { fetchRecent, type DashboardMode } from './hub-api.ts';
+import { fetchFailingCounts, fetchRecent, type DashboardMode } from './hub-api.ts';
 import { machineHref } from './route.ts';
 import { drawSparkline } from './sparkline.ts';
 import { onThemeChange, palette } from './theme.ts';
@@ -30,6 +30,8 @@ interface Card {
   link: HTMLAnchorElement;
   name: HTMLElement;
   badge: HTMLElement;
+  /** Hub only: "2 failing" when containers, services or disks of the machine are failing. */
+  failing: HTMLElement;
   host: HTMLElement;
   ago: HTMLElement;
   labels: HTMLElement;
@@ -179,6 +181,8 @@ export function createFleetView(options: FleetViewOptions): FleetViewHandle {
   function createCard(id: string): Card {
     const name = el('span', { class: 'card-name' });
     const badge = el('span', { class: 'badge' });
+    const failing = el('span', { class: 'failing-badge', attrs: { title: 'Containers, services or disks failing (see the machine page)' } });
+    failing.hidden = true;
     const host = el('span', { class: 'card-host' });
     const ago = el('span', { class: 'card-ago' });
     const labels = el('ul', { class: 'labels', attrs: { 'aria-label': 'Labels' } });
@@ -198,7 +202,7 @@ export function createFleetView(options: FleetViewOptions): FleetViewHandle {
     ]);
     uptime.hidden = true;
     const link = el('a', { class: 'card', attrs: { href: machineHref(id) } }, [
-      el('div', { class: 'card-head' }, [el('span', { class: 'dot', attrs: { 'aria-hidden': 'true' } }), name, badge]),
+      el('div', { class: 'card-head' }, [el('span', { class: 'dot', attrs: { 'aria-hidden': 'true' } }), name, failing, badge]),
       el('div', { class: 'card-sub' }, [host, ago]),
       labels,
       el('dl', { class: 'meters' }, [cpuRow, memRow, diskRow]),
@@ -213,6 +217,7 @@ export function createFleetView(options: FleetViewOptions): FleetViewHandle {
       link,
       name,
       badge,
+      failing,
       host,
       ago,
       labels,
@@ -252,6 +257,9 @@ export function createFleetView(options: FleetViewOptions): FleetViewHandle {
     setAttr(card.link, 'title', m.name === m.host || m.host === '' ? m.name : `${m.name} (${m.host})`);
     setText(card.host, m.host === m.name ? m.id : m.host);
     setText(card.badge, STATUS_LABEL[m.status]);
+    const failingNow = failingCounts.get(card.id) ?? 0;
+    card.failing.hidden = failingNow === 0;
+    setText(card.failing, failingNow === 0 ? '' : `${failingNow} failing`);
     setAttr(card.link, 'data-status', m.status);
     updateFreshness(card, m, now);
     const labelsKey = JSON.stringify(m.labels);
@@ -299,6 +307,30 @@ export function createFleetView(options: FleetViewOptions): FleetViewHandle {
     drawSparkline(card.spark, card.sparkSize, times, cpu ?? [], palette().status[m.status === 'healthy' ? 'healthy' : m.status]);
     card.sparkDirty = false;
   }
+
+  // Hub only: the failing containers, services and disks per machine, from the hub's REST list every
+  // FAILING_POLL_MS while the fleet is shown (the live delta carries headline metrics only).
+  const FAILING_POLL_MS = 10_000;
+  let failingCounts = new Map<string, number>();
+  let failingPolledAtMs = -Infinity;
+  let failingPolling = false;
+  function pollFailing(): void {
+    if (!active || failingPolling || options.mode() !== 'hub' || Date.now() - failingPolledAtMs < FAILING_POLL_MS) return;
+    failingPolling = true;
+    failingPolledAtMs = Date.now();
+    fetchFailingCounts()
+      .then((counts) => {
+        const changed = new Set([...failingCounts.keys(), ...counts.keys()].filter((id) => failingCounts.get(id) !== counts.get(id)));
+        failingCounts = counts;
+        for (const id of changed) if (cards.has(id)) {
+          cards.get(id)!.dirty = true;
+          schedule(id);
+        }
+      })
+      .catch((err: Error) => console.warn(`sysmonstm: could not read the failing counts: ${err.message}`))
+      .finally(() => (failingPolling = false));
+  }
+  window.setInterval(pollFailing, 1000);
 
   // Hub only: fill a card's sparkline from the hub's recent ring the first time it scrolls into view,
   // a few requests at a time.
@@ -483,6 +515,7 @@ export function createFleetView(options: FleetViewOptions): FleetViewHandle {
       active = next;
       root.hidden = !next;
       if (next) {
+        pollFailing();
         orderDirty = true;
         for (const card of cards.values()) pending.add(card.id);
         schedule();

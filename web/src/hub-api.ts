@@ -119,6 +119,15 @@ export interface ReportJson {
   timestamp_ms?: string;
 }
 
+/** Hub only: machine id → how many of its containers, services, disks and GPUs are failing (from GET /api/machines). */
+export async function fetchFailingCounts(signal?: AbortSignal): Promise<Map<string, number>> {
+  const body = await getJson('/api/machines', signal);
+  const out = new Map<string, number>();
+  if (!Array.isArray(body)) return out;
+  for (const m of body) if (isRecord(m) && typeof m.id === 'string' && typeof m.failing === 'number' && m.failing > 0) out.set(m.id, m.failing);
+  return out;
+}
+
 export interface MachineDetail {
   id: string;
   lastSeen: number;

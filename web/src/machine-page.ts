@@ -3,6 +3,10 @@
 // temperature, network and disk tables from the latest full report. Live samples come from the shared
 // FleetStore; history from the hub's API (tiers chosen there); per-core and tables from polling the
 // machine's latest report. On the edge the same page runs read-only on live data alone.
+// Charts: the x axis spans the chosen range even when data fills only part of it; missing data breaks
+// the lines (gaps over twice the step); dragging zooms every chart to the span, "Reset zoom" undoes it;
+// the range is in the URL (`#/machine/<id>?range=24h`). Per-core CPU is live only: history stores one
+// row of headline metrics per report, not per-core values, so no tier has them.
 import type { MachineView } from '../../proto/delta.ts';
 import type { MetricName } from '../../proto/metrics.ts';
 import { containerLevel, diskHealthLevel, gpuLevel, serviceLevel, type SourceLevel } from '../../proto/source-health.ts';
@@ -25,8 +29,8 @@ import { freshness } from './freshness.ts';
 import type { AlertsStore } from './alerts-store.ts';
 import { createMachineAlerts } from './machine-alerts.ts';
 import { fetchHistory, fetchMachineDetail, fetchRecent, type DashboardMode, type ReportJson } from './hub-api.ts';
-import { createMetricWindow } from './metric-window.ts';
-import { FLEET_HREF } from './route.ts';
+import { breakGaps, countPoints, createMetricWindow, gapThresholdS, nominalStepMs } from './metric-window.ts';
+import { FLEET_HREF, machineHref, parseRoute } from './route.ts';
 import { createSeriesRing, type SeriesRing } from './series-ring.ts';
 import { createTimeChart, type TimeChart } from './time-chart.ts';
 
@@ -44,6 +48,13 @@ type RangeKey = (typeof RANGES)[number]['key'];
 /** Ranges up to this long keep growing with live samples; longer ones re-query history every minute. */
 const LIVE_APPEND_MAX_MS = 3600_000;
 const HISTORY_REFRESH_MS = 60_000;
+/** The per-core chart shows the newest 5 minutes (its samples come from polling the latest report). */
+const PER_CORE_WINDOW_MS = 5 * 60_000;
+const CLOCK = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+
+function isRangeKey(v: string | undefined): v is RangeKey {
+  return RANGES.some((r) => r.key === v);
+}
 
 interface ChartDef {
   id: string;
@@ -124,8 +135,13 @@ export function createMachinePage(
   const abort = new AbortController();
   const timers: number[] = [];
   let destroyed = false;
-  let range: RangeKey = 'live';
-  let rangeMs: number = RANGES[0].ms;
+  const route = parseRoute(window.location.pathname, window.location.hash);
+  const wanted = route.view === 'machine' ? route.range : undefined;
+  let range: RangeKey = mode === 'hub' && isRangeKey(wanted) ? wanted : 'live';
+  let rangeMs: number = RANGES.find((r) => r.key === range)!.ms;
+  /** The step of the history shown ('raw' for live data): decides where lines break. */
+  let historyStep: string | undefined;
+  let zoom: [number, number] | undefined;
   let historyGeneration = 0;
   let lastAppendedMs = -Infinity;
   let frame = 0;
@@ -237,8 +253,15 @@ export function createMachinePage(
 
   const charts = CHARTS.map((def) => ({
     def,
-    chart: createTimeChart(chartsGrid, { title: def.title, series: def.labels.map((label) => ({ label })), format: def.format, yMax: def.yMax, yMinTop: def.yMinTop }),
+    chart: createTimeChart(chartsGrid, { title: def.title, series: def.labels.map((label) => ({ label })), format: def.format, yMax: def.yMax, yMinTop: def.yMinTop, onZoom: setZoom }),
   }));
+
+  /** Every range chart shows the same span; per-core (live, its own window) zooms by itself. */
+  function setZoom(next: [number, number] | undefined): void {
+    zoom = next;
+    for (const { chart } of charts) chart.setZoom(next);
+    chartsGrid.dataset.zoomed = String(next !== undefined);
+  }
 
   // ---- rendering -----------------------------------------------------------------------------
   function renderHeader(): void {
@@ -281,8 +304,36 @@ export function createMachinePage(
   }
 
   function renderCharts(): void {
-    for (const { def, chart } of charts) chart.setData(window_.table(def.metrics));
-    if (perCore && perCoreChart) perCoreChart.setData(perCore.columns());
+    const now = store.serverNow();
+    const intervalMs = store.machines.get(id)?.intervalMs ?? 1000;
+    const nominalS = nominalStepMs(range === 'live' ? 'raw' : (historyStep ?? 'raw'), intervalMs) / 1000;
+    for (const { def, chart } of charts) {
+      const t = window_.table(def.metrics);
+      chart.setData(breakGaps(t, gapThresholdS(t[0], nominalS)).data, [now - rangeMs, now]);
+    }
+    if (perCore && perCoreChart) {
+      const t = perCore.columns();
+      perCoreChart.setData(breakGaps(t, gapThresholdS(t[0], Math.max(2000, intervalMs) / 1000)).data, [now - PER_CORE_WINDOW_MS, now]);
+    }
+    if (range !== 'live' && historyStep !== undefined) showHistoryCaption();
+  }
+
+  /** "1,440 points · step 1m", and where the data starts when it fills only part of the range. */
+  function showHistoryCaption(): void {
+    const counts = CHART_METRICS.map((metric) => {
+      const t = window_.table([metric]);
+      return { n: countPoints(t), first: t[0].length ? t[0][0] * 1000 : undefined };
+    });
+    const n = Math.max(0, ...counts.map((c) => c.n));
+    chartsGrid.dataset.historyPoints = String(n);
+    if (n === 0) {
+      setText(chartStatus, 'No history stored for this range yet.');
+      return;
+    }
+    const first = Math.min(...counts.map((c) => c.first ?? Infinity));
+    const from = store.serverNow() - rangeMs;
+    const partial = first - from > 2 * nominalStepMs(historyStep!, store.machines.get(id)?.intervalMs ?? 1000);
+    setText(chartStatus, `${n.toLocaleString('en-US')} ${n === 1 ? 'point' : 'points'} per series · step ${historyStep}${partial ? ` · data from ${CLOCK.format(new Date(first))}` : ''}`);
   }
 
   function schedule(): void {
@@ -327,9 +378,7 @@ export function createMachinePage(
         for (const r of results) fresh.set(r.metric, r.points);
         if (rangeMs <= LIVE_APPEND_MAX_MS) for (const metric of CHART_METRICS) fresh.set(metric, mergePoints(fresh, window_, metric));
         replaceWindow(fresh, from);
-        const count = results.reduce((n, r) => Math.max(n, r.points.length), 0);
-        setText(chartStatus, count === 0 ? 'No history stored for this range yet.' : `${count} points per series · step ${results[0].step}`);
-        chartsGrid.dataset.historyPoints = String(count);
+        historyStep = results[0]?.step ?? 'raw';
       }
     } catch (err) {
       if (abort.signal.aborted || generation !== historyGeneration) return;
@@ -367,6 +416,10 @@ export function createMachinePage(
     if (key === range) return;
     range = key;
     rangeMs = RANGES.find((r) => r.key === key)!.ms;
+    historyStep = undefined;
+    setZoom(undefined);
+    // The range goes into the URL (replacing, not adding, a history entry): a copied link shows it.
+    window.history.replaceState(window.history.state, '', machineHref(id, key === 'live' ? undefined : key));
     for (const [k, b] of rangeButtons) setAttr(b, 'aria-pressed', String(k === key));
     if (key === 'live') setText(chartStatus, '');
     window_.clear();
@@ -401,7 +454,7 @@ export function createMachinePage(
         perCore = createSeriesRing(cores.length, 300);
         perCoreChart?.destroy();
         perCoreChart = createTimeChart(chartsGrid, {
-          title: `CPU per core (${cores.length}, live)`,
+          title: `CPU per core (${cores.length}, live: last 5 min)`,
           series: cores.map((_, i) => ({ label: `#${i}` })),
           format: pct,
           yMax: 100,

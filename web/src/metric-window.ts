@@ -1,6 +1,7 @@
 // The data behind the machine view's charts: one time series per metric, filled from the hub's history
 // or recent ring, extended by live samples, trimmed to the chosen time window, and joined into uPlot's
-// aligned columns (times in seconds, null where a metric has no value at a time). Pure.
+// aligned columns (times in seconds, null where a metric has no value at a time); and where lines must
+// break because data is missing (gaps). Pure.
 import type { MetricName } from '../../proto/metrics.ts';
 
 export type Point = [tMs: number, value: number | null];
@@ -72,4 +73,57 @@ export function createMetricWindow(maxPointsPerMetric = 20_000): MetricWindow {
       series.clear();
     },
   };
+}
+
+/** The nominal spacing of a history answer's points: the tier's step, or the machine's interval for raw and live data. */
+export function nominalStepMs(step: string, intervalMs: number): number {
+  if (step === '1m') return 60_000;
+  if (step === '1h') return 3_600_000;
+  return Math.max(1, intervalMs);
+}
+
+/**
+ * How far apart two neighbouring points may be before the line between them is broken: twice the
+ * larger of the nominal step and the typical (median) spacing of the data (thinned history is wider
+ * spaced than its tier). Seconds, like uPlot's x values.
+ */
+export function gapThresholdS(times: readonly number[], nominalS: number): number {
+  const spacings: number[] = [];
+  for (let i = 1; i < times.length; i++) spacings.push(times[i] - times[i - 1]);
+  spacings.sort((a, b) => a - b);
+  const median = spacings.length ? spacings[Math.floor(spacings.length / 2)] : 0;
+  return 2 * Math.max(nominalS, median);
+}
+
+/**
+ * Breaks lines where data is missing: between two points further apart than `maxGapS` a row of nulls
+ * is inserted (uPlot draws no line through a null when spanGaps is off). Returns the new columns and
+ * how many gaps were found. Pure.
+ */
+export function breakGaps(table: readonly [readonly number[], ...(readonly (number | null)[])[]], maxGapS: number): { data: [number[], ...(number | null)[][]]; gaps: number } {
+  const [times, ...cols] = table;
+  const outTimes: number[] = [];
+  const outCols: (number | null)[][] = cols.map(() => []);
+  let gaps = 0;
+  for (let i = 0; i < times.length; i++) {
+    if (i > 0 && times[i] - times[i - 1] > maxGapS) {
+      gaps++;
+      outTimes.push((times[i - 1] + times[i]) / 2);
+      for (const c of outCols) c.push(null);
+    }
+    outTimes.push(times[i]);
+    cols.forEach((c, j) => outCols[j].push(c[i]));
+  }
+  return { data: [outTimes, ...outCols], gaps };
+}
+
+/** Points with a value in the fullest of the columns (what a chart caption counts). */
+export function countPoints(table: readonly [readonly number[], ...(readonly (number | null)[])[]]): number {
+  let most = 0;
+  for (const c of table.slice(1) as (readonly (number | null)[])[]) {
+    let n = 0;
+    for (const v of c) if (v !== null) n++;
+    most = Math.max(most, n);
+  }
+  return most;
 }

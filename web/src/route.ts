@@ -1,7 +1,16 @@
-// The dashboard's places: the fleet, one machine, and (on the hub) the public views. A machine is addressed as `#/machine/<id>`
-// (works on any static host) or `/machines/<id>` (the hub serves index.html there). Pure.
+// The dashboard's places: the fleet, one machine, and (on the hub) the public views. A machine is
+// addressed as `#/machine/<id>` (works on any static host) or `/machines/<id>` (the hub serves
+// index.html there), optionally with the chart range, `?range=24h`, so a link shows what its sender
+// saw. Pure.
 
-export type Route = { view: 'fleet' } | { view: 'machine'; id: string } | { view: 'views' };
+export type Route = { view: 'fleet' } | { view: 'machine'; id: string; range?: string } | { view: 'views' };
+
+const RANGE = /^[a-z0-9]{1,8}$/;
+
+function rangeOf(query: string | undefined): { range?: string } {
+  const r = query ? new URLSearchParams(query).get('range') : null;
+  return r !== null && RANGE.test(r) ? { range: r } : {};
+}
 
 const ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -16,9 +25,9 @@ function decode(part: string): string | null {
 export function parseRoute(pathname: string, hash: string): Route {
   if (hash.startsWith('#/')) {
     if (/^#\/views\/?$/.test(hash)) return { view: 'views' };
-    const m = /^#\/machine\/([^/?#]+)\/?$/.exec(hash);
+    const m = /^#\/machine\/([^/?#]+)\/?(?:\?([^#]*))?$/.exec(hash);
     const id = m ? decode(m[1]) : null;
-    return id !== null && ID.test(id) ? { view: 'machine', id } : { view: 'fleet' };
+    return id !== null && ID.test(id) ? { view: 'machine', id, ...rangeOf(m![2]) } : { view: 'fleet' };
   }
   const m = /^\/machines\/([^/]+)\/?$/.exec(pathname);
   const id = m ? decode(m[1]) : null;
@@ -33,9 +42,12 @@ export function setRouteBase(base: '/' | 'here'): void {
   FLEET_HREF = `${routeBase}#/`;
 }
 
-/** Link to a machine; stays a same-document hash change when the page is at "/" (or on a view's page). */
-export function machineHref(id: string): string {
-  return `${routeBase}#/machine/${encodeURIComponent(id)}`;
+/**
+ * Link to a machine (and a chart range); stays a same-document hash change when the page is at "/"
+ * (or on a view's page).
+ */
+export function machineHref(id: string, range?: string): string {
+  return `${routeBase}#/machine/${encodeURIComponent(id)}${range ? `?range=${encodeURIComponent(range)}` : ''}`;
 }
 
 /** Link back to the fleet (a live binding: setRouteBase changes it). */

@@ -1,8 +1,7 @@
-// The rule editor (hub mode): the admin token box (admin-token-box.ts), the list of rules with edit and
-// delete, and the form for a new or changed rule. The hub validates everything again and its message (naming the field) is shown as is. No dialogs: deleting
+// The rule editor (hub mode): the list of rules with edit and delete, and the form for a new or changed
+// rule (the admin token box above it belongs to the alerts panel). The hub validates everything again and its message (naming the field) is shown as is. No dialogs: deleting
 // asks for a second click.
-import { createAdminTokenBox } from './admin-token-box.ts';
-import { deleteRule, fetchRules, saveRule, type StoredRuleJson } from './alerts-api.ts';
+import { deleteRule, fetchChannels, fetchRules, saveRule, type StoredRuleJson } from './alerts-api.ts';
 import { clear, el, setText } from './dom.ts';
 import { ALERT_METRICS, CHANNEL_TYPES, describeRule, emptyForm, formToRule, METRIC_LABELS, ruleToForm, type ChannelRow, type RuleForm } from './rule-form.ts';
 
@@ -34,8 +33,6 @@ export function createRuleEditor(options: { onChanged: () => void }): RuleEditor
     setText(message, text);
   };
 
-  // ---- admin token ---------------------------------------------------------------------------
-  const tokenBox = createAdminTokenBox();
 
   // ---- rule list -----------------------------------------------------------------------------
   const list = el('ul', { class: 'rule-list' });
@@ -59,6 +56,9 @@ export function createRuleEditor(options: { onChanged: () => void }): RuleEditor
   const channelRows = el('div', { class: 'channel-rows' });
   const savedChannels = el('ul', { class: 'saved-channels' });
   const addChannel = el('button', { class: 'small-button add-channel', text: 'Add channel', attrs: { type: 'button' } });
+  // The channels saved on the Channels tab, to add by id.
+  const addSaved = el('select', { class: 'add-saved-channel', attrs: { 'aria-label': 'Add a saved channel' } });
+  let savedNames = new Map<string, string>();
   const save = el('button', { class: 'small-button primary rf-save', text: 'Save rule', attrs: { type: 'submit' } });
   const cancel = el('button', { class: 'small-button rf-cancel', text: 'Cancel', attrs: { type: 'button' } });
   const formTitle = el('h3', { class: 'form-title' });
@@ -77,7 +77,7 @@ export function createRuleEditor(options: { onChanged: () => void }): RuleEditor
       field('Machines', machines, 'ids, comma separated'),
       field('Labels', labels),
     ]),
-    el('fieldset', { class: 'channels' }, [el('legend', { text: 'Notify' }), savedChannels, channelRows, addChannel]),
+    el('fieldset', { class: 'channels' }, [el('legend', { text: 'Notify' }), savedChannels, channelRows, el('div', { class: 'alert-actions' }, [addChannel, addSaved])]),
     el('div', { class: 'form-buttons' }, [save, cancel]),
   ]);
   form.hidden = true;
@@ -94,8 +94,13 @@ export function createRuleEditor(options: { onChanged: () => void }): RuleEditor
         saved.splice(i, 1);
         renderChannels();
       });
-      savedChannels.append(el('li', {}, [el('span', { text: `saved channel ${id} ` }), remove]));
+      const label = savedNames.has(id) ? `saved channel “${savedNames.get(id)}” (${id}) ` : `saved channel ${id} `;
+      savedChannels.append(el('li', {}, [el('span', { text: label }), remove]));
     });
+    clear(addSaved);
+    addSaved.append(el('option', { text: 'Add a saved channel…', attrs: { value: '' } }));
+    for (const [id, channelName] of savedNames) if (!saved.includes(id)) addSaved.append(el('option', { text: channelName, attrs: { value: id } }));
+    addSaved.hidden = addSaved.options.length <= 1;
     clear(channelRows);
     rows.forEach((row, i) => {
       const type = select(CHANNEL_TYPES, (t) => t, 'ch-type');
@@ -122,6 +127,11 @@ export function createRuleEditor(options: { onChanged: () => void }): RuleEditor
     rows.push({ type: 'webhook', url: '', secret: '', hasSecret: false });
     renderChannels();
     (channelRows.lastElementChild?.querySelector('.ch-url') as HTMLInputElement | null)?.focus();
+  });
+
+  addSaved.addEventListener('change', () => {
+    if (addSaved.value && !saved.includes(addSaved.value)) saved.push(addSaved.value);
+    renderChannels();
   });
 
   const syncMetric = () => {
@@ -155,6 +165,12 @@ export function createRuleEditor(options: { onChanged: () => void }): RuleEditor
     say('');
     form.hidden = false;
     name.focus();
+    void fetchChannels()
+      .then((list) => {
+        savedNames = new Map(list.map((c) => [c.id, c.name]));
+        renderChannels();
+      })
+      .catch(() => undefined);
   }
 
   cancel.addEventListener('click', () => {
@@ -231,7 +247,6 @@ export function createRuleEditor(options: { onChanged: () => void }): RuleEditor
   }
 
   async function load(): Promise<void> {
-    void tokenBox.refresh();
     try {
       renderList(await fetchRules());
     } catch (err) {
@@ -239,6 +254,6 @@ export function createRuleEditor(options: { onChanged: () => void }): RuleEditor
     }
   }
 
-  const root = el('div', { class: 'rule-editor' }, [tokenBox.root, el('div', { class: 'rule-toolbar' }, [newButton]), message, form, list]);
+  const root = el('div', { class: 'rule-editor' }, [el('div', { class: 'rule-toolbar' }, [newButton]), message, form, list]);
   return { root, load };
 }

@@ -16,6 +16,10 @@ export const METRIC_LABELS: Record<AlertMetric, string> = {
   network_sent_bytes_sec: 'Network out (B/s)',
   temperature_c: 'Temperature °C',
   offline: 'Offline (s without a report)',
+  containers_failing: 'Containers stopped or unhealthy',
+  services_failed: 'Services failed',
+  disks_failing: 'Disks failing (SMART)',
+  gpu_temperature_c: 'GPU temperature °C',
 };
 
 export const CHANNEL_TYPES = ['webhook', 'slack', 'discord', 'ntfy'] as const;
