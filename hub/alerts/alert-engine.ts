@@ -9,6 +9,8 @@
 //   for every known machine.
 // - The outbox is recorded by one hub into alert_events and the notification queue (idempotent), and
 //   the dispatcher is nudged.
+// - Rules are indexed by machine scope: a report is evaluated against the rules without a machine list
+//   plus the rules that list its machine, so 500 rules scoped to other machines cost nothing per report.
 // - Every hub keeps the active alerts in view (refreshed each second, at once after its own commits) to
 //   colour machine status, and reloads rules when another hub changed them.
 import { randomUUID } from 'node:crypto';
@@ -73,11 +75,47 @@ type Input = { kind: 'report'; record: MachineRecord } | { kind: 'tick'; record:
 
 const SEVERITY_RANK: Record<Severity, number> = { warning: 1, critical: 2 };
 
+/**
+ * The rules that can apply to a machine: those without a machine list, and those whose list names it,
+ * in the rules' own order. Pure; the per-machine lists are built once per machine and rule set.
+ */
+export function indexRules(list: readonly AlertRule[]): { rulesFor(machineId: string): readonly AlertRule[] } {
+  const unscoped: AlertRule[] = [];
+  const byMachine = new Map<string, number[]>();
+  list.forEach((rule, position) => {
+    if (!rule.scope.machines) {
+      unscoped.push(rule);
+      return;
+    }
+    for (const m of rule.scope.machines) {
+      const positions = byMachine.get(m);
+      if (positions) positions.push(position);
+      else byMachine.set(m, [position]);
+    }
+  });
+  const unscopedPositions = list.flatMap((r, i) => (r.scope.machines ? [] : [i]));
+  const perMachine = new Map<string, readonly AlertRule[]>();
+  return {
+    rulesFor(machineId) {
+      const scoped = byMachine.get(machineId);
+      if (!scoped) return unscoped;
+      let rules = perMachine.get(machineId);
+      if (!rules) {
+        rules = [...new Set([...unscopedPositions, ...scoped])].sort((a, b) => a - b).map((i) => list[i]);
+        perMachine.set(machineId, rules);
+      }
+      return rules;
+    },
+  };
+}
+
 export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
   const { store, state, log } = deps;
   const now = deps.now ?? Date.now;
   let rules: AlertRule[] = [];
   let rulesById = new Map<string, AlertRule>();
+  /** Rules without scope.machines, and the others by each machine they list (rule-index below). */
+  let ruleIndex = indexRules([]);
   let rulesVersion = -1;
   let worst = new Map<string, Severity>();
   const listeners = new Set<(machineId: string | null) => void>();
@@ -107,6 +145,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
     const hadRules = rules.length > 0;
     rules = loaded;
     rulesById = new Map(loaded.map((r) => [r.id, r]));
+    ruleIndex = indexRules(loaded);
     rulesVersion = version;
     // With rules the colours come from alerts, without from the thresholds: every machine may change.
     if (hadRules !== rules.length > 0) notify(null);
@@ -222,8 +261,9 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
         }
       }
     }
+    const candidates = ruleIndex.rulesFor(machine);
     for (const input of inputs) {
-      for (const rule of rules) {
+      for (const rule of candidates) {
         if (input.kind === 'tick' && rule.metric !== 'offline') continue;
         if (!ruleApplies(rule, input.record)) continue;
         const before = next[rule.id] ?? OK_STATE;
@@ -270,7 +310,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
     await Promise.all(
       ids.map(async (machine) => {
         const inputs = inputsByMachine.get(machine)!;
-        const needsMounts = inputs.some((i) => i.kind === 'report') && rules.some((r) => r.mount !== null && ruleApplies(r, inputs[0].record));
+        const needsMounts = inputs.some((i) => i.kind === 'report') && ruleIndex.rulesFor(machine).some((r) => r.mount !== null && ruleApplies(r, inputs[0].record));
         const filesystems = needsMounts ? await filesystemsOf(machine) : undefined;
         let current = loaded.get(machine)!;
         for (let attempt = 1; ; attempt++) {
@@ -306,15 +346,14 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
   }
 
   async function tick(): Promise<void> {
-    const offlineRules = rules.filter((r) => r.metric === 'offline');
-    if (offlineRules.length === 0) return;
+    if (!rules.some((r) => r.metric === 'offline')) return;
     const t = now();
     // One hub per tick: the others skip it (evaluating twice would be harmless, only wasted).
     if (!(await state.tryLease(`tick:${Math.floor(t / deps.tickIntervalMs)}`, deps.tickIntervalMs * 2))) return;
     stats.ticks++;
     const inputs = new Map<string, Input[]>();
     for (const record of await deps.machines.list()) {
-      if (offlineRules.some((r) => ruleApplies(r, record))) inputs.set(record.id, [{ kind: 'tick', record, nowMs: t }]);
+      if (ruleIndex.rulesFor(record.id).some((r) => r.metric === 'offline' && ruleApplies(r, record))) inputs.set(record.id, [{ kind: 'tick', record, nowMs: t }]);
     }
     if (inputs.size) await run(inputs);
   }

@@ -5,7 +5,7 @@
 // - plain PostgreSQL: metrics_1m / metrics_1h are tables that maintain() fills by upserting the
 //   averages of complete buckets up to a watermark (history_rollup_state); queries add the buckets
 //   past the watermark computed on the fly, so freshly written rows show at every step, as they do
-//   with real-time aggregates.
+//   with real-time aggregates. Late rows (behind the watermark) recompute exactly their own buckets.
 // Metric names are checked against METRIC_NAMES before any SQL is built: a column name is never input.
 import { isMetricName, METRIC_NAMES, type MetricName } from '../../proto/metrics.ts';
 import { migrate, type SchemaPath } from '../../schema/migrate.ts';
@@ -25,6 +25,11 @@ export const INSERT_CHUNK_ROWS = Math.min(1000, Math.floor(65_535 / (3 + METRIC_
 /** Plain path: on the first maintain() after start, buckets this far behind the watermark are recomputed
  *  (late rows another process wrote just before it stopped). */
 export const PLAIN_RESTART_LOOKBACK_MS = 2 * 3_600_000;
+/** Plain path: late buckets (behind the watermark) remembered one by one up to this many; beyond,
+ *  maintain() falls back to recomputing the whole range from the oldest late row. */
+export const PLAIN_LATE_BUCKETS_MAX = 100_000;
+/** Plain path: (machine, bucket) pairs per statement when late buckets are recomputed. */
+const LATE_PAIRS_PER_STATEMENT = 5_000;
 /** Plain path: catch-up work per transaction, so a long backlog does not become one huge statement. */
 const PLAIN_SLICE_MS = { '1m': 6 * 3_600_000, '1h': 7 * 86_400_000 } as const;
 const MINUTE_MS = 60_000;
@@ -45,9 +50,40 @@ function checkRow(row: HistoryRow): void {
   if (!Number.isFinite(row.timeMs)) throw new RangeError(`history row ${row.machineId}#${row.seq} has an invalid time ${row.timeMs}`);
 }
 
-/** A metric value for SQL: non-finite numbers (NaN, ±Infinity) are stored as NULL, i.e. "no value". */
-function value(v: number | null | undefined): number | null {
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+/**
+ * The physical range of each headline metric, as the CHECK constraint of 0004_value_ranges.sql (both paths)
+ * holds it (the report bounds of validate-report.ts carried through summarize). A value outside is
+ * stored as NULL, so one bad value can never fail a whole batch against that constraint.
+ */
+const PERCENT: readonly [number, number] = [0, 100.5];
+const RATE_SUM: readonly [number, number] = [0, 2 ** 58];
+export const METRIC_BOUNDS: Readonly<Record<MetricName, readonly [number, number]>> = Object.freeze({
+  cpu_percent: PERCENT,
+  cpu_user_percent: PERCENT,
+  cpu_system_percent: PERCENT,
+  cpu_iowait_percent: PERCENT,
+  cpu_steal_percent: PERCENT,
+  memory_percent: PERCENT,
+  memory_used_bytes: [0, 2 ** 60],
+  swap_percent: PERCENT,
+  disk_percent: PERCENT,
+  load_avg_1m: [0, 1e6],
+  load_avg_5m: [0, 1e6],
+  load_avg_15m: [0, 1e6],
+  network_recv_bytes_sec: RATE_SUM,
+  network_sent_bytes_sec: RATE_SUM,
+  disk_read_bytes_sec: RATE_SUM,
+  disk_write_bytes_sec: RATE_SUM,
+  process_count: [0, 1e8],
+  temperature_c: [-273.15, 1000],
+  uptime_seconds: [0, 1e10],
+});
+
+/** A metric value for SQL: non-finite or out-of-range numbers are stored as NULL, i.e. "no value". */
+function value(name: MetricName, v: number | null | undefined): number | null {
+  if (typeof v !== 'number') return null;
+  const [min, max] = METRIC_BOUNDS[name];
+  return v >= min && v <= max ? v : null; // NaN fails both
 }
 
 const COLUMNS = ['time', 'machine_id', 'seq', ...METRIC_NAMES];
@@ -67,7 +103,7 @@ function insertParams(rows: readonly HistoryRow[]): unknown[] {
   const params: unknown[] = [];
   for (const row of rows) {
     params.push(iso(row.timeMs), row.machineId, row.seq);
-    for (const name of METRIC_NAMES) params.push(value(row.metrics[name]));
+    for (const name of METRIC_NAMES) params.push(value(name, row.metrics[name]));
   }
   return params;
 }
@@ -93,6 +129,27 @@ const ROLLUP_1H_SQL = `
   SELECT date_bin(INTERVAL '1 hour', bucket, ${EPOCH}) AS b, machine_id,
          ${METRIC_NAMES.map((n) => `avg(${n})`).join(', ')}, max(cpu_percent_max), sum(samples)::bigint
     FROM metrics_1m WHERE bucket >= $1::timestamptz AND bucket < $2::timestamptz
+   GROUP BY 1, 2
+  ON CONFLICT (machine_id, bucket) DO UPDATE SET ${upsertSet(ROLLUP_COLUMNS)}`;
+
+/** The 1 min buckets of the given (machine_id[], bucket[]) pairs, from raw rows: late rows recomputed
+ *  without touching any other machine or minute. */
+const LATE_1M_SQL = `
+  INSERT INTO metrics_1m (bucket, machine_id, ${ROLLUP_COLUMNS.join(', ')})
+  SELECT date_bin(INTERVAL '1 minute', m.time, ${EPOCH}) AS bucket, m.machine_id,
+         ${METRIC_NAMES.map((n) => `avg(m.${n})`).join(', ')}, max(m.cpu_percent), count(*)
+    FROM unnest($1::text[], $2::timestamptz[]) AS d(machine_id, bucket)
+    JOIN metrics m ON m.machine_id = d.machine_id AND m.time >= d.bucket AND m.time < d.bucket + INTERVAL '1 minute'
+   GROUP BY 1, 2
+  ON CONFLICT (machine_id, bucket) DO UPDATE SET ${upsertSet(ROLLUP_COLUMNS)}`;
+
+/** The 1 h buckets of the given pairs, from the 1 min table. */
+const LATE_1H_SQL = `
+  INSERT INTO metrics_1h (bucket, machine_id, ${ROLLUP_COLUMNS.join(', ')})
+  SELECT date_bin(INTERVAL '1 hour', m.bucket, ${EPOCH}) AS b, m.machine_id,
+         ${METRIC_NAMES.map((n) => `avg(m.${n})`).join(', ')}, max(m.cpu_percent_max), sum(m.samples)::bigint
+    FROM unnest($1::text[], $2::timestamptz[]) AS d(machine_id, bucket)
+    JOIN metrics_1m m ON m.machine_id = d.machine_id AND m.bucket >= d.bucket AND m.bucket < d.bucket + INTERVAL '1 hour'
    GROUP BY 1, 2
   ON CONFLICT (machine_id, bucket) DO UPDATE SET ${upsertSet(ROLLUP_COLUMNS)}`;
 
@@ -295,9 +352,45 @@ function timescaleStore(client: SqlClient, options: SqlHistoryOptions): HistoryS
 
 function plainStore(client: SqlClient, retention: HistoryRetentionDays, options: SqlHistoryOptions): HistoryStore {
   const c = closable();
-  /** Earliest row time written since the last rollup, or undefined; -Infinity = unknown (just started). */
-  let dirtyFromMs: number | undefined = Number.NEGATIVE_INFINITY;
+  /**
+   * Rows written since the last rollup, as the 1 min buckets they fall in, per machine: the buckets
+   * behind the watermark are recomputed one by one (a single old report costs one bucket, not the
+   * fleet's whole range since it). `restarted`: just started, so buckets shortly behind the watermark
+   * are recomputed for everyone (rows another process wrote just before it stopped). `overflowFromMs`:
+   * too many late buckets to track; the whole range from there is recomputed instead.
+   */
+  let restarted = true;
+  let lateMinutes = new Map<string, Set<number>>();
+  let lateCount = 0;
+  let overflowFromMs: number | undefined;
   let maintaining: Promise<void> | undefined;
+
+  function noteWritten(machineId: string, timeMs: number): void {
+    const bucket = floorTo(timeMs, MINUTE_MS);
+    if (overflowFromMs !== undefined) {
+      overflowFromMs = Math.min(overflowFromMs, bucket);
+      return;
+    }
+    let set = lateMinutes.get(machineId);
+    if (!set) lateMinutes.set(machineId, (set = new Set()));
+    if (set.has(bucket)) return;
+    set.add(bucket);
+    if (++lateCount > PLAIN_LATE_BUCKETS_MAX) {
+      let min = Number.POSITIVE_INFINITY;
+      for (const buckets of lateMinutes.values()) for (const b of buckets) min = Math.min(min, b);
+      overflowFromMs = min;
+      lateMinutes = new Map();
+      lateCount = 0;
+    }
+  }
+
+  /** Upserts the buckets of `pairs` (machine → bucket starts) of one tier, in statements of bounded size. */
+  async function rollupPairs(tier: '1m' | '1h', pairs: ReadonlyArray<readonly [string, number]>): Promise<void> {
+    for (let i = 0; i < pairs.length; i += LATE_PAIRS_PER_STATEMENT) {
+      const slice = pairs.slice(i, i + LATE_PAIRS_PER_STATEMENT);
+      await client.query(tier === '1m' ? LATE_1M_SQL : LATE_1H_SQL, [slice.map((p) => p[0]), slice.map((p) => iso(p[1]))]);
+    }
+  }
 
   async function watermark(tier: '1m' | '1h'): Promise<number | undefined> {
     const { rows } = await client.query<{ ms: number }>(
@@ -342,8 +435,13 @@ function plainStore(client: SqlClient, retention: HistoryRetentionDays, options:
   }
 
   async function rollups(nowMs: number): Promise<void> {
-    const dirty = dirtyFromMs;
-    dirtyFromMs = undefined;
+    const wasRestarted = restarted;
+    const overflow = overflowFromMs;
+    const late = lateMinutes;
+    restarted = false;
+    overflowFromMs = undefined;
+    lateMinutes = new Map();
+    lateCount = 0;
     try {
       const wm1m = await watermark('1m');
       let from1m: number;
@@ -352,18 +450,30 @@ function plainStore(client: SqlClient, retention: HistoryRetentionDays, options:
         if (rows[0].ms === null) return;
         from1m = floorTo(Number(rows[0].ms), MINUTE_MS);
       } else {
-        const lateFrom = dirty === Number.NEGATIVE_INFINITY ? wm1m - PLAIN_RESTART_LOOKBACK_MS : (dirty ?? wm1m);
+        let lateFrom = wasRestarted ? wm1m - PLAIN_RESTART_LOOKBACK_MS : wm1m;
+        if (overflow !== undefined) lateFrom = Math.min(lateFrom, overflow);
         from1m = floorTo(Math.min(wm1m, lateFrom), MINUTE_MS);
       }
       const to1m = floorTo(nowMs, MINUTE_MS); // complete minutes only
       await rollup('1m', from1m, to1m);
+      // Late minutes behind the range just rolled up: exactly those buckets of those machines.
+      const lateMinutePairs: Array<[string, number]> = [];
+      for (const [machine, buckets] of late) for (const b of buckets) if (b < from1m) lateMinutePairs.push([machine, b]);
+      await rollupPairs('1m', lateMinutePairs);
       const wm1h = await watermark('1h');
       const from1h = floorTo(wm1h === undefined ? from1m : Math.min(wm1h, from1m), HOUR_MS);
       await rollup('1h', from1h, floorTo(to1m, HOUR_MS)); // hours whose minutes are all materialised
+      const lateHours = new Map<string, [string, number]>();
+      for (const [machine, b] of lateMinutePairs) {
+        const hour = floorTo(b, HOUR_MS);
+        if (hour < from1h) lateHours.set(`${machine}|${hour}`, [machine, hour]);
+      }
+      await rollupPairs('1h', [...lateHours.values()]);
     } catch (err) {
-      // Not rolled up: remember the range so the next maintain() retries it.
-      if (dirty !== undefined) dirtyFromMs = dirtyFromMs === undefined ? dirty : Math.min(dirtyFromMs, dirty);
-      else dirtyFromMs ??= Number.NEGATIVE_INFINITY;
+      // Not rolled up: put back what was pending so the next maintain() retries it.
+      restarted ||= wasRestarted;
+      if (overflow !== undefined) overflowFromMs = Math.min(overflowFromMs ?? overflow, overflow);
+      for (const [machine, buckets] of late) for (const b of buckets) noteWritten(machine, b);
       throw err;
     }
   }
@@ -371,9 +481,7 @@ function plainStore(client: SqlClient, retention: HistoryRetentionDays, options:
   return {
     ...commonStore({ path: 'postgres', client, guard: c.guard }, plainQuerySql, {
       written(rows) {
-        let min = Number.POSITIVE_INFINITY;
-        for (const r of rows) if (r.timeMs < min) min = r.timeMs;
-        if (dirtyFromMs !== Number.NEGATIVE_INFINITY) dirtyFromMs = dirtyFromMs === undefined ? min : Math.min(dirtyFromMs, min);
+        for (const r of rows) noteWritten(r.machineId, r.timeMs);
       },
     }),
     maintain(nowMs: number): Promise<void> {

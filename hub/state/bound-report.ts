@@ -4,7 +4,7 @@
 // kept for the detail view and per-mount disk rules is cut to STATE_REPORT_MAX_BYTES by halving its
 // longest list (containers, temperatures, disks, interfaces, filesystems, per-core CPU, top processes,
 // GPUs, disk health, services) until it fits,
-// keeping the first entries in the collector's order; the report's own labels go last (the machine
+// keeping the first entries in the collector's order; the report's own labels go first (the machine
 // record keeps the merged labels anyway). History is not affected: it stores the headline metrics,
 // computed from the full report before this. Pure.
 import { toBinary } from '@bufbuild/protobuf';
@@ -38,6 +38,10 @@ export function boundReportForState(report: Report, maxBytes = STATE_REPORT_MAX_
   if (bytes.length <= maxBytes) return { bytes, trimmed: false };
   // A shallow copy: the caller's report (and its lists) stay whole.
   const copy: Report = { ...report, cpu: report.cpu && { ...report.cpu } };
+  if (Object.keys(copy.labels).length > 0) {
+    copy.labels = {};
+    bytes = encode(copy);
+  }
   while (bytes.length > maxBytes) {
     const counts = lengths(copy);
     const [longest, count] = (Object.entries(counts) as Array<[ListName, number]>).reduce((a, b) => (b[1] > a[1] ? b : a));
@@ -45,8 +49,6 @@ export function boundReportForState(report: Report, maxBytes = STATE_REPORT_MAX_
       const keep = Math.floor(count / 2);
       if (longest === 'perCore') copy.cpu!.perCorePercent = copy.cpu!.perCorePercent.slice(0, keep);
       else copy[longest] = copy[longest].slice(0, keep) as never;
-    } else if (Object.keys(copy.labels).length > 0) {
-      copy.labels = {};
     } else {
       break; // only bounded scalars and names are left
     }

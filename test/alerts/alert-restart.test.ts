@@ -38,6 +38,7 @@ describe.each(PATHS)('alert state across a restart ($label)', (where) => {
       ALERT_TICK_INTERVAL: '0.5',
       NOTIFY_BACKOFF: '0.1',
       NOTIFY_TIMEOUT: '2',
+      NOTIFY_ALLOW_PRIVATE: '1', // the receiver runs on 127.0.0.1
     };
     if (db) env.TIMESCALE_URL = db.url;
     if (where.redis) env.REDIS_URL = REDIS_URL;

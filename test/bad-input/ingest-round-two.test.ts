@@ -181,6 +181,13 @@ describe('physical ranges', () => {
     expect(await seqsOf(machine)).toEqual([2]);
   });
 
+  it('a report older than the raw history retention (7 days) is refused: it could only land behind every rollup', async () => {
+    const res = await stream(hub, { machineId: 'old-1' }, [report('old-1', 1, () => {}, Date.now() - 7.5 * 86_400_000), report('old-1', 2)]);
+    expect(rejects(res.responses)).toEqual([{ seq: 1, reason: expect.stringMatching(/too far in the past \(more than 168 h: the raw history retention\)/) }]);
+    await waitFor('seq 2 stored', async () => (await seqsOf('old-1')).includes(2));
+    expect(await seqsOf('old-1')).toEqual([2]);
+  });
+
   it('the largest valid values are accepted, and the machine answers its 1 m and 1 h history', async () => {
     const res = await stream(hub, { machineId: 'extreme-1' }, [
       report('extreme-1', 1, (r) => {

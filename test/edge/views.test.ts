@@ -263,7 +263,7 @@ describe('public views at the edge', () => {
     await new Promise((r) => setTimeout(r, 2_500)); // still silent: no second notice
     expect(mine()).toHaveLength(1);
     h.sendDelta([['q-1', 0, { 0: 2 }]], [], Date.now());
-    await waitFor('the resolved notice', () => mine().length === 2, 10_000);
+    await waitFor('the resolved notice', () => mine().length === 2, 20_000);
     expect(mine()[1]).toMatchObject({ event: 'resolved', verified: true, body: { kind: 'resolved', view: 'deadman' } });
     // keep the hub talking past the threshold: nothing more
     const chatter = setInterval(() => h.sendDelta([['q-1', 0, { 0: 3 }]], [], Date.now()), 500);

@@ -5,17 +5,25 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { createPgClient, describeDatabaseUrl, toDatabaseError } from '../../hub/db.ts';
 import { timescalePolicies } from '../../hub/history/timescale-policies.ts';
-import { resolveRetention } from '../../hub/history/sql-history.ts';
+import { METRIC_BOUNDS, resolveRetention } from '../../hub/history/sql-history.ts';
 import { METRIC_NAMES } from '../../proto/metrics.ts';
 import { chooseSchemaPath, loadMigrations, migrate, migrationsFor, type Migration } from '../../schema/migrate.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
 import { captureLog } from './test-log.ts';
 
 describe('migration files', () => {
-  test('the repository files: common 0001 and 0003, one 0002 per path, every metric column in the raw table', () => {
+  test('the repository files: common 0001 and 0003, one 0002 and 0004 per path, common 0005, every metric column in the raw table', () => {
     const all = loadMigrations();
-    expect(migrationsFor(all, 'timescaledb').map((m) => m.name)).toEqual(['0001_metrics', 'timescale/0002_rollups', '0003_alerts']);
-    expect(migrationsFor(all, 'postgres').map((m) => m.name)).toEqual(['0001_metrics', 'postgres/0002_rollups', '0003_alerts']);
+    expect(migrationsFor(all, 'timescaledb').map((m) => m.name)).toEqual(['0001_metrics', 'timescale/0002_rollups', '0003_alerts', 'timescale/0004_value_ranges', '0005_public_views']);
+    expect(migrationsFor(all, 'postgres').map((m) => m.name)).toEqual(['0001_metrics', 'postgres/0002_rollups', '0003_alerts', 'postgres/0004_value_ranges', '0005_public_views']);
+    // The CHECK of 0004 holds every metric to the bounds the history store applies before it writes.
+    for (const m of all.filter((x) => x.version === 4)) {
+      for (const name of METRIC_NAMES) {
+        const match = new RegExp(`\\(${name} IS NULL OR ${name} BETWEEN (\\S+) AND (\\S+)\\)`).exec(m.sql);
+        expect(match, `${m.name} ${name}`).not.toBeNull();
+        expect([Number(match![1]), Number(match![2])], `${m.name} ${name}`).toEqual([...METRIC_BOUNDS[name]]);
+      }
+    }
     const raw = all.find((m) => m.name === '0001_metrics')!.sql;
     for (const name of METRIC_NAMES) expect(raw).toMatch(new RegExp(`\\b${name} double precision`));
     for (const m of all.filter((x) => x.version === 2)) for (const name of METRIC_NAMES) expect(m.sql).toContain(name);

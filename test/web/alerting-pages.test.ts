@@ -37,7 +37,7 @@ describe.skipIf(!hasChromium)('alerting tabs in the browser', () => {
     db = await createTestDatabase();
     receiver = await startHttpReceiver();
     hub = await startHub(
-      parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, ADMIN_TOKEN: TOKEN, HISTORY_FLUSH_INTERVAL: '0.05' }),
+      parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, ADMIN_TOKEN: TOKEN, HISTORY_FLUSH_INTERVAL: '0.05', NOTIFY_ALLOW_PRIVATE: '1' }),
       { log: pino({ level: 'silent' }) },
     );
     base = `http://127.0.0.1:${hub.httpPort}`;
