@@ -6,6 +6,23 @@ const a: MachineView = { id: 'a', name: 'A', host: 'a.lan', status: 'healthy', l
 const b: MachineView = { ...a, id: 'b', name: 'B', host: 'b.lan' };
 
 describe('createFleetStore', () => {
+  it('forget drops a machine at once; the delta that removes it later changes nothing; it can come back', () => {
+    const store = createFleetStore();
+    const wire = createFleetEncoder();
+    const changes: Array<{ all: boolean; ids: string[] }> = [];
+    store.apply(decodeFleetMessage(wire.restart([a, b], 1000)), 1000);
+    store.subscribe((c) => changes.push(c));
+    store.forget('b');
+    expect([...store.machines.keys()]).toEqual(['a']);
+    expect(store.spark('b')).toBeUndefined();
+    expect(changes).toEqual([{ all: false, ids: ['b'] }]);
+    store.forget('nobody');
+    expect(changes).toHaveLength(1);
+    expect(store.apply(decodeFleetMessage(wire.delta([], ['b'], 1100)), 1100).ids).toEqual([]);
+    store.apply(decodeFleetMessage(wire.delta([diffMachine(undefined, { ...b, lastSeen: 1200 }, 1200)!], [], 1200)), 1200);
+    expect(store.machines.get('b')?.lastSeen).toBe(1200);
+  });
+
   it('merges a snapshot and deltas encoded by the hub, with sparkline points per new report only', () => {
     const store = createFleetStore();
     const wire = createFleetEncoder();

@@ -26,6 +26,8 @@ export interface FleetStore {
    *  numbers this store was never told about: the connection must start over with a snapshot. */
   apply(msg: FleetMessage, localNowMs: number): FleetChange;
   subscribe(listener: (change: FleetChange) => void): () => void;
+  /** Drops a machine the hub was just told to forget, before the delta that removes it arrives. */
+  forget(id: string): void;
 }
 
 export function createFleetStore(): FleetStore {
@@ -92,6 +94,12 @@ export function createFleetStore(): FleetStore {
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    forget(id) {
+      sparks.delete(id);
+      if (!machines.delete(id)) return;
+      const change = { all: false, ids: [id] };
+      for (const listener of listeners) listener(change);
     },
   };
 }

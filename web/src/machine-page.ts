@@ -255,6 +255,11 @@ export function createMachinePage(
       ? createForgetControl(id, {
           nameOf: () => store.machines.get(id)?.name || id,
           onForgotten: () => {
+            // No more reads of a machine the hub no longer knows (they would answer 404) while the route changes.
+            // The fleet page must not ask for it either, before the delta that removes it arrives.
+            destroyed = true;
+            abort.abort();
+            store.forget(id);
             window.location.href = FLEET_HREF;
           },
         })
