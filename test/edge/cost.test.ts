@@ -173,55 +173,64 @@ it('measures hub frames, alarms, rows written and CPU per hour of 1 s pushes', a
 }, 150_000);
 
 it('measures several views side by side: one relay object and one hub socket each, nothing shared', async () => {
-  const slugs = ['status', 'team-a', 'team-b'];
-  const machinesPerView = 100;
-  const viewersPerView = 5;
-  const feeds = await Promise.all(slugs.map((slug) => startHub(slug, machinesPerView)));
-  const own: TestViewer[] = [];
-  try {
-    for (const slug of slugs) {
-      await waitFor(`view ${slug} fed`, async () => (await relayStats(dev.url, dev.hubToken, [slug]))[0].machines === machinesPerView, 20_000);
-      for (let i = 0; i < viewersPerView; i++) own.push(await TestViewer.open(`ws://127.0.0.1:${dev.port}/v/${slug}/ws`));
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const slugs = ['status', 'team-a', 'team-b'];
+    const machinesPerView = 100;
+    const viewersPerView = 5;
+    const feeds = await Promise.all(slugs.map((slug) => startHub(slug, machinesPerView)));
+    const own: TestViewer[] = [];
+    try {
+      for (const slug of slugs) {
+        await waitFor(`view ${slug} fed`, async () => (await relayStats(dev.url, dev.hubToken, [slug]))[0].machines === machinesPerView, 20_000);
+        for (let i = 0; i < viewersPerView; i++) own.push(await TestViewer.open(`ws://127.0.0.1:${dev.port}/v/${slug}/ws`));
+      }
+      for (const v of own) await waitFor('viewer in sync', () => v.fleet.size === machinesPerView, 20_000);
+      await new Promise((r) => setTimeout(r, 1_200));
+      const before = await relayStats(dev.url, dev.hubToken, slugs);
+      const started = Date.now();
+      await new Promise((r) => setTimeout(r, WINDOW_MS));
+      const after = await relayStats(dev.url, dev.hubToken, slugs);
+      const seconds = (Date.now() - started) / 1000;
+      const perView = slugs.map((slug, i) => ({
+        view: slug,
+        object: after[i].name,
+        hubSockets: after[i].hubs,
+        viewers: after[i].viewers,
+        hubFramesPerHour: Math.round(perHour(after[i].hubFramesIn - before[i].hubFramesIn, seconds)),
+        alarmsPerHour: Math.round(perHour(after[i].alarmsRun - before[i].alarmsRun, seconds)),
+        alarmsSetPerHour: Math.round(perHour(after[i].alarmsSet - before[i].alarmsSet, seconds)),
+        rowsWrittenPerHour: Math.round(perHour(after[i].rowsWritten - before[i].rowsWritten, seconds)),
+        rpcCallsPerHour: Math.round(perHour(after[i].rpcCalls - before[i].rpcCalls - 1, seconds)), // minus the stats call itself
+        viewerFramesOutPerHour: Math.round(perHour(after[i].viewerFramesOut - before[i].viewerFramesOut, seconds)),
+      }));
+      const total = {
+        hubFramesPerHour: perView.reduce((n, v) => n + v.hubFramesPerHour, 0),
+        doRequestsPerHour: Math.round(perView.reduce((n, v) => n + v.hubFramesPerHour / 20 + v.alarmsPerHour, 0)),
+        rowsWrittenPerHour: perView.reduce((n, v) => n + v.rowsWrittenPerHour + v.alarmsSetPerHour, 0),
+      };
+      const out = { measuredAt: new Date().toISOString(), seconds, machinesPerView, viewersPerView, perView, total };
+      mkdirSync(path.join(REPO_ROOT, 'test-output'), { recursive: true });
+      writeFileSync(path.join(REPO_ROOT, 'test-output/edge-cost-views.json'), JSON.stringify(out, null, 2));
+      console.log(JSON.stringify(out, null, 1));
+      // A local workerd that reloaded mid-window (every socket closed, counters back at zero) measured
+      // nothing: measure once more.
+      if (attempt === 1 && perView.some((v) => v.hubSockets === 0 || v.hubFramesPerHour < 0)) {
+        console.warn('the relay objects restarted during the window; measuring again');
+        continue;
+      }
+      expect(perView.map((v) => v.object)).toEqual(slugs.map((s) => `view:${s}:0`));
+      for (const v of perView) {
+        expect(v.hubSockets).toBe(1);
+        expect(v.viewers).toBe(viewersPerView);
+        // one frame a second per view, no RPC between objects, checkpoints only by the 5 s alarm
+        expect(v.hubFramesPerHour).toBeLessThanOrEqual(3600 * (1 + 2 / seconds));
+        expect(v.rpcCallsPerHour).toBe(0);
+        expect(v.alarmsPerHour).toBeLessThanOrEqual(Math.ceil(3600 / 5) * (1 + 5 / seconds));
+      }
+    } finally {
+      for (const v of own) v.close();
+      for (const f of feeds) await f.stop();
     }
-    for (const v of own) await waitFor('viewer in sync', () => v.fleet.size === machinesPerView, 20_000);
-    await new Promise((r) => setTimeout(r, 1_200));
-    const before = await relayStats(dev.url, dev.hubToken, slugs);
-    const started = Date.now();
-    await new Promise((r) => setTimeout(r, WINDOW_MS));
-    const after = await relayStats(dev.url, dev.hubToken, slugs);
-    const seconds = (Date.now() - started) / 1000;
-    const perView = slugs.map((slug, i) => ({
-      view: slug,
-      object: after[i].name,
-      hubSockets: after[i].hubs,
-      viewers: after[i].viewers,
-      hubFramesPerHour: Math.round(perHour(after[i].hubFramesIn - before[i].hubFramesIn, seconds)),
-      alarmsPerHour: Math.round(perHour(after[i].alarmsRun - before[i].alarmsRun, seconds)),
-      alarmsSetPerHour: Math.round(perHour(after[i].alarmsSet - before[i].alarmsSet, seconds)),
-      rowsWrittenPerHour: Math.round(perHour(after[i].rowsWritten - before[i].rowsWritten, seconds)),
-      rpcCallsPerHour: Math.round(perHour(after[i].rpcCalls - before[i].rpcCalls - 1, seconds)), // minus the stats call itself
-      viewerFramesOutPerHour: Math.round(perHour(after[i].viewerFramesOut - before[i].viewerFramesOut, seconds)),
-    }));
-    const total = {
-      hubFramesPerHour: perView.reduce((n, v) => n + v.hubFramesPerHour, 0),
-      doRequestsPerHour: Math.round(perView.reduce((n, v) => n + v.hubFramesPerHour / 20 + v.alarmsPerHour, 0)),
-      rowsWrittenPerHour: perView.reduce((n, v) => n + v.rowsWrittenPerHour + v.alarmsSetPerHour, 0),
-    };
-    const out = { measuredAt: new Date().toISOString(), seconds, machinesPerView, viewersPerView, perView, total };
-    mkdirSync(path.join(REPO_ROOT, 'test-output'), { recursive: true });
-    writeFileSync(path.join(REPO_ROOT, 'test-output/edge-cost-views.json'), JSON.stringify(out, null, 2));
-    console.log(JSON.stringify(out, null, 1));
-    expect(perView.map((v) => v.object)).toEqual(slugs.map((s) => `view:${s}:0`));
-    for (const v of perView) {
-      expect(v.hubSockets).toBe(1);
-      expect(v.viewers).toBe(viewersPerView);
-      // one frame a second per view, no RPC between objects, checkpoints only by the 5 s alarm
-      expect(v.hubFramesPerHour).toBeLessThanOrEqual(3600 * (1 + 2 / seconds));
-      expect(v.rpcCallsPerHour).toBe(0);
-      expect(v.alarmsPerHour).toBeLessThanOrEqual(Math.ceil(3600 / 5) * (1 + 5 / seconds));
-    }
-  } finally {
-    for (const v of own) v.close();
-    for (const f of feeds) await f.stop();
+    return;
   }
-}, 90_000);
+}, 180_000);
