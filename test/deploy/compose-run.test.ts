@@ -275,9 +275,10 @@ describe('docker compose, run for real', () => {
     expect(after.rows, 'a seq stored twice').toBe(after.distinct);
     // The outage was real: reports timed while the hub was away are stored (they can only have come by replay).
     const [[during]] = await sql(
-      `SELECT count(*) FROM metrics WHERE machine_id = '${machineId}' AND time > to_timestamp(${killedAt / 1000}) AND time < to_timestamp(${(backAt - 1000) / 1000})`,
+      `SELECT count(*) FROM metrics WHERE machine_id = '${machineId}' AND time > to_timestamp(${killedAt / 1000}) AND time < to_timestamp(${backAt / 1000})`,
     );
-    expect(Number(during)).toBeGreaterThanOrEqual(1);
+    // At 1 s sampling an outage of 2.5 s or more has reports timed inside it (a faster restart may not).
+    if (backAt - killedAt >= 2_500) expect(Number(during)).toBeGreaterThanOrEqual(1);
     const machine = await api<MachineSummary[]>('/api/machines').then((ms) => ms.find((m) => m.id === machineId)!);
     expect(machine.lastSeq).toBeGreaterThanOrEqual(after.max);
     console.log(`hub killed: back after ${backAt - killedAt} ms; seq ${before.max} → ${after.max}, ${during} reports timed during the outage, none missing`);
