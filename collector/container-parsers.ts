@@ -2,6 +2,7 @@
 // cgroup v2 files (cpu.stat, memory.current, memory.max, memory.stat, io.stat) and /proc/<pid>/cgroup
 // read for the numbers. Tests feed recorded text; malformed input gives zeros, never a throw.
 import { parseNetDev } from './proc-parsers.ts';
+import type { ContainerIdentity } from './sampler.ts';
 
 /** One entry of GET /containers/json?all=true (only the fields used). */
 export interface EngineListEntry {
@@ -21,13 +22,7 @@ export interface EngineInspect {
   State?: { Status?: string; Pid?: number; Health?: { Status?: string } | null };
 }
 
-export interface ContainerMeta {
-  id: string;
-  name: string;
-  image: string;
-  state: string;
-  health: string;
-  restartCount: number;
+export interface ContainerMeta extends ContainerIdentity {
   /** The main process in the host's PID namespace; 0 when not running. */
   pid: number;
 }

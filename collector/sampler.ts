@@ -75,13 +75,17 @@ export interface MachineSample {
 // The sources beside the sampler (extra-sources.ts): containers, top processes, GPUs, disk health and
 // services, each detected at start and absent where the machine has none.
 
-export interface ContainerSample {
+/** What the engine API says of a container (the list and inspect calls), shared by the sample. */
+export interface ContainerIdentity {
   id: string;
   name: string;
   image: string;
   state: string;
   health: string;
   restartCount: number;
+}
+
+export interface ContainerSample extends ContainerIdentity {
   cpuPercent: number;
   memoryBytes: number;
   memoryLimitBytes: number;
