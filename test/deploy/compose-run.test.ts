@@ -8,13 +8,32 @@
 // in the database, none missing. Then `docker-compose down -v` and the engine stops.
 // When dockerd cannot run here the tests are skipped, with the reason in one line.
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, onTestFailed, test } from 'vitest';
 import { run, startDockerEngine, type DockerEngine } from '../support/docker-engine.ts';
 import { DEBIAN_IMAGE, debianMirror, ensureDebianImage, ensureNodeImage, hostAddedCaCertificates, NODE_IMAGE, type ImageSource } from '../support/docker-images.ts';
 import { ROOT } from '../support/hub-process.ts';
 import { freePort, tempDir } from '../support/servers.ts';
+
+/** A free port on 127.0.0.1 between 20000 and the start of the ephemeral range (ip_local_port_range). */
+async function freePortBelowEphemeral(): Promise<number> {
+  const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * Math.max(1, low - 20000));
+    if (await portFree(port)) return port;
+  }
+  return freePort();
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MINUTE = 60_000;
@@ -47,6 +66,25 @@ let skipReason = '';
 let debianFrom: ImageSource | undefined;
 let httpPort = 0;
 let grpcPort = 0;
+const postgresPassword = randomBytes(12).toString('hex');
+
+/** The file behind `--env-file`: only what the compose files need (ports 0 until the up test picks them). */
+function writeComposeEnv(): void {
+  writeFileSync(
+    path.join(dir.path, 'compose.env'),
+    [
+      `POSTGRES_PASSWORD=${postgresPassword}`,
+      `HUB_HTTP_PUBLISH=127.0.0.1:${httpPort}`,
+      `HUB_GRPC_PUBLISH=127.0.0.1:${grpcPort}`,
+      // The collector shares the host's network: the hub is the gRPC port published on loopback.
+      `AGGREGATOR_URL=http://127.0.0.1:${grpcPort}`,
+      `MACHINE_ID=${machineId}`,
+      `MACHINE_NAME=Compose test`,
+      `TEST_DEBIAN_IMAGE=${DEBIAN_IMAGE}`,
+      `TEST_NODE_IMAGE=${NODE_IMAGE}`,
+    ].join('\n') + '\n',
+  );
+}
 
 async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const t0 = Date.now();
@@ -143,21 +181,7 @@ describe('docker compose, run for real', () => {
 
     debianFrom = await timed('debian', () => ensureDebianImage(engine!));
     await timed('node', () => ensureNodeImage(engine!));
-    [httpPort, grpcPort] = [await freePort(), await freePort()];
-    writeFileSync(
-      path.join(dir.path, 'compose.env'),
-      [
-        `POSTGRES_PASSWORD=${randomBytes(12).toString('hex')}`,
-        `HUB_HTTP_PUBLISH=127.0.0.1:${httpPort}`,
-        `HUB_GRPC_PUBLISH=127.0.0.1:${grpcPort}`,
-        // The collector shares the host's network: the hub is the gRPC port published on loopback.
-        `AGGREGATOR_URL=http://127.0.0.1:${grpcPort}`,
-        `MACHINE_ID=${machineId}`,
-        `MACHINE_NAME=Compose test`,
-        `TEST_DEBIAN_IMAGE=${DEBIAN_IMAGE}`,
-        `TEST_NODE_IMAGE=${NODE_IMAGE}`,
-      ].join('\n') + '\n',
-    );
+    writeComposeEnv();
   }, 30 * MINUTE);
 
   afterAll(async () => {
@@ -185,6 +209,7 @@ describe('docker compose, run for real', () => {
     onTestFailed(async () => {
       const logs = await compose(['logs', '--no-color', '--tail', '40'], MINUTE).catch((err: Error) => err.message);
       console.error(`docker-compose logs (${project}):\n${logs}`);
+      console.error(`dockerd log, last lines (${engine!.logFile}):\n${engine!.logTail(40)}`);
     });
   };
 
@@ -204,6 +229,10 @@ describe('docker compose, run for real', () => {
 
   test('up -d: every service passes its health check; ports are published on 127.0.0.1 only', async (ctx) => {
     ready(ctx);
+    // Ports chosen now (not before the minutes of building) and below the kernel's ephemeral range, where
+    // the other test files' servers (listen on port 0) and outgoing connections take theirs.
+    [httpPort, grpcPort] = [await freePortBelowEphemeral(), await freePortBelowEphemeral()];
+    writeComposeEnv();
     await timed('up', () => compose(['up', '-d', '--no-build'], 5 * MINUTE));
     await timed('healthy', () =>
       waitFor(
@@ -222,7 +251,20 @@ describe('docker compose, run for real', () => {
     const ports = JSON.parse(await inspect(await containerId('hub'), '{{json .NetworkSettings.Ports}}')) as Record<string, Array<{ HostIp: string; HostPort: string }>>;
     expect(ports['8000/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(httpPort) }]);
     expect(ports['50051/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(grpcPort) }]);
-    expect(await api<{ status: string }>('/ready')).toMatchObject({ status: 'ready' });
+    // Healthy is judged inside the container; from the host the request goes through docker-proxy on the
+    // published port. A refused or reset first connection is retried (for 30 s) and counted in the log.
+    let attempts = 0;
+    const readyState = await waitFor(
+      '/ready through the published port',
+      async () => {
+        attempts++;
+        return (await api<{ status: string }>('/ready')).status;
+      },
+      30_000,
+      500,
+    );
+    expect(readyState).toBe('ready');
+    if (attempts > 1) console.warn(`/ready through the published port answered on attempt ${attempts}`);
   }, 9 * MINUTE);
 
   test("the collector container's machine is in /api/machines, reporting, its history in the database", async (ctx) => {

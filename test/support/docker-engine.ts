@@ -69,6 +69,10 @@ export interface DockerEngine {
   /** True when this process started the daemon (and so stops it). */
   readonly started: boolean;
   readonly pid: number;
+  /** The daemon's log (docker-proxy's errors about published ports land here too). */
+  readonly logFile: string;
+  /** The last `lines` lines of the daemon's log, or why it cannot be read. */
+  logTail(lines: number): string;
   /** `docker …` against this engine; resolves with stdout. */
   docker(args: readonly string[], options?: RunOptions): Promise<string>;
   /** Stops the daemon if this process started it, and gives the lock back. */
@@ -215,6 +219,14 @@ async function start(options: { lockWaitMs?: number; startTimeoutMs?: number }):
     started,
     pid,
     docker,
+    logFile,
+    logTail(lines: number) {
+      try {
+        return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      } catch (err) {
+        return (err as Error).message;
+      }
+    },
     async stop() {
       try {
         if (started && alive(pid)) {
