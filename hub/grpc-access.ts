@@ -6,6 +6,8 @@
 //   answered for loopback peers only, and refused (PERMISSION_DENIED) for anyone else.
 // - Writes (ConfigService changes) additionally pass admin-auth.ts in config-service.ts, as REST
 //   writes do: ADMIN_TOKEN, or a loopback peer when it is not set.
+// Wrong dashboard tokens are counted per address by the same throttle as on HTTP (login-throttle.ts): past
+// the allowance a guarded call is refused (RESOURCE_EXHAUSTED) before its token is compared.
 // IngestService is not decided here (collector tokens, collector-auth.ts). The decision is pure; the
 // interceptor is the shell, reading the peer address the Connect adapter put into the call's context.
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
@@ -42,12 +44,17 @@ export function decideGrpcAccess(input: {
 
 export function grpcAccessInterceptor(dashboardAuth: DashboardAuth | undefined): Interceptor {
   return (next) => async (req) => {
+    const peerAddress = req.contextValues.get(peerAddressKey);
+    // Wrong tokens count against the address as they do on HTTP (one throttle for both ports).
+    const guarded = req.service.typeName === FleetService.typeName || req.service.typeName === ConfigService.typeName;
+    const wait = guarded && dashboardAuth ? dashboardAuth.throttled(peerAddress) : undefined;
+    if (wait !== undefined) throw new ConnectError(`too many wrong tokens from this address; try again in ${wait} s`, Code.ResourceExhausted);
     const decision = decideGrpcAccess({
       service: req.service.typeName,
       method: req.method.name,
       dashboardTokenSet: dashboardAuth !== undefined,
-      hasDashboardAccess: dashboardAuth?.allows({ authorization: req.header.get('authorization') }) ?? false,
-      peerAddress: req.contextValues.get(peerAddressKey),
+      hasDashboardAccess: dashboardAuth?.allows({ authorization: req.header.get('authorization'), address: peerAddress }) ?? false,
+      peerAddress,
     });
     if (!decision.ok) throw new ConnectError(decision.message, decision.code);
     return next(req);

@@ -61,15 +61,19 @@ async function call(hub: Hub, rpc: (typeof RPCS)[number], headers: Record<string
 }
 const bearer = (kind: TokenKind): Record<string, string> => (TOKENS[kind] ? { authorization: `Bearer ${TOKENS[kind]}` } : {});
 
+const testPeer = (req: { headers: Record<string, string | string[] | undefined>; socket: { remoteAddress?: string } }) =>
+  (req.headers['x-test-peer'] as string | undefined) ?? req.socket.remoteAddress;
+
 beforeAll(async () => {
   db = await createTestDatabase();
   const base = { HTTP_PORT: '0', GRPC_PORT: '0', TIMESCALE_URL: db.url };
   guarded = await startHub(parseHubConfig([], { ...base, DATA_DIR: dirs[0].path, DASHBOARD_TOKEN: DASHBOARD, ADMIN_TOKEN: ADMIN, COLLECTOR_TOKEN: COLLECTOR }), {
     log: pino({ level: 'silent' }),
+    grpcPeerAddress: testPeer,
   });
   open = await startHub(parseHubConfig([], { ...base, DATA_DIR: dirs[1].path }), {
     log: pino({ level: 'silent' }),
-    grpcPeerAddress: (req) => (req.headers['x-test-peer'] as string | undefined) ?? req.socket.remoteAddress,
+    grpcPeerAddress: testPeer,
   });
 }, 60_000);
 
@@ -84,10 +88,12 @@ describe('every RPC × every token', () => {
   it('with DASHBOARD_TOKEN and ADMIN_TOKEN: reads need the dashboard (or admin) token, writes the admin token', async () => {
     const got: Record<string, Record<TokenKind, string>> = {};
     const want: Record<string, Record<TokenKind, string>> = {};
-    for (const rpc of RPCS) {
+    for (const [i, rpc] of RPCS.entries()) {
       const name = `${rpc.service.name}.${rpc.method}`;
       got[name] = {} as Record<TokenKind, string>;
-      for (const kind of Object.keys(TOKENS) as TokenKind[]) got[name][kind] = await call(guarded, rpc, bearer(kind));
+      // One address per RPC: the wrong tokens of the table stay under the per-address throttle (tested below).
+      const peer = { 'x-test-peer': `198.51.100.${i + 1}` };
+      for (const kind of Object.keys(TOKENS) as TokenKind[]) got[name][kind] = await call(guarded, rpc, { ...bearer(kind), ...peer });
       want[name] = { none: 'denied', collector: 'denied', dashboard: rpc.write ? 'denied' : 'allowed', admin: 'allowed' };
     }
     expect(got).toEqual(want);
@@ -125,5 +131,31 @@ describe('channel secrets', () => {
     );
     expect(grpc.channels.every((c) => c.channel!.secret === '')).toBe(true);
     expect(JSON.stringify(rest)).not.toContain('a-signing-secret-0001');
+  });
+});
+
+describe('wrong tokens over gRPC', () => {
+  it('count against the address with the HTTP port: past the allowance both refuse it, even with the right token', async () => {
+    const fleet = createClient(FleetService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${guarded.grpcPort}` }));
+    const peer = { 'x-test-peer': '203.0.113.7' };
+    const codes: Code[] = [];
+    for (let i = 0; i < 12; i++) {
+      codes.push(await fleet.listMachines({}, { headers: { authorization: `Bearer wrong-${i}`, ...peer } }).then(() => Code.Unknown, (err) => ConnectError.from(err).code));
+    }
+    // The first ten are compared and refused; then the address waits, and is told so.
+    expect(codes.slice(0, 10).every((c) => c === Code.Unauthenticated)).toBe(true);
+    expect(codes.slice(10)).toEqual([Code.ResourceExhausted, Code.ResourceExhausted]);
+    const right = await fleet.listMachines({}, { headers: { authorization: `Bearer ${DASHBOARD}`, ...peer } }).catch((err) => ConnectError.from(err));
+    expect(right).toBeInstanceOf(ConnectError);
+    expect((right as ConnectError).code).toBe(Code.ResourceExhausted);
+    expect((right as ConnectError).rawMessage).toMatch(/too many wrong tokens from this address; try again in \d+ s/);
+    // Another address is not affected.
+    await expect(fleet.listMachines({}, { headers: { authorization: `Bearer ${DASHBOARD}`, 'x-test-peer': '203.0.113.8' } })).resolves.toBeDefined();
+
+    // From the real loopback address: wrong tokens over gRPC, then the HTTP port refuses the same address.
+    for (let i = 0; i < 10; i++) await fleet.listMachines({}, { headers: { authorization: `Bearer wrong-loop-${i}` } }).catch(() => undefined);
+    const res = await fetch(`http://127.0.0.1:${guarded.httpPort}/api/machines`, { headers: { authorization: `Bearer ${DASHBOARD}` } });
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 });
