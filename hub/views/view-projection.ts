@@ -3,7 +3,9 @@
 //   id     the real id only with show.id, else an opaque key `m` + 16 hex digits of
 //          HMAC-SHA256(view salt, slug + "\0" + id) — stable across restarts, not guessable from names;
 //   host   the hostname only with show.hostname, else "";
-//   labels only with show.labels, else {};
+//   labels only with show.labels, else {}; at most PUBLISHED_LABEL_BYTES per machine (keys and values in
+//          UTF-8, labels taken in key order while they fit), so a fleet of 10,000 machines with labels
+//          at their limits (32 × 512 characters) cannot make a view's snapshot hundreds of megabytes;
 //   name   the display name, unless it equals a hidden id or hostname (the default when no name was
 //          given): then `Machine <first 6 characters of the key>`;
 //   values only show.metrics, rounded with roundForView; status, interval and last-seen pass.
@@ -11,6 +13,22 @@
 import { createHmac } from 'node:crypto';
 import type { LiveMetric, MachineView } from '../../proto/delta.ts';
 import { roundForView, viewSelects, type PublicViewDefinition } from '../../proto/public-view.ts';
+
+/** The label bytes (UTF-8 keys + values) one machine may publish in a view. */
+export const PUBLISHED_LABEL_BYTES = 512;
+
+/** The labels a view publishes: in key order, while their keys and values fit in `budget` bytes. */
+export function labelsWithin(labels: Readonly<Record<string, string>>, budget = PUBLISHED_LABEL_BYTES): Record<string, string> {
+  const out: Record<string, string> = {};
+  let used = 0;
+  for (const key of Object.keys(labels).sort()) {
+    const cost = Buffer.byteLength(key) + Buffer.byteLength(labels[key]);
+    if (used + cost > budget) continue; // a smaller label further on may still fit
+    used += cost;
+    out[key] = labels[key];
+  }
+  return out;
+}
 
 /** The opaque, per-view key of a machine: `m` + 16 lowercase hex digits. */
 export function opaqueMachineKey(salt: string, slug: string, id: string): string {
@@ -58,7 +76,7 @@ export function createViewProjector(view: PublicViewDefinition, salt: string): V
         name: hiddenName ? `Machine ${key.slice(0, 6)}` : m.name,
         host: show.hostname ? m.host : '',
         status: m.status,
-        labels: show.labels ? { ...m.labels } : {},
+        labels: show.labels ? labelsWithin(m.labels) : {},
         intervalMs: m.intervalMs,
         lastSeen: m.lastSeen,
         values,

@@ -11,6 +11,7 @@ import { createPgClient, type SqlClient } from '../../hub/db.ts';
 import { createEdgeViews, type EdgeViews } from '../../hub/edge/edge-views.ts';
 import { openViewRegistry, type ViewRegistry } from '../../hub/views/view-registry.ts';
 import { createViewStore } from '../../hub/views/view-store.ts';
+import { labelsWithin } from '../../hub/views/view-projection.ts';
 import { migrate } from '../../schema/migrate.ts';
 import { createTestDatabase, waitFor } from '../support/servers.ts';
 import { machine, MemoryFleetSource } from '../edge/edge-clients.ts';
@@ -207,7 +208,9 @@ describe('public views at the edge', () => {
     await waitFor('the whole fleet', () => view.snapshots === 1, 60_000);
     const snapshotMs = performance.now() - t0;
     expect(view.fleet.size).toBe(10_000);
-    expect(view.fleet.get(idOf(9_999))).toMatchObject({ labels, values: { cpu_percent: 1 } });
+    // Labels as the view publishes them: whole labels in key order within PUBLISHED_LABEL_BYTES.
+    expect(view.fleet.get(idOf(9_999))).toMatchObject({ labels: labelsWithin(labels), values: { cpu_percent: 1 } });
+    expect(Object.keys(labelsWithin(labels)).length).toBeGreaterThan(1);
     const parts = view.frames.filter((f) => f.startsWith('{"t":"s"'));
     const bytes = parts.map((f) => Buffer.byteLength(f));
     expect(parts.length).toBeGreaterThan(10);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MachineView } from '../../proto/delta.ts';
 import { parsePublicView } from '../../proto/public-view.ts';
-import { createViewProjector, opaqueMachineKey } from '../../hub/views/view-projection.ts';
+import { createViewProjector, labelsWithin, opaqueMachineKey, PUBLISHED_LABEL_BYTES } from '../../hub/views/view-projection.ts';
 
 const SALT = 'test-salt-0123456789abcdef';
 
@@ -106,5 +106,18 @@ describe('view projection', () => {
     const out = createViewProjector(parsePublicView({ slug: 'x', machines: 'all', show: { labels: true } }), SALT).project(input)!;
     expect(out.labels).toEqual(input.labels);
     expect(out.labels).not.toBe(input.labels);
+  });
+
+  it('publishes at most PUBLISHED_LABEL_BYTES of labels per machine, in key order, whole labels only', () => {
+    // 32 labels at their limit: 512 characters of 2-byte text each (~32 KiB a machine before the cap).
+    const big: Record<string, string> = {};
+    for (let i = 0; i < 32; i++) big[`k${String(i).padStart(2, '0')}`] = 'é'.repeat(512);
+    const out = createViewProjector(parsePublicView({ slug: 'x', machines: 'all', show: { labels: true } }), SALT).project(machine({ labels: { ...big, env: 'prod', zone: 'b' } }))!;
+    const bytes = Object.entries(out.labels).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+    expect(bytes).toBeLessThanOrEqual(PUBLISHED_LABEL_BYTES);
+    // Each big label alone is over the budget; the small ones fit, whole.
+    expect(out.labels).toEqual({ env: 'prod', zone: 'b' });
+    expect(labelsWithin({ b: 'x'.repeat(300), a: 'y'.repeat(300), c: 'z' })).toEqual({ a: 'y'.repeat(300), c: 'z' });
+    expect(labelsWithin({ env: 'prod', rack: 'r1' })).toEqual({ env: 'prod', rack: 'r1' });
   });
 });
