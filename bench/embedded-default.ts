@@ -8,7 +8,8 @@
 // steady-state wait; history rows written per second by the hub meanwhile; (2) the write rate of
 // HistoryStore.write for one machine-day (86,400 rows in batches of 1,000, as a 1,000-machine fleet
 // writes a second); (3) bytes per machine per day: relation sizes after the day is rolled up (and, on
-// TimescaleDB, compressed as its policy does a day later), and how much the data directory grew on disk.
+// TimescaleDB, compressed as its policy does a day later), and how much the data directory grew on disk
+// (not scaled: it holds the write-ahead log, which a CHECKPOINT recycles, and the files' free space).
 // Run: node bench/embedded-default.ts [--machines 1000] [--steady 30] [--sample 20] [--rows 86400] [--part memory|storage|both]
 //      (--quick: 100 machines, 10 s + 5 s, 3,600 rows). Bounded: about 4 hub starts of ~1 min each,
 //      then two one-day writes; all traffic on 127.0.0.1.
@@ -145,6 +146,9 @@ interface StorageResult {
   oneMinute: number;
   oneHour: number;
   dirGrowth: number;
+  /** The write-ahead log (pg_wal): how much it grew during the writes, and its size after a CHECKPOINT. */
+  walGrowth: number;
+  walAfterCheckpoint: number;
   maintainMs: number;
 }
 
@@ -159,10 +163,13 @@ async function storageRun(variant: Variant): Promise<StorageResult> {
     store = await createSqlHistory(client, { log, retention: { rawDays: 7 } });
     await client.exec('CHECKPOINT');
     const dirBefore = duBytes(pgdata);
+    const walBefore = duBytes(path.join(pgdata, 'pg_wal'));
     const rows = makeRows('bench-day-', 1, rowsPerMachine, dayStartMs());
     const t0 = performance.now();
     for (let i = 0; i < rows.length; i += 1000) await store.write(rows.slice(i, i + 1000));
     const writeRate = (rows.length * 1000) / (performance.now() - t0);
+    // PGlite has no checkpointer: the log of the whole day is still there (the hub's maintain() now checkpoints hourly).
+    const walGrowth = duBytes(path.join(pgdata, 'pg_wal')) - walBefore;
     const m0 = performance.now();
     // What the hub's maintenance does to that day: rollups (and on TimescaleDB the compression its policy runs a day later).
     await store.maintain(Date.now());
@@ -199,8 +206,9 @@ async function storageRun(variant: Variant): Promise<StorageResult> {
     }
     await client.exec('CHECKPOINT');
     const dirGrowth = duBytes(pgdata) - dirBefore;
-    console.log(`[${variant.label}] ${rowsPerMachine} rows at ${fmt(writeRate, 0)} rows/s; raw ${formatBytes(perDay(raw))}/day; data directory +${formatBytes(perDay(dirGrowth))}/day`);
-    return { variant: variant.label, writeRate, raw, rawUncompressed, rawNote, oneMinute, oneHour, dirGrowth, maintainMs };
+    const walAfterCheckpoint = duBytes(path.join(pgdata, 'pg_wal'));
+    console.log(`[${variant.label}] ${rowsPerMachine} rows at ${fmt(writeRate, 0)} rows/s; raw ${formatBytes(perDay(raw))}/day; data directory +${formatBytes(dirGrowth)}, pg_wal +${formatBytes(walGrowth)} during the writes`);
+    return { variant: variant.label, writeRate, raw, rawUncompressed, rawNote, oneMinute, oneHour, dirGrowth, walGrowth, walAfterCheckpoint, maintainMs };
   } finally {
     await store?.close();
     await client?.close();
@@ -223,7 +231,8 @@ async function storagePart(): Promise<string> {
     '1 min tier per day': formatBytes(perDay(r.oneMinute)),
     '1 h tier per day': formatBytes(perDay(r.oneHour)),
     'all tiers per machine per day': formatBytes(perDay(r.raw + r.oneMinute + r.oneHour)),
-    'data directory growth per day': formatBytes(perDay(r.dirGrowth)),
+    'data directory growth (after CHECKPOINT)': formatBytes(r.dirGrowth),
+    'pg_wal: growth during the writes, size after CHECKPOINT': `${formatBytes(r.walGrowth)}, ${formatBytes(r.walAfterCheckpoint)}`,
     'maintain() of the day': `${fmt(r.maintainMs / 1000, 1)} s`,
   }));
   console.table(table);

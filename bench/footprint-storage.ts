@@ -6,8 +6,9 @@
 //     the embedded default before and after the move to upstream PGlite: bench/embedded-default.ts;
 // (2) history storage per machine per day: one machine-day of rows at 1 s (86,400 rows) written with
 //     the hub's HistoryStore into
-//     (a) the TimescaleDB path (the TimescaleDB build of PGlite, a devDependency, via openHistory): hypertable size
-//         before and after compressing its chunks, chunk compression stats, continuous aggregates;
+//     (a) the TimescaleDB path (the TimescaleDB build of PGlite, a devDependency, via openHistory):
+//         hypertable size before and after compressing its chunks, chunk compression stats,
+//         continuous aggregates;
 //     (b) the plain PostgreSQL path on the local server (fresh database): metrics with its indexes,
 //         and the rollup tables the hub maintains (after maintain()).
 // Run: node bench/footprint-storage.ts [--machines 1000] [--steady 60] [--sample 30] [--rows 86400]

@@ -6,8 +6,8 @@
 //   averages of complete buckets up to a watermark (history_rollup_state); queries add the buckets
 //   past the watermark computed on the fly, so freshly written rows show at every step, as they do
 //   with real-time aggregates. Late rows (behind the watermark) recompute exactly their own buckets.
-//   The hub's embedded default (upstream PGlite) runs this path; PGlite has no autovacuum, so there
-//   maintain() also runs VACUUM (ANALYZE) now and then.
+//   The hub's embedded default (upstream PGlite) runs this path; PGlite has no autovacuum and no
+//   checkpointer, so there maintain() also runs VACUUM (ANALYZE) and CHECKPOINT hourly.
 // Metric names are checked against METRIC_NAMES before any SQL is built: a column name is never input.
 import { isMetricName, METRIC_NAMES, type MetricName } from '../../proto/metrics.ts';
 import { migrate, type SchemaPath } from '../../schema/migrate.ts';
@@ -30,9 +30,10 @@ export const PLAIN_RESTART_LOOKBACK_MS = 2 * 3_600_000;
 /** Plain path: late buckets (behind the watermark) remembered one by one up to this many; beyond,
  *  maintain() falls back to recomputing the whole range from the oldest late row. */
 export const PLAIN_LATE_BUCKETS_MAX = 100_000;
-/** Plain path on the embedded PGlite: VACUUM ANALYZE the history tables at most this often. PGlite runs
- *  no autovacuum, so without it the rows retention deletes would never free their space for new rows,
- *  and the planner would have no statistics. */
+/** Plain path on the embedded PGlite: VACUUM ANALYZE the history tables, then CHECKPOINT, at most this
+ *  often. PGlite runs no autovacuum, so without it the rows retention deletes would never free their
+ *  space for new rows, and the planner would have no statistics; and no checkpointer, so without the
+ *  CHECKPOINT the write-ahead log would only be recycled once it reached max_wal_size (1 GB). */
 export const EMBEDDED_VACUUM_INTERVAL_MS = 3_600_000;
 /** Plain path: (machine, bucket) pairs per statement when late buckets are recomputed. */
 const LATE_PAIRS_PER_STATEMENT = 5_000;
@@ -510,6 +511,7 @@ function plainStore(client: SqlClient, retention: HistoryRetentionDays, options:
                     async () => {
                       vacuumedAtMs = nowMs;
                       await client.exec('VACUUM (ANALYZE) metrics, metrics_1m, metrics_1h');
+                      await client.exec('CHECKPOINT');
                     },
                   ] as const,
                 ]
