@@ -2,11 +2,13 @@
 // (1) memory of the hub process at 1,000 machines reporting at 1 Hz (simulated collectors over real
 //     gRPC, bench/ingest-load-worker.ts), in steady state after a minute, sampled every 5 s for 30 s:
 //     with memory state, with Redis state (both with history on the local PostgreSQL), and the
-//     one-command default (memory state + embedded PGlite history inside the hub process);
+//     one-command default (memory state + embedded upstream PGlite history inside the hub process);
+//     the embedded default before and after the move to upstream PGlite: bench/embedded-default.ts;
 // (2) history storage per machine per day: one machine-day of rows at 1 s (86,400 rows) written with
 //     the hub's HistoryStore into
-//     (a) the TimescaleDB path (embedded PGlite with TimescaleDB, via openHistory): hypertable size
-//         before and after compressing its chunks, chunk compression stats, continuous aggregates;
+//     (a) the TimescaleDB path (the TimescaleDB build of PGlite, a devDependency, via openHistory):
+//         hypertable size before and after compressing its chunks, chunk compression stats,
+//         continuous aggregates;
 //     (b) the plain PostgreSQL path on the local server (fresh database): metrics with its indexes,
 //         and the rollup tables the hub maintains (after maintain()).
 // Run: node bench/footprint-storage.ts [--machines 1000] [--steady 60] [--sample 30] [--rows 86400]
@@ -20,6 +22,7 @@ import { openHistory } from '../hub/history/open-history.ts';
 import { createSqlHistory } from '../hub/history/sql-history.ts';
 import type { HistoryStore } from '../hub/history/history-store.ts';
 import { createTestDatabase, REDIS_URL, tempDir } from '../test/support/servers.ts';
+import { timescalePglite } from '../test/support/timescale-pglite.ts';
 import { startHubProcess } from './hub-process.ts';
 import { startLoad } from './ingest-load.ts';
 import { treeUsage } from './process-usage.ts';
@@ -146,10 +149,10 @@ async function timescalePart(): Promise<{ table: Array<Record<string, string>>; 
   let client: SqlClient | undefined;
   let store: HistoryStore | undefined;
   try {
-    const opened = await openHistory({ dataDir: dir.path, log });
+    const opened = await openHistory({ dataDir: dir.path, log, embeddedEngine: timescalePglite });
     client = opened.client;
     store = opened.store;
-    if (store.path !== 'timescaledb') throw new Error(`the embedded database runs the ${store.path} path, not TimescaleDB`);
+    if (store.path !== 'timescaledb') throw new Error(`the TimescaleDB build runs the ${store.path} path, not TimescaleDB`);
     const rate = await writeDay(store, 'bench-day-');
     const size = async () => {
       const { rows } = await client!.query<Record<string, unknown>>(`SELECT table_bytes, index_bytes, toast_bytes, total_bytes FROM hypertable_detailed_size('metrics')`);
@@ -175,7 +178,7 @@ async function timescalePart(): Promise<{ table: Array<Record<string, string>>; 
     const { rows: count } = await client.query<{ n: unknown }>('SELECT count(*) AS n FROM metrics');
     if (num(count[0].n) !== rowsPerMachine) throw new Error(`expected ${rowsPerMachine} rows in metrics, found ${String(count[0].n)}`);
     const aggBytes = aggs.reduce((n, a) => n + num(a.bytes), 0);
-    const t = (label: string, bytes: number, note = '') => ({ 'TimescaleDB (embedded PGlite)': label, bytes: formatBytes(bytes), 'per machine per day': formatBytes(perDay(bytes)), 'per row': fmt(bytes / rowsPerMachine, 1), note });
+    const t = (label: string, bytes: number, note = '') => ({ 'TimescaleDB (PGlite TimescaleDB build)': label, bytes: formatBytes(bytes), 'per machine per day': formatBytes(perDay(bytes)), 'per row': fmt(bytes / rowsPerMachine, 1), note });
     const table = [
       t('raw hypertable, uncompressed (table + indexes + toast)', num(before.total_bytes), `table ${formatBytes(num(before.table_bytes))}, indexes ${formatBytes(num(before.index_bytes))}`),
       t('raw hypertable, compressed', num(after.total_bytes), `${compressed.length} chunk(s) compressed`),

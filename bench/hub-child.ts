@@ -1,7 +1,7 @@
 // One real hub (startHub) in a process of its own, for the benchmarks that load it: its CPU and memory
 // are then measured apart from the load generators and the bench itself. Configured from the
 // environment exactly like `sysmonstm hub` (parseHubConfig), plus BENCH_REDIS_PREFIX for the Redis key
-// prefix (startHub's redisPrefix option, which the CLI does not expose). Talks to its parent over IPC:
+// prefix (startHub's redisPrefix option, which the CLI does not expose) and BENCH_EMBEDDED_ENGINE. Talks to its parent over IPC:
 //   → {type:'ready', grpcPort, httpPort, stateKind, historyPath}
 //   ← {cmd:'stats', id}  → {type:'stats', id, hub: hub.stats(), memory, cpu, elu, atMs}
 //   ← {cmd:'close'}      → closes the hub in order, then exits (a --cpu-prof profile is written then).
@@ -37,7 +37,10 @@ if (!process.send) {
 
 const config = parseHubConfig([], process.env);
 const log = createLogger({ level: config.logLevel, format: 'json', name: 'hub' });
-const hub = await startHub(config, { log, redisPrefix: process.env.BENCH_REDIS_PREFIX || undefined });
+// BENCH_EMBEDDED_ENGINE=timescaledb: the embedded database on the TimescaleDB build of PGlite (the
+// earlier default, a devDependency), for the before/after comparison of bench/embedded-default.ts.
+const embeddedEngine = process.env.BENCH_EMBEDDED_ENGINE === 'timescaledb' ? (await import('../test/support/timescale-pglite.ts')).timescalePglite : undefined;
+const hub = await startHub(config, { log, redisPrefix: process.env.BENCH_REDIS_PREFIX || undefined, embeddedEngine });
 process.send({ type: 'ready', grpcPort: hub.grpcPort, httpPort: hub.httpPort, stateKind: hub.stateKind, historyPath: hub.historyPath } satisfies HubChildReady);
 
 let closing = false;

@@ -18,6 +18,7 @@ export const BENCHMARKS = [
   { name: 'fanout', title: 'Fan-out under wrangler dev' },
   { name: 'freshness', title: 'End-to-end freshness' },
   { name: 'footprint-storage', title: 'Hub memory and history storage' },
+  { name: 'embedded-default', title: 'The embedded default: TimescaleDB build vs upstream PGlite' },
 ] as const;
 export type BenchName = (typeof BENCHMARKS)[number]['name'];
 

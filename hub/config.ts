@@ -44,6 +44,15 @@ const optionalPath = z
   .optional()
   .transform((v) => (v === '' ? undefined : v));
 
+/**
+ * Raw history retention without RETENTION_RAW_DAYS. The embedded database (upstream PGlite, plain
+ * PostgreSQL) stores a raw row uncompressed (~30 MiB per machine per day at 1 Hz, bench/RESULTS.md),
+ * so it keeps one day of them; the 1 min and 1 h tiers keep their 90 and 730 days (docs/operations.md).
+ */
+export const EMBEDDED_RAW_RETENTION_DAYS = 1;
+/** With TIMESCALE_URL (TimescaleDB compresses raw chunks after a day; a server has the disk for it). */
+export const SERVER_RAW_RETENTION_DAYS = 7;
+
 const schema = z.object({
   HTTP_PORT: port.default(8000),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -60,7 +69,8 @@ const schema = z.object({
   PUBLIC_VIEWS_FILE: optionalPath,
   LIVE_PUSH_INTERVAL: seconds(0.05, 60).default(0.25),
   HISTORY_FLUSH_INTERVAL: seconds(0.01, 60).default(0.25),
-  RETENTION_RAW_DAYS: seconds(1, 3650).default(7),
+  // Default: EMBEDDED_RAW_RETENTION_DAYS on the embedded database, SERVER_RAW_RETENTION_DAYS with TIMESCALE_URL.
+  RETENTION_RAW_DAYS: seconds(1, 3650).optional(),
   RETENTION_1M_DAYS: seconds(1, 36500).default(90),
   RETENTION_1H_DAYS: seconds(1, 36500).default(730),
   MAX_MACHINES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
@@ -211,13 +221,14 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
     throw new ConfigError(`invalid hub configuration: ${problems.join('; ')}`);
   }
   const c = result.data;
+  const rawDays = c.RETENTION_RAW_DAYS ?? (c.TIMESCALE_URL ? SERVER_RAW_RETENTION_DAYS : EMBEDDED_RAW_RETENTION_DAYS);
   if (c.EDGE_URL && !c.EDGE_API_KEY) throw new ConfigError('invalid hub configuration: EDGE_API_KEY must be set when EDGE_URL is set');
   if (Boolean(c.GRPC_TLS_CERT) !== Boolean(c.GRPC_TLS_KEY)) {
     throw new ConfigError('invalid hub configuration: GRPC_TLS_CERT and GRPC_TLS_KEY must be set together');
   }
-  if (!(c.RETENTION_RAW_DAYS <= c.RETENTION_1M_DAYS && c.RETENTION_1M_DAYS <= c.RETENTION_1H_DAYS)) {
+  if (!(rawDays <= c.RETENTION_1M_DAYS && c.RETENTION_1M_DAYS <= c.RETENTION_1H_DAYS)) {
     throw new ConfigError(
-      `invalid hub configuration: a coarser tier must be kept at least as long as a finer one: RETENTION_RAW_DAYS (${c.RETENTION_RAW_DAYS}) ≤ RETENTION_1M_DAYS (${c.RETENTION_1M_DAYS}) ≤ RETENTION_1H_DAYS (${c.RETENTION_1H_DAYS})`,
+      `invalid hub configuration: a coarser tier must be kept at least as long as a finer one: RETENTION_RAW_DAYS (${rawDays}) ≤ RETENTION_1M_DAYS (${c.RETENTION_1M_DAYS}) ≤ RETENTION_1H_DAYS (${c.RETENTION_1H_DAYS})`,
     );
   }
   let publicViews: PublicViewDefinition[] = [];
@@ -244,7 +255,7 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
     publicViews: Object.freeze(publicViews),
     livePushIntervalMs: Math.round(c.LIVE_PUSH_INTERVAL * 1000),
     historyFlushIntervalMs: Math.round(c.HISTORY_FLUSH_INTERVAL * 1000),
-    retention: Object.freeze({ rawDays: c.RETENTION_RAW_DAYS, oneMinuteDays: c.RETENTION_1M_DAYS, oneHourDays: c.RETENTION_1H_DAYS }),
+    retention: Object.freeze({ rawDays, oneMinuteDays: c.RETENTION_1M_DAYS, oneHourDays: c.RETENTION_1H_DAYS }),
     maxMachines: c.MAX_MACHINES,
     forgetOfflineAfterMs: Math.round(c.FORGET_OFFLINE_AFTER * 1000),
     maxViewers: c.MAX_VIEWERS,

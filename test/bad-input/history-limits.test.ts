@@ -1,5 +1,5 @@
-// History API limits on both storage paths (plain PostgreSQL on the local server, and the embedded
-// PGlite TimescaleDB build), with a machine that reported every 10 ms (21,000 raw rows in 210 s):
+// History API limits on the plain path, on the local PostgreSQL server and in the embedded default
+// (upstream PGlite), with a machine that reported every 10 ms (21,000 raw rows in 210 s):
 // `to`/`from` past year 9999 answer 400, not 500; an explicit raw step holds the documented 20,000
 // point cap whatever the report spacing (the database counts, then the next tier answers); `auto` is
 // thinned in the database (at most two rows per bucket leave it) and still shows the one peak.
@@ -23,7 +23,7 @@ afterAll(async () => {
 
 describe.each([
   ['plain PostgreSQL', true],
-  ['embedded PGlite (TimescaleDB)', false],
+  ['embedded PGlite (upstream)', false],
 ])('%s', (_name, plain) => {
   let hub: Hub;
   const api = (path: string) => `http://127.0.0.1:${hub.httpPort}${path}`;

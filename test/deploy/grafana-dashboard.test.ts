@@ -10,6 +10,7 @@ import { buildDashboard, DASHBOARD_FILE } from '../../deploy/grafana/build-dashb
 import type { SqlClient } from '../../hub/db.ts';
 import type { HistoryRow, HistoryStore } from '../../hub/history/history-store.ts';
 import { openHistory } from '../../hub/history/open-history.ts';
+import { timescalePglite } from '../support/timescale-pglite.ts';
 import { captureLog, row } from '../history/test-log.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
 
@@ -104,7 +105,8 @@ describe.each(['postgres', 'pglite'] as const)('every panel query on %s', (kind)
     } else {
       const dir = tempDir('grafana-pglite');
       cleanup.push(() => dir.remove());
-      ({ store, client } = await openHistory({ dataDir: dir.path, log }));
+      // The TimescaleDB path (continuous aggregates), on the TimescaleDB build of PGlite.
+      ({ store, client } = await openHistory({ dataDir: dir.path, log, embeddedEngine: timescalePglite }));
     }
     cleanup.push(() => client.close(), () => store.close());
     await store.write(history(nowMs));

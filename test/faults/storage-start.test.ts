@@ -1,16 +1,19 @@
-// Storage trouble at start, with the real CLI: a read-only DATA_DIR, a DATA_DIR that is a file, and a
-// truncated embedded database each end in one line naming DATA_DIR and exit code 2 (not a stack trace
-// and exit 1). And a running hub whose history cannot be read (its table gone) answers /ready 503
+// Storage trouble at start, with the real CLI: a read-only DATA_DIR, a DATA_DIR that is a file, a
+// truncated embedded database and an earlier version's embedded TimescaleDB (another PostgreSQL
+// major) each end in one line naming DATA_DIR and exit code 2 (not a stack trace and exit 1). And a running hub whose history cannot be read (its table gone) answers /ready 503
 // while `SELECT 1` still works, then ready again once reads work.
-import { readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseHubConfig } from '../../hub/config.ts';
 import { startHub } from '../../hub/hub.ts';
+import { openHistory } from '../../hub/history/open-history.ts';
 import { runCli } from '../support/hub-process.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
+import { timescalePglite } from '../support/timescale-pglite.ts';
+import { row } from '../history/test-log.ts';
 
 const cleanups: Array<() => unknown> = [];
 afterAll(async () => {
@@ -70,6 +73,22 @@ describe('storage trouble at start', () => {
     const { code, output } = await startExpectingExit({ DATA_DIR: dir.path });
     expect(code).toBe(2);
     expectOneLine(output, /the embedded database in .*pgdata cannot be opened/);
+  }, 120_000);
+
+  it("an earlier version's embedded TimescaleDB (PostgreSQL 17): one line naming DATA_DIR, exit 2, the files untouched", async () => {
+    const dir = tempDir('storage-fork');
+    cleanups.push(() => dir.remove());
+    // What an earlier sysmonstm left in DATA_DIR: the TimescaleDB build of PGlite, migrated, with history.
+    const old = await openHistory({ dataDir: dir.path, log: pino({ level: 'silent' }), embeddedEngine: timescalePglite });
+    await old.store.write([row('old-1', 1, Date.now() - 60_000, 42)]);
+    await old.store.close();
+    await old.client.close();
+    const pgVersion = path.join(dir.path, 'pgdata', 'PG_VERSION');
+    expect(readFileSync(pgVersion, 'utf8').trim()).toBe('17');
+    const { code, output } = await startExpectingExit({ DATA_DIR: dir.path });
+    expect(code).toBe(2);
+    expectOneLine(output, /the embedded database in .*pgdata was written by an earlier sysmonstm \(PGlite with TimescaleDB, PostgreSQL 17\); this hub's embedded database is PostgreSQL 18 .*Move .*pgdata aside/);
+    expect(readFileSync(pgVersion, 'utf8').trim()).toBe('17');
   }, 120_000);
 });
 

@@ -178,5 +178,5 @@ describe('embedded PGlite: the data directory as a tarball', () => {
       await restored.store.close();
       await restored.client.close();
     }
-  });
+  }, 90_000); // two opens of the embedded database (the first one runs initdb), a few seconds each, slower on a busy machine
 });

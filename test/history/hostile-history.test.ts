@@ -5,6 +5,7 @@
 // old row makes the next maintenance recompute its own bucket only, not the whole fleet's range.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createPgClient, openPgliteClient, type SqlClient } from '../../hub/db.ts';
+import { timescalePglite } from '../support/timescale-pglite.ts';
 import type { HistoryStore } from '../../hub/history/history-store.ts';
 import { createSqlHistory, METRIC_BOUNDS } from '../../hub/history/sql-history.ts';
 import { METRIC_NAMES, type Metrics } from '../../proto/metrics.ts';
@@ -23,10 +24,10 @@ const harnesses = [
     },
   },
   {
-    label: 'PGlite TimescaleDB',
+    label: 'PGlite TimescaleDB build',
     async open() {
       const dir = tempDir('hostile-pglite');
-      return { client: await openPgliteClient(dir.path, { log: captureLog().log }), dispose: async () => dir.remove() };
+      return { client: await openPgliteClient(dir.path, { log: captureLog().log, engine: timescalePglite }), dispose: async () => dir.remove() };
     },
   },
 ];

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { expect, test } from 'vitest';
 import { openHistory } from '../../hub/history/open-history.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
+import { timescalePglite } from '../support/timescale-pglite.ts';
 import { captureLog, row } from './test-log.ts';
 
 test('a URL without the timescaledb extension runs the plain PostgreSQL path and logs it', async () => {
@@ -22,10 +23,10 @@ test('a URL without the timescaledb extension runs the plain PostgreSQL path and
   }
 });
 
-test('without a URL the embedded PGlite TimescaleDB opens in <dataDir>/pgdata', async () => {
+test('without a URL the embedded PGlite opens in <dataDir>/pgdata; with the TimescaleDB build it takes that path', async () => {
   const dir = tempDir('open-history');
   const { log, lines } = captureLog();
-  const { store, client } = await openHistory({ dataDir: dir.path, log, retention: { rawDays: 2 } });
+  const { store, client } = await openHistory({ dataDir: dir.path, log, retention: { rawDays: 2 }, embeddedEngine: timescalePglite });
   try {
     expect(client.kind).toBe('pglite');
     expect(store.path).toBe('timescaledb');

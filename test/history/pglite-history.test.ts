@@ -1,15 +1,18 @@
-// The history contract on the embedded PGlite TimescaleDB build, in a temp data directory
-// (opened once for the file; the reopen test closes and reopens the same directory).
+// The history contract on the TimescaleDB build of PGlite (a devDependency, test/support/timescale-pglite.ts),
+// in a temp data directory: it proves the TimescaleDB SQL path (hypertable, continuous aggregates,
+// policies run by maintain()) without a TimescaleDB server. The hub's embedded default is upstream
+// PGlite on the plain path: test/history/embedded-history.test.ts.
 import { openPgliteClient } from '../../hub/db.ts';
 import { tempDir } from '../support/servers.ts';
+import { timescalePglite } from '../support/timescale-pglite.ts';
 import { historyContract } from './history-contract.ts';
 import { captureLog } from './test-log.ts';
 
-historyContract('timescaledb', 'embedded PGlite', async () => {
+historyContract('timescaledb', 'PGlite TimescaleDB build', async () => {
   const dir = tempDir('history-pglite');
   const { log } = captureLog();
   return {
-    open: () => openPgliteClient(dir.path, { log }),
+    open: () => openPgliteClient(dir.path, { log, engine: timescalePglite }),
     dispose: async () => dir.remove(),
   };
 });

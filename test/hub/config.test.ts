@@ -32,6 +32,17 @@ describe('hub config', () => {
     expect(() => parseHubConfig([], { FORGET_OFFLINE_AFTER: 'soon' })).toThrow(/FORGET_OFFLINE_AFTER/);
   });
 
+  test('RETENTION_RAW_DAYS: 1 day on the embedded database, 7 with TIMESCALE_URL, the variable wins; the order is checked with the default too', () => {
+    const url = 'postgres://u@127.0.0.1:5432/db';
+    expect(parseHubConfig([], {}).retention).toEqual({ rawDays: 1, oneMinuteDays: 90, oneHourDays: 730 });
+    expect(parseHubConfig([], { TIMESCALE_URL: url }).retention).toEqual({ rawDays: 7, oneMinuteDays: 90, oneHourDays: 730 });
+    expect(parseHubConfig([], { RETENTION_RAW_DAYS: '7' }).retention.rawDays).toBe(7);
+    expect(parseHubConfig(['--retention-raw-days', '2'], { TIMESCALE_URL: url }).retention.rawDays).toBe(2);
+    // The order check sees the default of the path the hub will run.
+    expect(() => parseHubConfig([], { TIMESCALE_URL: url, RETENTION_1M_DAYS: '5', RETENTION_1H_DAYS: '5' })).toThrow(/RETENTION_RAW_DAYS \(7\) ≤ RETENTION_1M_DAYS \(5\)/);
+    expect(parseHubConfig([], { RETENTION_1M_DAYS: '5', RETENTION_1H_DAYS: '5' }).retention.rawDays).toBe(1);
+  });
+
   test('unknown flags are an error', () => {
     expect(() => parseHubConfig(['--http-prot', '1'], {})).toThrow(ConfigError);
     expect(() => parseHubConfig(['--http-port'], {})).toThrow(/needs a value/);

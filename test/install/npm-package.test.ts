@@ -69,6 +69,9 @@ describe('the installed npm package', () => {
     const modules = readdirSync(path.join(app, 'node_modules'));
     for (const dev of ['esbuild', 'vitest', 'typescript', 'wrangler']) expect(modules, dev).not.toContain(dev);
     expect(modules).toContain('yaml');
+    // The embedded database is upstream PGlite; the TimescaleDB build is a dev dependency only.
+    expect(existsSync(path.join(app, 'node_modules', '@electric-sql', 'pglite', 'dist', 'pglite.wasm'))).toBe(true);
+    expect(modules).not.toContain('@unni-craftsman');
   });
 
   test('npx sysmonstm --version and collector --help', async () => {
@@ -105,8 +108,20 @@ describe('the installed npm package', () => {
     });
     timings['hub start to machine listed'] = Date.now() - started;
     expect(machine.lastSeq).toBeGreaterThan(0);
-    // The embedded database was set up from the package's schema files.
+    // The embedded database was set up from the package's schema files: upstream PGlite, plain path.
     expect(hub.output()).toContain('history: schema migrated');
+    const info = (await (await fetch(`${api}/api/info`)).json()) as { history: string; database: Record<string, string> };
+    expect(info.database).toMatchObject({ kind: 'embedded', engine: '@electric-sql/pglite', path: 'postgres' });
+    // History is written into it and read back.
+    await waitFor(
+      'history of the collector machine',
+      async () => {
+        const res = await fetch(`${api}/api/machines/from-the-package/history?metric=memory_percent&step=raw&from=${started - 60_000}`);
+        return res.ok && ((await res.json()) as { points: unknown[] }).points.length > 0;
+      },
+      20_000,
+      250,
+    );
     // SIGTERM to the process group: npx and the node it started; npx ends by the signal, the hub by closing.
     expect([0, 'SIGTERM']).toContain(await collector.stop());
     expect([0, 'SIGTERM']).toContain(await hub.stop());

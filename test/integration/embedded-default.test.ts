@@ -1,6 +1,6 @@
 // The one-command default, run the way a user runs it: `sysmonstm all` with no Redis and no database
-// server (memory state, embedded PGlite TimescaleDB under DATA_DIR, a local collector). The machine
-// shows up with live values, and history survives a restart of the hub.
+// server (memory state, embedded upstream PGlite on the plain PostgreSQL path under DATA_DIR, a local
+// collector). The machine shows up with live values, and history survives a restart of the hub.
 import { hostname } from 'node:os';
 import { afterAll, expect, test } from 'vitest';
 import { runCli, type CliProcess } from '../support/hub-process.ts';
@@ -41,7 +41,12 @@ test('sysmonstm all: this machine appears, and its history survives a restart', 
   const me = machines.find((m) => m.id === expectedId)!;
   expect(me.metrics.cpu_percent).toBeGreaterThanOrEqual(0);
   expect(me.metrics.memory_percent).toBeGreaterThan(0);
-  expect((await (await fetch(`${api}/health`)).json()).history).toBe('timescaledb');
+  expect((await (await fetch(`${api}/health`)).json()).history).toBe('postgres');
+  // The embedded default is upstream PGlite (PostgreSQL 18) on the plain path, with hub-maintained rollups.
+  const info = (await (await fetch(`${api}/api/info`)).json()) as { history: string; database: Record<string, string> };
+  expect(info.history).toBe('postgres');
+  expect(info.database).toMatchObject({ kind: 'embedded', engine: '@electric-sql/pglite', path: 'postgres' });
+  expect(info.database.version).toMatch(/^PostgreSQL 18\.\d+ \(PGlite 0\.5\.\d+\)$/);
 
   const history = async () =>
     (await (await fetch(`${api}/api/machines/${expectedId}/history?metric=memory_percent&step=raw&from=${Date.now() - 600_000}`)).json()) as { points: [number, number][] };
