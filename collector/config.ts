@@ -2,8 +2,9 @@
 // into a frozen typed object. Pure: the caller passes argv, env and the hostname; nothing in the
 // collector reads process.env. An error names the variable or flag and what is wrong with it.
 import { hostname as osHostname } from 'node:os';
+import { MACHINE_ID_PATTERN } from '../proto/machine-id.ts';
 
-export const MACHINE_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+export { MACHINE_ID_PATTERN };
 const NAME_MAX_LENGTH = 256;
 const LABELS_MAX = 32;
 const LABEL_MAX_LENGTH = 256;

@@ -17,6 +17,7 @@
 // Encoding is done by a FleetEncoder (it owns the numbering), decoding in two steps: decodeFleetMessage
 // validates a frame's structure, a FleetReader resolves the numbers back to ids. Both keep state per
 // connection. Everything is pure; decoders reject anything malformed with an Error.
+import { isMachineId, MACHINE_ID_RULE } from './machine-id.ts';
 import type { MetricName, Metrics } from './metrics.ts';
 import { MACHINE_STATUSES, type MachineStatus } from './status.ts';
 
@@ -338,7 +339,6 @@ export function createFleetReader(): FleetReader {
 
 // ---- validation of inbound frames -------------------------------------------------------------
 
-const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 const OTHER_FIELDS = new Set(['s', 'n', 'h', 'i', 'l']);
 
 function fail(what: string): never {
@@ -365,7 +365,7 @@ function checkString(v: unknown, max: number, what: string): string {
 }
 
 function checkId(v: unknown): string {
-  if (typeof v !== 'string' || !ID_PATTERN.test(v)) fail('machine id must match [A-Za-z0-9._-]{1,128}');
+  if (!isMachineId(v)) fail(`machine id ${MACHINE_ID_RULE}`);
   return v;
 }
 

@@ -4,7 +4,7 @@
 // Secrets are write-only: reads say `has_secret` instead. Failures are HttpErrors (400 names the field).
 import { randomBytes } from 'node:crypto';
 import { badRequest, conflict, notFound } from '../errors.ts';
-import { MACHINE_ID_PATTERN } from '../validate-report.ts';
+import { MACHINE_ID_PATTERN, MACHINE_ID_RULE } from '../../proto/machine-id.ts';
 import { checkId, parseRuleInput, type AlertMetric, parseSavedChannelInput, RULE_LIMITS, type AlertRule, type ChannelRef, type ChannelSpec } from './alert-rule.ts';
 import type { ActiveAlert } from './alert-state.ts';
 import { sendTestNotification } from './channel-test.ts';
@@ -74,7 +74,7 @@ function intParam(value: string | undefined, name: string, min: number, max: num
 }
 
 function machineParam(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !MACHINE_ID_PATTERN.test(v)) throw badRequest(`${field} must match [A-Za-z0-9._-]{1,128}`);
+  if (typeof v !== 'string' || !MACHINE_ID_PATTERN.test(v)) throw badRequest(`${field} ${MACHINE_ID_RULE}`);
   return v;
 }
 

@@ -6,7 +6,7 @@ import { ALERT_METRICS, type AlertMetric } from '../../proto/alert-metrics.ts';
 import type { Metrics } from '../../proto/metrics.ts';
 import { isSourceAlertMetric, type SourceProblems } from '../../proto/source-health.ts';
 import { badRequest } from '../errors.ts';
-import { MACHINE_ID_PATTERN } from '../validate-report.ts';
+import { MACHINE_ID_PATTERN, MACHINE_ID_RULE } from '../../proto/machine-id.ts';
 
 export { ALERT_METRICS, type AlertMetric };
 
@@ -165,7 +165,7 @@ function parseScope(v: unknown): RuleScope {
     scope.machines = [
       ...new Set(
         v.machines.map((m, i) => {
-          if (typeof m !== 'string' || !MACHINE_ID_PATTERN.test(m)) throw badRequest(`scope.machines[${i}] must match [A-Za-z0-9._-]{1,128}`);
+          if (typeof m !== 'string' || !MACHINE_ID_PATTERN.test(m)) throw badRequest(`scope.machines[${i}] ${MACHINE_ID_RULE}`);
           return m;
         }),
       ),

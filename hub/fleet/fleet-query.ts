@@ -8,7 +8,7 @@ import { badRequest, notFound } from '../errors.ts';
 import type { HistoryPoint, HistoryStep, HistoryStore } from '../history/history-store.ts';
 import { chooseStep, downsample, MAX_EXPLICIT_POINTS, MAX_HISTORY_POINTS } from '../history/rollup-tier.ts';
 import type { MachineRecord, RecentPoint, StateStore } from '../state/state-store.ts';
-import { MACHINE_ID_PATTERN } from '../validate-report.ts';
+import { MACHINE_ID_PATTERN, MACHINE_ID_RULE } from '../../proto/machine-id.ts';
 import { failingCount, type SourceProblems } from '../../proto/source-health.ts';
 
 export interface MachineSummaryJson {
@@ -70,7 +70,7 @@ export function toSummary(record: MachineRecord, nowMs: number, status?: Machine
 }
 
 function checkId(id: string): string {
-  if (!MACHINE_ID_PATTERN.test(id)) throw badRequest('machine id must match [A-Za-z0-9._-]{1,128}');
+  if (!MACHINE_ID_PATTERN.test(id)) throw badRequest(`machine id ${MACHINE_ID_RULE}`);
   return id;
 }
 
