@@ -14,7 +14,7 @@ import { DEFAULT_VIEW_SLUG, MAX_VIEWS, VIEW_SLUG_PATTERN } from '../proto/public
 import { fleetCoordinator, relayShard, type Env } from './env.ts';
 import { checkHubAuth } from './hub-auth.ts';
 import { parseRelayConfig, type RelayConfig } from './relay-config.ts';
-import { securityHeaders } from './security-headers.ts';
+import { securityHeaders } from '../proto/security-headers.ts';
 
 export { FleetCoordinator } from '../durable-objects/fleet-coordinator.ts';
 export { FleetRelay } from '../durable-objects/fleet-relay.ts';

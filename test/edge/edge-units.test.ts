@@ -6,7 +6,7 @@ import { RelayFleet, splitIntoChunks } from '../../durable-objects/relay-fleet.t
 import { RecentRings, recentRingBytes } from '../../durable-objects/recent-rings.ts';
 import { checkHubAuth, bearerToken } from '../../worker/hub-auth.ts';
 import { parseRelayConfig, RELAY_DEFAULTS } from '../../worker/relay-config.ts';
-import { contentSecurityPolicy } from '../../worker/security-headers.ts';
+import { contentSecurityPolicy } from '../../proto/security-headers.ts';
 import { toEdgeMachineSummary } from '../../worker/machine-summary.ts';
 import { fullJitterDelayMs } from '../../hub/edge/backoff.ts';
 import type { MachineSummaryJson } from '../../hub/fleet/fleet-query.ts';
