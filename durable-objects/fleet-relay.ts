@@ -32,6 +32,7 @@ import { FleetResyncError, type SnapshotMessage } from '../proto/delta.ts';
 import {
   createSnapshotAssembler,
   decodeViewControl,
+  encodeRelayError,
   frameType,
   type HubStatusFrame,
   type SnapshotAssembler,
@@ -222,7 +223,7 @@ export class FleetRelay extends DurableObject<Env> {
     const rejection = await this.acceptHubFrame(message, attachment, (next) => ws.serializeAttachment(next));
     if (rejection !== null) {
       try {
-        ws.send(JSON.stringify({ t: 'e', ...rejection }));
+        ws.send(encodeRelayError(rejection));
       } catch {
         /* the hub went away; it will resend a snapshot when it reconnects */
       }

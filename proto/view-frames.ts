@@ -7,6 +7,11 @@
 //     revoke    {"t":"x","slug"}   the view was deleted: the relay forgets it and closes its viewers
 //     snapshot  a fleet snapshot, possibly in parts (below); then deltas ({"t":"d"}, each self-contained)
 //
+//   relay → hub
+//     error     {"t":"e","error":<why a frame was refused>,"resync"?:true}   resync asks for a fresh snapshot
+//               (encodeRelayError / decodeRelayError; the relay and the coordinator send it, the hub's
+//               edge forwarder reads it)
+//
 //   relay → viewer (after the snapshot, and whenever it changes)
 //     hub       {"t":"h","up":bool,"heard":<relay ms of the last hub frame, 0 = never>,"now":<relay ms>}
 //     uptime    {"t":"up","slotMs","end":<ms, end of the newest slot>,"m":{<machine id>:<base64 bitmap>}}
@@ -143,6 +148,27 @@ export function decodeViewerExtra(raw: string, maxMachines = MAX_MACHINES): HubS
   }
   if (msg.t === 'v') return { t: 'v', slug: checkSlug(msg.slug), title: checkTitle(msg.title), metrics: checkMetricIndexes(msg.metrics) };
   return fail('t must be "h", "up" or "v"');
+}
+
+/** The relay's refusal as sent to the hub; `resync: false` is left out. */
+export function encodeRelayError(rejection: { error: string; resync?: boolean }): string {
+  const frame: RelayErrorFrame = rejection.resync ? { t: 'e', error: rejection.error, resync: true } : { t: 'e', error: rejection.error };
+  return JSON.stringify(frame);
+}
+
+/**
+ * Reads what a relay answered the hub: its error frame, or null when the text is not one (not JSON,
+ * no error text). Lenient on `t`, as the hub has always been: any JSON object with an `error` string.
+ */
+export function decodeRelayError(raw: string): RelayErrorFrame | null {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (!isRecord(msg) || typeof msg.error !== 'string') return null;
+  return msg.resync === true ? { t: 'e', error: msg.error, resync: true } : { t: 'e', error: msg.error };
 }
 
 // ---- snapshot parts ---------------------------------------------------------------------------------
