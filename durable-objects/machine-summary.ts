@@ -5,7 +5,7 @@
 import type { MachineView } from '../proto/delta.ts';
 import type { Metrics } from '../proto/metrics.ts';
 import type { EdgeMachineSummary, EdgeMachineUptime } from '../proto/machine-json.ts';
-import { UPTIME_SLOTS, type UptimeBitmaps } from '../durable-objects/uptime-bitmaps.ts';
+import { UPTIME_SLOTS, type UptimeBitmaps } from './uptime-bitmaps.ts';
 
 export type { EdgeMachineSummary, EdgeMachineUptime };
 

@@ -13,7 +13,7 @@ import { MACHINE_ID_PATTERN, MACHINE_ID_RULE } from '../proto/machine-id.ts';
 import { DEFAULT_VIEW_SLUG, MAX_VIEWS, VIEW_SLUG_PATTERN } from '../proto/public-view.ts';
 import { fleetCoordinator, relayShard, type Env } from './env.ts';
 import { checkHubAuth } from './hub-auth.ts';
-import { parseRelayConfig, type RelayConfig } from './relay-config.ts';
+import { parseRelayConfig, type RelayConfig } from '../durable-objects/relay-config.ts';
 import { securityHeaders } from '../proto/security-headers.ts';
 
 export { FleetCoordinator } from '../durable-objects/fleet-coordinator.ts';

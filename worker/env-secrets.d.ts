@@ -1,0 +1,10 @@
+// The Worker's secrets (`npx wrangler secret put NAME`; locally in .dev.vars), which `wrangler types`
+// cannot see in wrangler.toml: merged into the generated global Env (worker-configuration.d.ts).
+interface Env {
+  /** Secret shared with the hub (EDGE_API_KEY there). Unset: /ingest refuses everyone. */
+  HUB_TOKEN?: string;
+  /** Secret: where the relay's alarm posts the dead-man notice when the hub goes silent. */
+  DEADMAN_WEBHOOK_URL?: string;
+  /** Secret: HMAC-SHA256 key signing the dead-man notice (X-Sysmonstm-Signature). */
+  DEADMAN_WEBHOOK_SECRET?: string;
+}
