@@ -19,7 +19,7 @@
 // connection. Everything is pure; decoders reject anything malformed with an Error.
 import { isMachineId, MACHINE_ID_RULE } from './machine-id.ts';
 import type { MetricName, Metrics } from './metrics.ts';
-import { MACHINE_STATUSES, type MachineStatus } from './status.ts';
+import { DEFAULT_INTERVAL_MS, MACHINE_STATUSES, type MachineStatus } from './status.ts';
 
 /** Metrics carried live (others stay in the hub's REST API and history). */
 export const LIVE_METRICS = [
@@ -162,7 +162,7 @@ export function applyUpdate(prev: MachineView | undefined, update: WireUpdate, t
   const [id, offset, changes] = update;
   const next: MachineView = prev
     ? { ...prev, values: { ...prev.values }, lastSeen: ts - offset }
-    : { id, name: id, host: id, status: 'healthy', labels: {}, intervalMs: 1000, lastSeen: ts - offset, values: {} };
+    : { id, name: id, host: id, status: 'healthy', labels: {}, intervalMs: DEFAULT_INTERVAL_MS, lastSeen: ts - offset, values: {} };
   for (const [key, value] of Object.entries(changes)) {
     if (key === 's') next.status = value as MachineStatus;
     else if (key === 'n') next.name = value as string;

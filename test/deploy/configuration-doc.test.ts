@@ -86,10 +86,10 @@ function relayVariablesRead(): string[] {
 }
 
 /** The Worker's Env: string fields (variables and secrets) and bindings (everything else), from the
- *  generated worker/worker-configuration.d.ts and the secrets in worker/env-secrets.d.ts. */
+ *  generated worker/worker-configuration.d.ts and the secrets in worker/env-unlisted.d.ts. */
 function workerEnvFields(): { strings: string[]; bindings: string[] } {
   const generated = /interface __BaseEnv_Env \{([\s\S]*?)\n\}/.exec(read('worker/worker-configuration.d.ts'))![1];
-  const secrets = /interface Env \{([\s\S]*?)\n\}/.exec(read('worker/env-secrets.d.ts'))![1];
+  const secrets = /interface Env \{([\s\S]*?)\n\}/.exec(read('worker/env-unlisted.d.ts'))![1];
   const body = `${generated}\n${secrets}`;
   const strings: string[] = [];
   const bindings: string[] = [];
