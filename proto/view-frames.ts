@@ -64,6 +64,11 @@ export interface RelayErrorFrame {
   resync?: boolean;
 }
 
+/** The frames of this module by leg (the fleet format's own messages are FleetMessage, proto/delta.ts). */
+export type HubToRelayFrame = ViewConfigFrame | ViewRevokeFrame;
+export type RelayToHubFrame = RelayErrorFrame;
+export type RelayToViewerFrame = HubStatusFrame | UptimeFrame | ViewInfoFrame;
+
 /** Most parts one snapshot may come in. */
 export const MAX_SNAPSHOT_PARTS = 1_000;
 const KEY_HASH_PATTERN = /^[0-9a-f]{64}$/;
@@ -112,7 +117,7 @@ export function frameType(raw: string): string | null {
 }
 
 /** Validates a hub → relay control frame (config or revoke). */
-export function decodeViewControl(raw: string): ViewConfigFrame | ViewRevokeFrame {
+export function decodeViewControl(raw: string): HubToRelayFrame {
   const msg = parseObject(raw);
   if (msg.t === 'x') return { t: 'x', slug: checkSlug(msg.slug) };
   if (msg.t !== 'c') fail('t must be "c" or "x"');
@@ -125,7 +130,7 @@ export function decodeViewControl(raw: string): ViewConfigFrame | ViewRevokeFram
 }
 
 /** Validates a relay → viewer frame that is not part of the fleet format (hub status, uptime, view info). */
-export function decodeViewerExtra(raw: string, maxMachines = MAX_MACHINES): HubStatusFrame | UptimeFrame | ViewInfoFrame {
+export function decodeViewerExtra(raw: string, maxMachines = MAX_MACHINES): RelayToViewerFrame {
   const msg = parseObject(raw);
   const finite = (v: unknown, what: string) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${what} must be a finite number`);
@@ -160,7 +165,7 @@ export function encodeRelayError(rejection: { error: string; resync?: boolean })
  * Reads what a relay answered the hub: its error frame, or null when the text is not one (not JSON,
  * no error text). Lenient on `t`, as the hub has always been: any JSON object with an `error` string.
  */
-export function decodeRelayError(raw: string): RelayErrorFrame | null {
+export function decodeRelayError(raw: string): RelayToHubFrame | null {
   let msg: unknown;
   try {
     msg = JSON.parse(raw);
