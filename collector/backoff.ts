@@ -2,6 +2,7 @@
 // random delay between 0 and min(cap, base * 2^attempt)), so a fleet that lost its hub at once does
 // not reconnect in one burst. The attempt counter goes back to 0 once a connection has stayed healthy
 // for a while, so a single blip after hours of uptime retries quickly. Pure: randomness is a parameter.
+import { backoffCeilingMs, fullJitterMs } from '../proto/backoff.ts';
 
 export interface BackoffOptions {
   readonly baseMs: number;
@@ -15,10 +16,7 @@ export const DEFAULT_BACKOFF: BackoffOptions = Object.freeze({ baseMs: 250, maxM
 
 /** Delay before reconnect attempt `attempt` (0 = the first retry). `random()` returns [0, 1). */
 export function backoffDelayMs(attempt: number, options: Pick<BackoffOptions, 'baseMs' | 'maxMs'>, random: () => number): number {
-  const exponent = Math.min(Math.max(0, Math.floor(attempt)), 30);
-  const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** exponent);
-  const r = Math.min(Math.max(random(), 0), 1);
-  return Math.min(Math.floor(r * ceiling), options.maxMs);
+  return Math.min(fullJitterMs(backoffCeilingMs(attempt, options.baseMs, options.maxMs), random), options.maxMs);
 }
 
 /** The attempt number for the next reconnect after a connection that lasted `connectedForMs`. */

@@ -2,8 +2,10 @@
 // into a frozen typed object. Pure: the caller passes argv, env and the hostname; nothing in the
 // collector reads process.env. An error names the variable or flag and what is wrong with it.
 import { hostname as osHostname } from 'node:os';
+import { MACHINE_ID_PATTERN } from '../proto/machine-id.ts';
+import { DEFAULT_INTERVAL_MS } from '../proto/status.ts';
 
-export const MACHINE_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+export { MACHINE_ID_PATTERN };
 const NAME_MAX_LENGTH = 256;
 const LABELS_MAX = 32;
 const LABEL_MAX_LENGTH = 256;
@@ -231,7 +233,7 @@ export function parseCollectorConfig(
     AGGREGATOR_URL: pick('AGGREGATOR_URL') ?? 'http://127.0.0.1:50051',
     MACHINE_ID: pick('MACHINE_ID') ?? sanitizeMachineId(hostname),
     MACHINE_NAME: pick('MACHINE_NAME') ?? hostname,
-    COLLECTION_INTERVAL: pick('COLLECTION_INTERVAL') ?? '1',
+    COLLECTION_INTERVAL: pick('COLLECTION_INTERVAL') ?? String(DEFAULT_INTERVAL_MS / 1000),
     DATA_DIR: pick('DATA_DIR') ?? './data',
     COLLECTOR_TOKEN: pick('COLLECTOR_TOKEN'),
     AGGREGATOR_CA_FILE: pick('AGGREGATOR_CA_FILE'),

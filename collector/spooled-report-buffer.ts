@@ -24,7 +24,7 @@ import path from 'node:path';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ReportSchema, type Report } from '../proto/gen/sysmonstm/v1/report_pb.js';
 import { DEFAULT_BUFFER_CAPACITY, type ReportBuffer } from './report-buffer.ts';
-import { encodeSpoolRecord, parseSegmentFileName, recordPayload, scanSegment, segmentFileName } from './spool-record.ts';
+import { encodeSpoolRecord, parseSegmentFileName, recordPayload, scanSegment, segmentFileName } from '../proto/spool-record.ts';
 
 /** 256 MiB: about a day at 1 s for a 3 KB report, far beyond the hour the buffer must hold. */
 export const DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024;

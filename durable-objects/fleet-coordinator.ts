@@ -5,9 +5,9 @@
 // them. Like a relay, it refuses fleet frames on a socket that has not begun with the view's config
 // frame. The coordinator holds no fleet state of its own.
 import { DurableObject } from 'cloudflare:workers';
-import { relayShard, relayShardName, type Env } from '../worker/env.ts';
-import { frameType } from '../proto/view-frames.ts';
-import { parseRelayConfig, type RelayConfig } from '../worker/relay-config.ts';
+import { relayShard, relayShardName } from './relay-shards.ts';
+import { encodeRelayError, frameType } from '../proto/view-frames.ts';
+import { parseRelayConfig, type RelayConfig } from './relay-config.ts';
 import type { FleetRelay } from './fleet-relay.ts';
 import { emptyRelayStats, type RelayStats } from './relay-stats.ts';
 
@@ -77,7 +77,7 @@ export class FleetCoordinator extends DurableObject<Env> {
     }
     this.counters.framesRejected++;
     try {
-      ws.send(JSON.stringify(resync ? { t: 'e', error, resync } : { t: 'e', error }));
+      ws.send(encodeRelayError({ error, resync }));
     } catch {
       /* hub gone */
     }

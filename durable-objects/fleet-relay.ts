@@ -25,13 +25,13 @@
 //   and calls the dead-man webhook (DEADMAN_WEBHOOK_URL after DEADMAN_AFTER_S) once when it goes silent
 //   and once when it is back. Nothing is written per push.
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../worker/env.ts';
-import { toEdgeMachineList, type EdgeMachineSummary } from '../worker/machine-summary.ts';
-import { parseRelayConfig, type RelayConfig } from '../worker/relay-config.ts';
+import { toEdgeMachineList, type EdgeMachineSummary } from './machine-summary.ts';
+import { parseRelayConfig, type RelayConfig } from './relay-config.ts';
 import { FleetResyncError, type SnapshotMessage } from '../proto/delta.ts';
 import {
   createSnapshotAssembler,
   decodeViewControl,
+  encodeRelayError,
   frameType,
   type HubStatusFrame,
   type SnapshotAssembler,
@@ -222,7 +222,7 @@ export class FleetRelay extends DurableObject<Env> {
     const rejection = await this.acceptHubFrame(message, attachment, (next) => ws.serializeAttachment(next));
     if (rejection !== null) {
       try {
-        ws.send(JSON.stringify({ t: 'e', ...rejection }));
+        ws.send(encodeRelayError(rejection));
       } catch {
         /* the hub went away; it will resend a snapshot when it reconnects */
       }

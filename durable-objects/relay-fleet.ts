@@ -3,8 +3,9 @@
 // viewer starts from, the offline sweep, and the checkpoint that survives a restart.
 //
 // The hub is the source of truth for each machine (`hubFleet`). The relay adds one thing of its own:
-// when it has heard nothing about a machine for `offlineAfterMs` (the hub died or lost the edge), it
-// shows that machine as offline until the hub speaks about it again. Clocks: `receivedAtMs` is the
+// when it has heard nothing about a machine for offlineAfterMs(its interval) — the hub's own rule,
+// proto/status.ts — or for a fixed `offlineAfterMs` when one is configured (the hub died or lost the
+// edge), it shows that machine as offline until the hub speaks about it again. Clocks: `receivedAtMs` is the
 // relay's clock; `ts`/`lastSeen` inside frames are the hub's and are only ever passed through.
 import {
   applyDelta,
@@ -17,13 +18,16 @@ import {
   type MachineView,
   type WireUpdate,
 } from '../proto/delta.ts';
+import { offlineAfterMs } from '../proto/status.ts';
 import { splitSnapshot } from '../proto/view-frames.ts';
 import { RecentRings, type RecentPoint } from './recent-rings.ts';
 import { UptimeBitmaps, UPTIME_SLOT_MS } from './uptime-bitmaps.ts';
 
 export interface RelayFleetOptions {
   readonly maxMachines: number;
-  readonly offlineAfterMs: number;
+  /** A fixed silence before a machine is shown offline (OFFLINE_AFTER_MS); unset or null: per machine,
+   *  offlineAfterMs(the interval the hub sends for it). */
+  readonly offlineAfterMs?: number | null;
   /** Points of recent values kept per machine for new viewers' charts (0 = none). */
   readonly recentPoints?: number;
   /** Largest frame sent to viewers, in characters: a larger snapshot goes in parts, a larger delta as
@@ -62,7 +66,7 @@ export class RelayFleet {
 
   constructor(options: RelayFleetOptions) {
     if (!(options.maxMachines >= 1)) throw new Error(`maxMachines must be at least 1 (got ${options.maxMachines})`);
-    if (!(options.offlineAfterMs > 0)) throw new Error(`offlineAfterMs must be positive (got ${options.offlineAfterMs})`);
+    if (options.offlineAfterMs != null && !(options.offlineAfterMs > 0)) throw new Error(`offlineAfterMs must be positive (got ${options.offlineAfterMs})`);
     this.options = options;
     this.recent = new RecentRings(options.recentPoints ?? 0);
     this.uptime = new UptimeBitmaps(options.uptimeSlotMs ?? UPTIME_SLOT_MS);
@@ -171,12 +175,13 @@ export class RelayFleet {
     this.snapshotFramesCache = null;
   }
 
-  /** Marks machines not heard of for `offlineAfterMs` offline; returns the delta to broadcast, or null. */
+  /** Marks machines not heard of for their offline time (see RelayFleetOptions.offlineAfterMs) offline;
+   *  returns the delta to broadcast, or null. */
   sweep(nowMs: number): string | null {
     const updates: WireUpdate[] = [];
     for (const [id, machine] of this.hubFleet) {
       if (machine.status === 'offline' || this.silent.has(id)) continue;
-      if (nowMs - (this.receivedAtMs.get(id) ?? nowMs) < this.options.offlineAfterMs) continue;
+      if (nowMs - (this.receivedAtMs.get(id) ?? nowMs) < (this.options.offlineAfterMs ?? offlineAfterMs(machine.intervalMs))) continue;
       this.silent.add(id);
       updates.push([id, Math.max(0, this.lastHubTs - machine.lastSeen), { s: 'offline' }]);
     }

@@ -13,7 +13,7 @@
 // ignored. Machine ids follow the collector's rule, tokens are 16..512 printable ASCII characters.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { MACHINE_ID_PATTERN } from './validate-report.ts';
+import { MACHINE_ID_PATTERN, MACHINE_ID_RULE } from '../proto/machine-id.ts';
 
 export const MIN_TOKEN_LENGTH = 16;
 const TOKEN_PATTERN = /^[\x21-\x7e]{16,512}$/;
@@ -62,7 +62,7 @@ export function parseCollectorTokens(text: string, source: string): Array<[machi
     const parts = line.split(/\s+/);
     if (parts.length !== 2) throw new TokensFileError(`${where}: expected "machine_id token"`);
     const [machineId, token] = parts;
-    if (!MACHINE_ID_PATTERN.test(machineId)) throw new TokensFileError(`${where}: machine id must match [A-Za-z0-9._-]{1,128}`);
+    if (!MACHINE_ID_PATTERN.test(machineId)) throw new TokensFileError(`${where}: machine id ${MACHINE_ID_RULE}`);
     if (!TOKEN_PATTERN.test(token)) throw new TokensFileError(`${where}: the token must be ${MIN_TOKEN_LENGTH}..512 printable ASCII characters`);
     if (machines.has(machineId)) throw new TokensFileError(`${where}: machine ${machineId} is listed twice`);
     if (tokens.has(token)) throw new TokensFileError(`${where}: this token is already used by another machine`);

@@ -25,6 +25,7 @@ import { carryTopProcesses, type TopProcessesCarry } from './top-processes-carry
 import { boundReportForState } from './state/bound-report.ts';
 import { neutralizeHello, neutralizeReport } from './text-sanitizer.ts';
 import { LIMITS, validateHello, validateReport } from './validate-report.ts';
+import { DEFAULT_INTERVAL_MS } from '../proto/status.ts';
 
 export interface HistorySink {
   /** Resolves once the row is durable. */
@@ -314,7 +315,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
           lastSeenMs: receivedAtMs,
           sampledAtMs: timeMs,
           lastSeq: seq,
-          intervalMs: report.intervalMs || 1000,
+          intervalMs: report.intervalMs || DEFAULT_INTERVAL_MS,
           metrics,
           problems: sourceProblems(report),
         };

@@ -2,6 +2,7 @@
 // blocking reads (a connection blocked in XREAD can run nothing else). Every connection logs its
 // errors instead of crashing the process, and reconnects by itself.
 import { Redis } from 'ioredis';
+import { backoffCeilingMs } from '../proto/backoff.ts';
 import type { Logger } from './log.ts';
 
 export interface RedisGateway {
@@ -24,7 +25,7 @@ export function createRedisGateway(url: string, log: Logger): RedisGateway {
       ...(name === 'command' ? { commandTimeout: 3000 } : {}),
       // Commands issued in the same tick (many collectors' state writes and events) go out in one write.
       enableAutoPipelining: name === 'command',
-      retryStrategy: (times) => Math.min(200 * 2 ** Math.min(times, 6), 5000),
+      retryStrategy: (times) => backoffCeilingMs(times, 200, 5000),
     });
     let lastError = '';
     conn.on('error', (err: Error) => {

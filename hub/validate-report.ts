@@ -10,10 +10,11 @@
 // bucket stay far below the double range.
 import type { Hello } from '../proto/gen/sysmonstm/v1/ingest_pb.js';
 import type { Report } from '../proto/gen/sysmonstm/v1/report_pb.js';
+import { MACHINE_ID_PATTERN, MACHINE_ID_RULE } from '../proto/machine-id.ts';
 import { hasControlCharacters } from './text-sanitizer.ts';
 import { validateReportExtras } from './validate-report-extras.ts';
 
-export const MACHINE_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+export { MACHINE_ID_PATTERN };
 export const LIMITS = Object.freeze({
   nameLength: 256,
   labels: 32,
@@ -94,7 +95,7 @@ function checkLabels(labels: Record<string, string>): string | null {
 }
 
 export function validateHello(hello: Hello): string | null {
-  if (!MACHINE_ID_PATTERN.test(hello.machineId)) return 'machine_id must match [A-Za-z0-9._-]{1,128}';
+  if (!MACHINE_ID_PATTERN.test(hello.machineId)) return `machine_id ${MACHINE_ID_RULE}`;
   if (hello.hostname.length > LIMITS.nameLength) return `hostname longer than ${LIMITS.nameLength} characters`;
   if (hello.displayName.length > LIMITS.nameLength) return `display_name longer than ${LIMITS.nameLength} characters`;
   if (hasControlCharacters(hello.hostname) || hasControlCharacters(hello.displayName)) return 'names must not contain control characters';
@@ -200,7 +201,7 @@ function checkContainers(list: Report['containers']): string | null {
 }
 
 export function validateReport(report: Report, nowMs: number, options: ReportCheckOptions = {}): string | null {
-  if (!MACHINE_ID_PATTERN.test(report.machineId)) return 'machine_id must match [A-Za-z0-9._-]{1,128}';
+  if (!MACHINE_ID_PATTERN.test(report.machineId)) return `machine_id ${MACHINE_ID_RULE}`;
   if (report.seq < 1n || report.seq > BigInt(LIMITS.maxSeq)) return `seq must be a positive integer of at most 2^52 (${LIMITS.maxSeq})`;
   const timestampMs = Number(report.timestampMs);
   const maxAgeMs = Math.min(options.maxAgeMs ?? LIMITS.maxAgeMs, LIMITS.maxAgeMs);

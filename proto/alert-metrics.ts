@@ -1,5 +1,12 @@
 // What an alert rule can watch: the REST/gRPC contract shared by the hub (validation) and the
-// dashboard's rule editor.
+// dashboard's rule editor. Checked at compile time: every entry is a headline metric (proto/metrics.ts),
+// a source count (proto/source-health.ts) or `offline`; a misspelt or removed name fails tsc.
+import type { MetricName } from './metrics.ts';
+import type { SourceAlertMetric } from './source-health.ts';
+
+/** What a rule may watch besides the headline metrics and source counts: seconds without a report. */
+export type OfflineMetric = 'offline';
+
 export const ALERT_METRICS = [
   'cpu_percent',
   'memory_percent',
@@ -16,7 +23,7 @@ export const ALERT_METRICS = [
   'services_failed',
   'disks_failing',
   'gpu_temperature_c',
-] as const;
+] as const satisfies readonly (MetricName | SourceAlertMetric | OfflineMetric)[];
 export type AlertMetric = (typeof ALERT_METRICS)[number];
 
 /**

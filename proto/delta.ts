@@ -17,8 +17,9 @@
 // Encoding is done by a FleetEncoder (it owns the numbering), decoding in two steps: decodeFleetMessage
 // validates a frame's structure, a FleetReader resolves the numbers back to ids. Both keep state per
 // connection. Everything is pure; decoders reject anything malformed with an Error.
+import { isMachineId, MACHINE_ID_RULE } from './machine-id.ts';
 import type { MetricName, Metrics } from './metrics.ts';
-import { MACHINE_STATUSES, type MachineStatus } from './status.ts';
+import { DEFAULT_INTERVAL_MS, MACHINE_STATUSES, type MachineStatus } from './status.ts';
 
 /** Metrics carried live (others stay in the hub's REST API and history). */
 export const LIVE_METRICS = [
@@ -161,7 +162,7 @@ export function applyUpdate(prev: MachineView | undefined, update: WireUpdate, t
   const [id, offset, changes] = update;
   const next: MachineView = prev
     ? { ...prev, values: { ...prev.values }, lastSeen: ts - offset }
-    : { id, name: id, host: id, status: 'healthy', labels: {}, intervalMs: 1000, lastSeen: ts - offset, values: {} };
+    : { id, name: id, host: id, status: 'healthy', labels: {}, intervalMs: DEFAULT_INTERVAL_MS, lastSeen: ts - offset, values: {} };
   for (const [key, value] of Object.entries(changes)) {
     if (key === 's') next.status = value as MachineStatus;
     else if (key === 'n') next.name = value as string;
@@ -338,7 +339,6 @@ export function createFleetReader(): FleetReader {
 
 // ---- validation of inbound frames -------------------------------------------------------------
 
-const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 const OTHER_FIELDS = new Set(['s', 'n', 'h', 'i', 'l']);
 
 function fail(what: string): never {
@@ -365,7 +365,7 @@ function checkString(v: unknown, max: number, what: string): string {
 }
 
 function checkId(v: unknown): string {
-  if (typeof v !== 'string' || !ID_PATTERN.test(v)) fail('machine id must match [A-Za-z0-9._-]{1,128}');
+  if (!isMachineId(v)) fail(`machine id ${MACHINE_ID_RULE}`);
   return v;
 }
 

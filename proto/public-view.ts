@@ -3,6 +3,7 @@
 // and how precise the numbers are. One module, imported by the hub (which filters before anything
 // leaves it), the relay (which serves each view from its own object) and the dashboard (which renders
 // a view and edits its definition). Pure: parsing and decisions only, no I/O, no clock.
+import { isMachineId, MACHINE_ID_RULE } from './machine-id.ts';
 import { LIVE_METRICS, type LiveMetric } from './delta.ts';
 
 export const VIEW_SLUG_PATTERN = /^[a-z0-9-]{1,48}$/;
@@ -57,7 +58,6 @@ export class ViewDefinitionError extends Error {
   override name = 'ViewDefinitionError';
 }
 
-const MACHINE_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 const VIEW_KEYS = new Set(['slug', 'title', 'machines', 'show', 'precision', 'access']);
 const SHOW_KEYS = new Set(['id', 'hostname', 'labels', 'metrics']);
 const PRECISION_KEYS = new Set(['percent', 'load', 'rate']);
@@ -101,7 +101,7 @@ function parseSelector(raw: unknown, where: string): ViewSelector {
   if (raw.ids !== undefined) {
     if (!Array.isArray(raw.ids) || raw.ids.length > MAX_VIEW_IDS) fail(`${where}.ids`, `must be a list of at most ${MAX_VIEW_IDS} machine ids`);
     ids = raw.ids.map((id, i) => {
-      if (typeof id !== 'string' || !MACHINE_ID_PATTERN.test(id)) fail(`${where}.ids[${i}]`, 'must match [A-Za-z0-9._-]{1,128}');
+      if (!isMachineId(id)) fail(`${where}.ids[${i}]`, MACHINE_ID_RULE);
       return id;
     });
   }

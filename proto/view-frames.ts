@@ -7,6 +7,11 @@
 //     revoke    {"t":"x","slug"}   the view was deleted: the relay forgets it and closes its viewers
 //     snapshot  a fleet snapshot, possibly in parts (below); then deltas ({"t":"d"}, each self-contained)
 //
+//   relay → hub
+//     error     {"t":"e","error":<why a frame was refused>,"resync"?:true}   resync asks for a fresh snapshot
+//               (encodeRelayError / decodeRelayError; the relay and the coordinator send it, the hub's
+//               edge forwarder reads it)
+//
 //   relay → viewer (after the snapshot, and whenever it changes)
 //     hub       {"t":"h","up":bool,"heard":<relay ms of the last hub frame, 0 = never>,"now":<relay ms>}
 //     uptime    {"t":"up","slotMs","end":<ms, end of the newest slot>,"m":{<machine id>:<base64 bitmap>}}
@@ -59,6 +64,11 @@ export interface RelayErrorFrame {
   resync?: boolean;
 }
 
+/** The frames of this module by leg (the fleet format's own messages are FleetMessage, proto/delta.ts). */
+export type HubToRelayFrame = ViewConfigFrame | ViewRevokeFrame;
+export type RelayToHubFrame = RelayErrorFrame;
+export type RelayToViewerFrame = HubStatusFrame | UptimeFrame | ViewInfoFrame;
+
 /** Most parts one snapshot may come in. */
 export const MAX_SNAPSHOT_PARTS = 1_000;
 const KEY_HASH_PATTERN = /^[0-9a-f]{64}$/;
@@ -107,7 +117,7 @@ export function frameType(raw: string): string | null {
 }
 
 /** Validates a hub → relay control frame (config or revoke). */
-export function decodeViewControl(raw: string): ViewConfigFrame | ViewRevokeFrame {
+export function decodeViewControl(raw: string): HubToRelayFrame {
   const msg = parseObject(raw);
   if (msg.t === 'x') return { t: 'x', slug: checkSlug(msg.slug) };
   if (msg.t !== 'c') fail('t must be "c" or "x"');
@@ -120,7 +130,7 @@ export function decodeViewControl(raw: string): ViewConfigFrame | ViewRevokeFram
 }
 
 /** Validates a relay → viewer frame that is not part of the fleet format (hub status, uptime, view info). */
-export function decodeViewerExtra(raw: string, maxMachines = MAX_MACHINES): HubStatusFrame | UptimeFrame | ViewInfoFrame {
+export function decodeViewerExtra(raw: string, maxMachines = MAX_MACHINES): RelayToViewerFrame {
   const msg = parseObject(raw);
   const finite = (v: unknown, what: string) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${what} must be a finite number`);
@@ -143,6 +153,27 @@ export function decodeViewerExtra(raw: string, maxMachines = MAX_MACHINES): HubS
   }
   if (msg.t === 'v') return { t: 'v', slug: checkSlug(msg.slug), title: checkTitle(msg.title), metrics: checkMetricIndexes(msg.metrics) };
   return fail('t must be "h", "up" or "v"');
+}
+
+/** The relay's refusal as sent to the hub; `resync: false` is left out. */
+export function encodeRelayError(rejection: { error: string; resync?: boolean }): string {
+  const frame: RelayErrorFrame = rejection.resync ? { t: 'e', error: rejection.error, resync: true } : { t: 'e', error: rejection.error };
+  return JSON.stringify(frame);
+}
+
+/**
+ * Reads what a relay answered the hub: its error frame, or null when the text is not one (not JSON,
+ * no error text). Lenient on `t`, as the hub has always been: any JSON object with an `error` string.
+ */
+export function decodeRelayError(raw: string): RelayToHubFrame | null {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (!isRecord(msg) || typeof msg.error !== 'string') return null;
+  return msg.resync === true ? { t: 'e', error: msg.error, resync: true } : { t: 'e', error: msg.error };
 }
 
 // ---- snapshot parts ---------------------------------------------------------------------------------

@@ -7,7 +7,18 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SqlClient, SqlExecutor } from '../hub/db.ts';
+
+/** What a migration needs of a connection. The hub's SqlExecutor (hub/db.ts) is one; schema/ depends on nothing of the hub. */
+export interface SqlExecutor {
+  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<{ rows: T[] }>;
+  /** Several statements separated by semicolons, no parameters. */
+  exec(sql: string): Promise<void>;
+}
+
+/** A client that runs a function in one transaction (BEGIN … COMMIT, rolled back when it throws); the hub's SqlClient is one. */
+export interface SqlClient extends SqlExecutor {
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+}
 
 export type SchemaPath = 'timescaledb' | 'postgres';
 

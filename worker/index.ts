@@ -9,11 +9,12 @@ import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { RelayStats } from '../durable-objects/relay-stats.ts';
 import { LIVE_METRICS } from '../proto/delta.ts';
+import { MACHINE_ID_PATTERN, MACHINE_ID_RULE } from '../proto/machine-id.ts';
 import { DEFAULT_VIEW_SLUG, MAX_VIEWS, VIEW_SLUG_PATTERN } from '../proto/public-view.ts';
 import { fleetCoordinator, relayShard, type Env } from './env.ts';
 import { checkHubAuth } from './hub-auth.ts';
-import { parseRelayConfig, type RelayConfig } from './relay-config.ts';
-import { securityHeaders } from './security-headers.ts';
+import { parseRelayConfig, type RelayConfig } from '../durable-objects/relay-config.ts';
+import { securityHeaders } from '../proto/security-headers.ts';
 
 export { FleetCoordinator } from '../durable-objects/fleet-coordinator.ts';
 export { FleetRelay } from '../durable-objects/fleet-relay.ts';
@@ -103,12 +104,10 @@ const machinesRoute = async (c: Context<AppEnv>, slug: string) => {
   return c.json(machines);
 };
 
-const MACHINE_ID = /^[A-Za-z0-9._-]{1,128}$/;
-
 /** The relay's short in-memory ring for one machine, in the hub's /recent shape: [{t, metrics}], oldest first. */
 const recentRoute = async (c: Context<AppEnv>, slug: string) => {
   const id = c.req.param('id') ?? '';
-  if (!MACHINE_ID.test(id)) throw new HTTPException(400, { message: 'machine id must match [A-Za-z0-9._-]{1,128}' });
+  if (!MACHINE_ID_PATTERN.test(id)) throw new HTTPException(400, { message: `machine id ${MACHINE_ID_RULE}` });
   const rawLimit = c.req.query('limit');
   const limit = rawLimit === undefined ? c.var.config.recentPoints : Number(rawLimit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new HTTPException(400, { message: 'limit must be an integer in 1..10000' });

@@ -4,40 +4,15 @@
 // Secrets are write-only: reads say `has_secret` instead. Failures are HttpErrors (400 names the field).
 import { randomBytes } from 'node:crypto';
 import { badRequest, conflict, notFound } from '../errors.ts';
-import { MACHINE_ID_PATTERN } from '../validate-report.ts';
-import { checkId, parseRuleInput, type AlertMetric, parseSavedChannelInput, RULE_LIMITS, type AlertRule, type ChannelRef, type ChannelSpec } from './alert-rule.ts';
+import { MACHINE_ID_PATTERN, MACHINE_ID_RULE } from '../../proto/machine-id.ts';
+import { checkId, parseRuleInput, parseSavedChannelInput, RULE_LIMITS, type AlertRule, type ChannelRef, type ChannelSpec } from './alert-rule.ts';
+import type { ActiveAlertJson, AlertEventJson, ChannelJson, ChannelRefJson, ChannelTestJson, StoredRuleJson as RuleJson } from '../../proto/alert-json.ts';
 import type { ActiveAlert } from './alert-state.ts';
 import { sendTestNotification } from './channel-test.ts';
-import type { AlertEventRow, AlertStore, DeadLetter, StoredRule } from './alert-store.ts';
+import type { AlertStore, DeadLetter, StoredRule } from './alert-store.ts';
 import type { AlertEngine } from './alert-engine.ts';
 
-export type ChannelRefJson = string | { type: ChannelSpec['type']; url: string; has_secret: boolean };
-
-export interface RuleJson extends Omit<AlertRule, 'channels'> {
-  channels: ChannelRefJson[];
-  created_at: number;
-  updated_at: number;
-}
-
-export interface ActiveAlertJson extends ActiveAlert {
-  rule_name: string;
-  /** The rule's metric, so a client can show the value with its unit. */
-  metric: AlertMetric;
-}
-
-export interface AlertEventJson extends AlertEventRow {
-  /** The rule's metric; null when the rule has been deleted since. */
-  metric: AlertMetric | null;
-}
-
-export interface ChannelJson {
-  id: string;
-  name: string;
-  type: ChannelSpec['type'];
-  url: string;
-  has_secret: boolean;
-  created_at: number;
-}
+export type { ActiveAlertJson, AlertEventJson, ChannelJson, ChannelRefJson, ChannelTestJson, RuleJson };
 
 export const MAX_SILENCE_SECONDS = 30 * 86_400;
 export const MAX_HISTORY_LIMIT = 1000;
@@ -74,16 +49,8 @@ function intParam(value: string | undefined, name: string, min: number, max: num
 }
 
 function machineParam(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !MACHINE_ID_PATTERN.test(v)) throw badRequest(`${field} must match [A-Za-z0-9._-]{1,128}`);
+  if (typeof v !== 'string' || !MACHINE_ID_PATTERN.test(v)) throw badRequest(`${field} ${MACHINE_ID_RULE}`);
   return v;
-}
-
-export interface ChannelTestJson {
-  /** The channel answered 2xx. */
-  ok: boolean;
-  /** The channel's HTTP status; null when it did not answer. */
-  http_status: number | null;
-  error?: string;
 }
 
 export function createAlertApi(deps: {

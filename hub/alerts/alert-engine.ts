@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ReportSchema } from '../../proto/gen/sysmonstm/v1/report_pb.js';
-import { machineStatus, statusFromAlerts, type MachineStatus } from '../../proto/status.ts';
+import { machineStatus, silentForSeconds, statusFromAlerts, type MachineStatus } from '../../proto/status.ts';
 import { notFound } from '../errors.ts';
 import type { EventBus, ReportEvent } from '../events/event-bus.ts';
 import type { Logger } from '../log.ts';
@@ -224,7 +224,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
     if (rule.metric === 'offline') {
       return input.kind === 'report'
         ? { value: 0, timeMs: input.record.lastSeenMs }
-        : { value: Math.max(0, (input.nowMs - input.record.lastSeenMs) / 1000), timeMs: input.nowMs };
+        : { value: silentForSeconds(input.record.lastSeenMs, input.nowMs), timeMs: input.nowMs };
     }
     return { value: ruleValue(rule, input.record.metrics, filesystems, input.record.problems), timeMs: input.record.lastSeenMs };
   }

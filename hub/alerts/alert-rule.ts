@@ -3,19 +3,17 @@
 // (does it apply to this machine, what value does it read from this report). A validation failure is an
 // HttpError(400) whose message names the field.
 import { ALERT_METRICS, type AlertMetric } from '../../proto/alert-metrics.ts';
+import { CHANNEL_TYPES, SEVERITIES, type ChannelSpec, type ChannelType, type RuleFields, type RuleScope, type Severity } from '../../proto/alert-json.ts';
 import type { Metrics } from '../../proto/metrics.ts';
 import { isSourceAlertMetric, type SourceProblems } from '../../proto/source-health.ts';
 import { badRequest } from '../errors.ts';
-import { MACHINE_ID_PATTERN } from '../validate-report.ts';
+import { MACHINE_ID_PATTERN, MACHINE_ID_RULE } from '../../proto/machine-id.ts';
 
 export { ALERT_METRICS, type AlertMetric };
 
 const PERCENT_METRICS: ReadonlySet<string> = new Set(['cpu_percent', 'memory_percent', 'disk_percent']);
 
-export const SEVERITIES = ['warning', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-export const CHANNEL_TYPES = ['webhook', 'slack', 'discord', 'ntfy'] as const;
-export type ChannelType = (typeof CHANNEL_TYPES)[number];
+export { CHANNEL_TYPES, SEVERITIES, type ChannelSpec, type ChannelType, type RuleScope, type Severity };
 
 export const RULE_LIMITS = Object.freeze({
   maxRules: 500,
@@ -37,34 +35,12 @@ export const RULE_LIMITS = Object.freeze({
 
 export const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
-export interface ChannelSpec {
-  type: ChannelType;
-  url: string;
-  secret?: string;
-}
-
 /** A rule's channel: inline, or the id of a saved channel. */
 export type ChannelRef = ChannelSpec | string;
 
-export interface RuleScope {
-  machines?: string[];
-  labels?: Record<string, string>;
-}
-
 /** What a client may set; `id` is chosen by the server when absent. */
-export interface RuleInput {
+export interface RuleInput extends RuleFields<ChannelRef> {
   id?: string;
-  name: string;
-  metric: AlertMetric;
-  op: '>' | '<';
-  threshold: number;
-  for_s: number;
-  clear_threshold: number;
-  severity: Severity;
-  scope: RuleScope;
-  channels: ChannelRef[];
-  repeat_s: number;
-  mount: string | null;
 }
 
 export interface AlertRule extends RuleInput {
@@ -165,7 +141,7 @@ function parseScope(v: unknown): RuleScope {
     scope.machines = [
       ...new Set(
         v.machines.map((m, i) => {
-          if (typeof m !== 'string' || !MACHINE_ID_PATTERN.test(m)) throw badRequest(`scope.machines[${i}] must match [A-Za-z0-9._-]{1,128}`);
+          if (typeof m !== 'string' || !MACHINE_ID_PATTERN.test(m)) throw badRequest(`scope.machines[${i}] ${MACHINE_ID_RULE}`);
           return m;
         }),
       ),

@@ -6,6 +6,7 @@
 //   recorded into SQL by exactly one hub (idempotently, so a redelivery after a crash is harmless);
 // - a rules version (a hub that changes rules bumps it; the others reload) and short leases (one hub
 //   runs each offline-evaluation tick).
+import type { ActiveAlertJson } from '../../proto/alert-json.ts';
 import type { AlertMetric, Severity } from './alert-rule.ts';
 import type { AlertState, NoticeKind } from './evaluate.ts';
 
@@ -15,19 +16,8 @@ export interface MachineAlerts {
   rules: Record<string, AlertState>;
 }
 
-/** An active alert as GET /api/alerts shows it. */
-export interface ActiveAlert {
-  rule_id: string;
-  machine: string;
-  state: 'pending' | 'firing';
-  severity: Severity;
-  /** When the current state began (ms). */
-  since: number;
-  value: number | null;
-  acknowledged: boolean;
-  /** Notifications held back until (ms), or null. */
-  silenced_until: number | null;
-}
+/** An active alert as GET /api/alerts shows it (proto/alert-json.ts), without the rule's name and metric. */
+export type ActiveAlert = Omit<ActiveAlertJson, 'rule_name' | 'metric'>;
 
 /** One thing that happened to an alert; recorded by one hub into alert_events and the notification queue. */
 export interface OutboxEntry {

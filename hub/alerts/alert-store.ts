@@ -1,6 +1,7 @@
 // Alert data in SQL (the hub's one SqlClient: PostgreSQL/TimescaleDB or the embedded PGlite): rules,
 // saved channels, the alert_events log, and the notification queue with its dead letters. Every write
 // that may be repeated (a transition delivered twice) is idempotent through a unique key.
+import type { AlertEventJson } from '../../proto/alert-json.ts';
 import { conflict } from '../errors.ts';
 import type { SqlClient, SqlExecutor } from '../db.ts';
 import type { AlertRule, ChannelRef, ChannelSpec, ChannelType, RuleScope } from './alert-rule.ts';
@@ -17,17 +18,8 @@ export interface SavedChannel extends ChannelSpec {
   created_at: number;
 }
 
-export interface AlertEventRow {
-  id: number;
-  time: number;
-  rule_id: string;
-  rule_name: string;
-  machine: string;
-  state: string;
-  severity: string;
-  value: number | null;
-  detail: string | null;
-}
+/** A row of alert_events: GET /api/alerts/history without the rule's metric (proto/alert-json.ts). */
+export type AlertEventRow = Omit<AlertEventJson, 'metric'>;
 
 export interface QueuedNotification {
   /** Unique per notification and channel: `${transition id}:${channel index}`. */

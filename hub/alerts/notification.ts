@@ -6,6 +6,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AlertMetric, ChannelSpec, Severity } from './alert-rule.ts';
 import type { NoticeKind } from './evaluate.ts';
 import { formatAlertValue } from '../../proto/alert-metrics.ts';
+import { backoffCeilingMs } from '../../proto/backoff.ts';
 
 /** What one notification says; stored with the queued notification and rendered per channel. */
 export interface AlertMessage {
@@ -120,7 +121,7 @@ export function renderNotification(channel: ChannelSpec, msg: AlertMessage, sent
 
 /** Delay before attempt `attempt + 1` after `attempt` failed (1-based): base · 2^(attempt-1), capped at 15 min. */
 export function retryDelayMs(attempt: number, baseMs: number): number {
-  return Math.min(baseMs * 2 ** Math.max(0, attempt - 1), 15 * 60_000);
+  return backoffCeilingMs(attempt - 1, baseMs, 15 * 60_000);
 }
 
 /**

@@ -1,6 +1,7 @@
 // Reconnect delays for the edge forwarder: exponential backoff with full jitter (a uniformly random
 // delay between 0 and the capped exponential), so many hubs that lost the edge at once do not all
 // come back in the same instant. Pure: the random source is a parameter.
+import { backoffCeilingMs, fullJitterMs } from '../../proto/backoff.ts';
 
 export interface BackoffOptions {
   readonly baseMs: number;
@@ -9,7 +10,5 @@ export interface BackoffOptions {
 
 /** Delay before reconnect attempt `attempt` (0 = the first retry). `random()` returns [0, 1). */
 export function fullJitterDelayMs(attempt: number, options: BackoffOptions, random: () => number): number {
-  const exponent = Math.min(Math.max(0, attempt), 30);
-  const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** exponent);
-  return Math.floor(random() * ceiling);
+  return fullJitterMs(backoffCeilingMs(attempt, options.baseMs, options.maxMs), random);
 }

@@ -10,6 +10,7 @@
 // fresh snapshot. Reconnects use exponential backoff with full jitter.
 import WebSocket from 'ws';
 import type { MachineView } from '../../proto/delta.ts';
+import { decodeRelayError } from '../../proto/view-frames.ts';
 import { createDeltaCoalescer, snapshotFrames } from '../fleet/delta-coalescer.ts';
 import type { Logger } from '../log.ts';
 import { fullJitterDelayMs, type BackoffOptions } from './backoff.ts';
@@ -82,23 +83,12 @@ const CLOSE_WAIT_MS = 2_000;
 
 /** The error text of a relay's refusal ({"t":"e","error":…}), or the raw reply, shortened. */
 function refusalText(text: string): string {
-  try {
-    const reply = JSON.parse(text) as { error?: unknown };
-    if (typeof reply?.error === 'string') return reply.error.slice(0, 300);
-  } catch {
-    /* not JSON: the raw text */
-  }
-  return text.slice(0, 300);
+  return (decodeRelayError(text)?.error ?? text).slice(0, 300);
 }
 
 /** An error frame from the relay ({"t":"e","error":…,"resync":true}) that asks for a new snapshot. */
 function asksForResync(text: string): boolean {
-  try {
-    const reply = JSON.parse(text) as unknown;
-    return typeof reply === 'object' && reply !== null && (reply as { resync?: unknown }).resync === true;
-  } catch {
-    return false;
-  }
+  return decodeRelayError(text)?.resync === true;
 }
 
 export function createEdgeForwarder(options: EdgeForwarderOptions): EdgeForwarder {

@@ -2,30 +2,17 @@
 // same: machine list, one machine's latest report, history with validated parameters.
 import { fromBinary, toJson, type JsonObject } from '@bufbuild/protobuf';
 import { ReportSchema } from '../../proto/gen/sysmonstm/v1/report_pb.js';
-import { isMetricName, METRIC_NAMES, type Metrics, type MetricName } from '../../proto/metrics.ts';
+import { isMetricName, METRIC_NAMES, type MetricName } from '../../proto/metrics.ts';
 import { machineStatus, type MachineStatus } from '../../proto/status.ts';
 import { badRequest, notFound } from '../errors.ts';
 import type { HistoryPoint, HistoryStep, HistoryStore } from '../history/history-store.ts';
 import { chooseStep, downsample, MAX_EXPLICIT_POINTS, MAX_HISTORY_POINTS } from '../history/rollup-tier.ts';
 import type { MachineRecord, RecentPoint, StateStore } from '../state/state-store.ts';
-import { MACHINE_ID_PATTERN } from '../validate-report.ts';
-import { failingCount, type SourceProblems } from '../../proto/source-health.ts';
+import { MACHINE_ID_PATTERN, MACHINE_ID_RULE } from '../../proto/machine-id.ts';
+import { failingCount } from '../../proto/source-health.ts';
+import type { MachineSummaryJson } from '../../proto/machine-json.ts';
 
-export interface MachineSummaryJson {
-  id: string;
-  hostname: string;
-  name: string;
-  lastSeen: number;
-  status: MachineStatus;
-  labels: Record<string, string>;
-  intervalMs: number;
-  lastSeq: number;
-  metrics: Metrics;
-  /** Failing containers, services and disks and the hottest GPU, where the collector reports them. */
-  problems?: SourceProblems;
-  /** How many of those are failing (the fleet card's badge); the hub's answers only. */
-  failing?: number;
-}
+export type { MachineSummaryJson };
 
 export interface MachineDetailJson extends MachineSummaryJson {
   report: JsonObject;
@@ -70,7 +57,7 @@ export function toSummary(record: MachineRecord, nowMs: number, status?: Machine
 }
 
 function checkId(id: string): string {
-  if (!MACHINE_ID_PATTERN.test(id)) throw badRequest('machine id must match [A-Za-z0-9._-]{1,128}');
+  if (!MACHINE_ID_PATTERN.test(id)) throw badRequest(`machine id ${MACHINE_ID_RULE}`);
   return id;
 }
 

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { HUB_SECURITY_HEADERS } from '../../proto/security-headers.ts';
 import { HttpError } from '../errors.ts';
 import type { FleetQuery } from '../fleet/fleet-query.ts';
 import type { Logger } from '../log.ts';
@@ -38,20 +39,12 @@ export interface HttpAppDeps {
 
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
-const SECURITY_HEADERS: Record<string, string> = {
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'X-Frame-Options': 'DENY',
-  'Content-Security-Policy':
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-};
-
 export function createHttpApp(deps: HttpAppDeps): Hono {
   const app = new Hono();
 
   app.use('*', async (c, next) => {
     await next();
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
+    for (const [k, v] of Object.entries(HUB_SECURITY_HEADERS)) c.header(k, v);
   });
   // No request body the hub takes is anywhere near this; a larger one is refused before it is read.
   app.use('*', bodyLimit({ maxSize: MAX_REQUEST_BODY_BYTES, onError: (c) => c.json({ error: `request body larger than ${MAX_REQUEST_BODY_BYTES} bytes` }, 413) }));

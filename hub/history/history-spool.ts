@@ -13,7 +13,7 @@
 import { mkdirSync, readdirSync, readFileSync, truncateSync, unlinkSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { encodeSpoolRecord, parseSegmentFileName, recordPayload, scanSegment, segmentFileName } from '../../collector/spool-record.ts';
+import { encodeSpoolRecord, parseSegmentFileName, recordPayload, scanSegment, segmentFileName } from '../../proto/spool-record.ts';
 import type { Logger } from '../log.ts';
 import type { HistoryRow, HistoryStore } from './history-store.ts';
 

@@ -13,6 +13,7 @@
 // and the pump replays the spool into the store, oldest first, retrying with backoff; when it is
 // empty, batches go to the database again. On close, a batch the database refuses is spooled at once.
 // A spool with only `append` (a test seam) is never replayed.
+import { backoffCeilingMs } from '../../proto/backoff.ts';
 import { DatabaseError } from '../db.ts';
 import type { Logger } from '../log.ts';
 import type { ReplayPolicy } from './history-spool.ts';
@@ -72,7 +73,7 @@ interface Entry {
 
 /** Capped exponential backoff, deterministic: base, 2·base, 4·base … max. `attempt` starts at 1. */
 export function retryDelayMs(attempt: number, baseMs: number, maxMs: number): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(0, attempt - 1), 30));
+  return backoffCeilingMs(attempt - 1, baseMs, maxMs);
 }
 
 /** Worth retrying: the database said so (connection trouble). Validation errors and bugs are not. */

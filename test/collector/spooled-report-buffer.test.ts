@@ -8,7 +8,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ReportSchema, type Report } from '../../proto/gen/sysmonstm/v1/report_pb.js';
 import { createReportBuffer, type ReportBuffer } from '../../collector/report-buffer.ts';
-import { encodeSpoolRecord, scanSegment } from '../../collector/spool-record.ts';
+import { encodeSpoolRecord, scanSegment } from '../../proto/spool-record.ts';
 import { DEFAULT_SPOOL_MAX_BYTES, openSpooledReportBuffer, type SpooledReportBufferOptions } from '../../collector/spooled-report-buffer.ts';
 
 const report = (seq: number, extra = '') =>

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { COLLECTOR_ENV_VARIABLES, COLLECTOR_FLAGS, parseCollectorConfig } from '../../collector/config.ts';
 import { HUB_ENV_VARIABLES, parseHubConfig } from '../../hub/config.ts';
-import { parseRelayConfig, RELAY_DEFAULTS } from '../../worker/relay-config.ts';
+import { parseRelayConfig, RELAY_DEFAULTS } from '../../durable-objects/relay-config.ts';
 import { referencedVariables } from '../support/deploy-files.ts';
 import { ROOT } from '../support/hub-process.ts';
 
@@ -85,9 +85,12 @@ function relayVariablesRead(): string[] {
   return [...seen];
 }
 
-/** The Worker's Env interface: string fields (variables and secrets) and bindings (everything else). */
+/** The Worker's Env: string fields (variables and secrets) and bindings (everything else), from the
+ *  generated worker/worker-configuration.d.ts and the secrets in worker/env-unlisted.d.ts. */
 function workerEnvFields(): { strings: string[]; bindings: string[] } {
-  const body = /export interface Env \{([\s\S]*?)\n\}/.exec(read('worker/env.ts'))![1];
+  const generated = /interface __BaseEnv_Env \{([\s\S]*?)\n\}/.exec(read('worker/worker-configuration.d.ts'))![1];
+  const secrets = /interface Env \{([\s\S]*?)\n\}/.exec(read('worker/env-unlisted.d.ts'))![1];
+  const body = `${generated}\n${secrets}`;
   const strings: string[] = [];
   const bindings: string[] = [];
   for (const m of body.matchAll(/^\s*([A-Z][A-Z0-9_]*)\??:\s*([^;]+);/gm)) (m[2].trim() === 'string' ? strings : bindings).push(m[1]);
@@ -142,7 +145,7 @@ describe('docs/configuration.md', () => {
     expectSameVariables(names(rowsOf('Worker')), [...new Set([...strings, ...readByRelay])]);
     // Every env.NAME the Worker and its objects touch is a binding or a documented variable.
     const touched = new Set(
-      ['worker/index.ts', 'worker/env.ts', 'durable-objects/fleet-relay.ts', 'durable-objects/fleet-coordinator.ts'].flatMap((f) => [...read(f).matchAll(/\benv\.([A-Z][A-Z0-9_]*)/g)].map((m) => m[1])),
+      ['worker/index.ts', 'durable-objects/relay-shards.ts', 'durable-objects/fleet-relay.ts', 'durable-objects/fleet-coordinator.ts'].flatMap((f) => [...read(f).matchAll(/\benv\.([A-Z][A-Z0-9_]*)/g)].map((m) => m[1])),
     );
     expect([...touched].filter((v) => !bindings.includes(v) && !names(rowsOf('Worker')).includes(v))).toEqual([]);
     const vars = wranglerVars();

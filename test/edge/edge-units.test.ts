@@ -5,9 +5,9 @@ import { createFleetEncoder, createFleetReader, decodeFleetMessage, FleetResyncE
 import { RelayFleet, splitIntoChunks } from '../../durable-objects/relay-fleet.ts';
 import { RecentRings, recentRingBytes } from '../../durable-objects/recent-rings.ts';
 import { checkHubAuth, bearerToken } from '../../worker/hub-auth.ts';
-import { parseRelayConfig, RELAY_DEFAULTS } from '../../worker/relay-config.ts';
-import { contentSecurityPolicy } from '../../worker/security-headers.ts';
-import { toEdgeMachineSummary } from '../../worker/machine-summary.ts';
+import { parseRelayConfig, RELAY_DEFAULTS } from '../../durable-objects/relay-config.ts';
+import { contentSecurityPolicy } from '../../proto/security-headers.ts';
+import { toEdgeMachineSummary } from '../../durable-objects/machine-summary.ts';
 import { fullJitterDelayMs } from '../../hub/edge/backoff.ts';
 import type { MachineSummaryJson } from '../../hub/fleet/fleet-query.ts';
 import { machine } from './edge-clients.ts';

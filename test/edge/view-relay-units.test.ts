@@ -10,7 +10,7 @@ import { deadmanAction, hubIsUp, nextWatchAtMs } from '../../durable-objects/hub
 import { linkKeyHash, mayWatch, presentedKeyHash, sameKeyHash } from '../../durable-objects/view-access.ts';
 import { deadmanRequest, EVENT_HEADER, signBody, SIGNATURE_HEADER } from '../../durable-objects/deadman-webhook.ts';
 import { signBody as hubSignBody, verifySignature } from '../../hub/alerts/notification.ts';
-import { parseRelayConfig } from '../../worker/relay-config.ts';
+import { parseRelayConfig } from '../../durable-objects/relay-config.ts';
 import { machine } from './edge-clients.ts';
 
 const SLOT = UPTIME_SLOT_MS;

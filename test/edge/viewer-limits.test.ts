@@ -2,7 +2,7 @@
 // memory), the client address taken from CF-Connecting-IP, and the relay config for them.
 import { describe, expect, it } from 'vitest';
 import { clientAddress, ConnectLimiter, fullBucket, perMinute, secondsUntilToken, takeToken } from '../../durable-objects/viewer-limits.ts';
-import { parseRelayConfig, RELAY_DEFAULTS } from '../../worker/relay-config.ts';
+import { parseRelayConfig, RELAY_DEFAULTS } from '../../durable-objects/relay-config.ts';
 
 describe('token bucket', () => {
   it('allows a burst, then refills evenly', () => {

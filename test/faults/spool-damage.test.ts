@@ -9,7 +9,7 @@ import path from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSpooledReportBuffer } from '../../collector/spooled-report-buffer.ts';
-import { RECORD_HEADER_BYTES, scanSegment } from '../../collector/spool-record.ts';
+import { RECORD_HEADER_BYTES, scanSegment } from '../../proto/spool-record.ts';
 import { createPgClient, type SqlClient } from '../../hub/db.ts';
 import { openHistorySpool } from '../../hub/history/history-spool.ts';
 import { createSqlHistory } from '../../hub/history/sql-history.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createFleetEncoder, type MachineView } from '../../proto/delta.ts';
-import { createSnapshotAssembler, decodeViewControl, decodeViewerExtra, frameType, splitSnapshot } from '../../proto/view-frames.ts';
+import { createSnapshotAssembler, decodeRelayError, decodeViewControl, decodeViewerExtra, encodeRelayError, frameType, splitSnapshot } from '../../proto/view-frames.ts';
 
 const machine = (i: number): MachineView => ({
   id: `m-${i}`,
@@ -66,5 +66,19 @@ describe('control and viewer frames', () => {
     expect(decodeViewerExtra('{"t":"h","up":false,"heard":5,"now":9}')).toEqual({ t: 'h', up: false, heard: 5, now: 9 });
     expect(decodeViewerExtra('{"t":"up","slotMs":900000,"end":10,"m":{"k1":"AAE="}}')).toMatchObject({ t: 'up' });
     expect(() => decodeViewerExtra('{"t":"up","slotMs":900000,"end":10,"m":{"k1":"<script>"}}')).toThrow(/base64/);
+  });
+});
+
+describe('relay error frame', () => {
+  it('round-trips, resync only when asked', () => {
+    expect(encodeRelayError({ error: 'bad frame' })).toBe('{"t":"e","error":"bad frame"}');
+    expect(encodeRelayError({ error: 'lost', resync: false })).toBe('{"t":"e","error":"lost"}');
+    expect(decodeRelayError(encodeRelayError({ error: 'lost', resync: true }))).toEqual({ t: 'e', error: 'lost', resync: true });
+    expect(decodeRelayError('{"t":"e","error":"x","resync":"yes"}')).toEqual({ t: 'e', error: 'x' });
+  });
+  it('is null for what is not one', () => {
+    expect(decodeRelayError('pong')).toBeNull();
+    expect(decodeRelayError('{"t":"e"}')).toBeNull();
+    expect(decodeRelayError('[1]')).toBeNull();
   });
 });

@@ -2,42 +2,21 @@
 // active alerts, history, rules, acknowledge and silence. Writes carry the admin token the user pasted
 // (kept in sessionStorage for this tab only) as `Authorization: Bearer`. Answers are checked for the
 // shape the views rely on; a failure throws an Error with the hub's own message.
+import type { ActiveAlertJson, AlertEventJson, ChannelJson, ChannelTestJson, StoredRuleJson } from '../../proto/alert-json.ts';
 import type { RuleJson } from './rule-form.ts';
 
 const TIMEOUT_MS = 15_000;
 const TOKEN_KEY = 'sysmonstm.adminToken';
 
-export interface ActiveAlert {
-  rule_id: string;
-  rule_name: string;
-  machine: string;
-  state: 'pending' | 'firing';
-  severity: 'warning' | 'critical';
-  /** The rule's metric (the unit of `value`). */
+/** GET /api/alerts as read here: `metric` is '' when the hub did not name it. */
+export interface ActiveAlert extends Omit<ActiveAlertJson, 'metric'> {
   metric: string;
-  since: number;
-  value: number | null;
-  acknowledged: boolean;
-  silenced_until: number | null;
 }
-
-export interface AlertEvent {
-  id: number;
-  time: number;
-  rule_id: string;
-  rule_name: string;
-  machine: string;
-  state: string;
-  severity: string;
-  /** The rule's metric; null when the rule is gone. */
+/** GET /api/alerts/history as read here: `metric` is any string the hub sent, null when the rule is gone. */
+export interface AlertEvent extends Omit<AlertEventJson, 'metric'> {
   metric: string | null;
-  value: number | null;
-  detail: string | null;
 }
-
-export interface StoredRuleJson extends RuleJson {
-  id: string;
-}
+export type { StoredRuleJson };
 
 export function adminToken(): string {
   try {
@@ -143,20 +122,8 @@ export async function silenceAlert(ruleId: string, machine: string, durationS: n
   await request('POST', '/api/alerts/silence', { rule_id: ruleId, machine, duration_s: durationS });
 }
 
-export interface SavedChannelJson {
-  id: string;
-  name: string;
-  type: string;
-  url: string;
-  has_secret: boolean;
-  created_at: number;
-}
-
-export interface ChannelTestJson {
-  ok: boolean;
-  http_status: number | null;
-  error?: string;
-}
+export type SavedChannelJson = ChannelJson;
+export type { ChannelTestJson };
 
 function isChannel(v: unknown): v is SavedChannelJson {
   return isRecord(v) && typeof v.id === 'string' && typeof v.name === 'string' && typeof v.type === 'string' && typeof v.url === 'string';

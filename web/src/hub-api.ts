@@ -2,6 +2,7 @@
 // /api/machines/:id/recent (the relay's short ring) and has no history.
 // Responses are checked for the shape the views rely on; a failure throws an Error with the endpoint.
 import type { MetricName, Metrics } from '../../proto/metrics.ts';
+import type { MachineSummaryJson } from '../../proto/machine-json.ts';
 
 export type DashboardMode = 'hub' | 'edge';
 
@@ -132,9 +133,7 @@ export async function fetchFailingCounts(signal?: AbortSignal): Promise<Map<stri
   return out;
 }
 
-export interface MachineDetail {
-  id: string;
-  lastSeen: number;
+export interface MachineDetail extends Pick<MachineSummaryJson, 'id' | 'lastSeen'> {
   report: ReportJson;
 }
 

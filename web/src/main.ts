@@ -7,7 +7,7 @@ import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import { el, setAttr, setText } from './dom.ts';
 import { createFleetStore } from './fleet-store.ts';
-import { createFleetView } from './fleet-view.ts';
+import { createFleetCards } from './fleet-cards.ts';
 import { createAlertsPanel } from './alerts-panel.ts';
 import { createAlertsStore } from './alerts-store.ts';
 import { detectMode, fetchViewInfo, setViewApi, type DashboardMode } from './hub-api.ts';
@@ -90,8 +90,8 @@ skip.addEventListener('click', (ev) => {
 });
 document.body.append(skip, topbar, banner, paused, main);
 
-const fleetView = createFleetView({ store, mode: () => mode, view: viewState });
-main.append(viewTitle, ended, fleetView.root);
+const fleetCards = createFleetCards({ store, mode: () => mode, view: viewState });
+main.append(viewTitle, ended, fleetCards.root);
 
 // ---- connection state ------------------------------------------------------------------------
 let everLive = false;
@@ -100,7 +100,7 @@ function showEnded(text: string): void {
   live.close();
   setText(ended, text);
   ended.hidden = false;
-  fleetView.root.hidden = true;
+  fleetCards.root.hidden = true;
   banner.hidden = true;
   paused.hidden = true;
   document.body.dataset.conn = 'ended';
@@ -117,7 +117,7 @@ const live = connectLive(store, liveSocketUrl(window.location, where.socketPath)
       if (pageKey === 'fleet') document.title = `${frame.title} · sysmonstm`;
     }
     if (frame.t === 'h') renderPaused();
-    else fleetView.refreshCards(); // the view's metrics or uptime bars changed, not the machines
+    else fleetCards.refreshCards(); // the view's metrics or uptime bars changed, not the machines
   },
   onEnded(code) {
     showEnded(code === 4404 ? 'This view was removed by its owner.' : 'The link to this view has changed; ask its owner for the new one.');
@@ -153,7 +153,7 @@ function renderConnection(state: ConnectionState): void {
     banner.hidden = false;
     setText(banner, `Connection lost. Showing data as of ${TIME.format(new Date(lastLiveAtMs || Date.now()))}; reconnecting automatically.`);
   }
-  fleetView.refreshEmptyState();
+  fleetCards.refreshEmptyState();
 }
 live.onState((s) => {
   if (!ended.hidden) return;
@@ -200,13 +200,13 @@ function render(): void {
   viewsPage = undefined;
   if (key === 'views') {
     if (wasFleet) fleetScrollY = window.scrollY;
-    fleetView.setActive(false);
+    fleetCards.setActive(false);
     viewsPage = createViewsPage();
     main.append(viewsPage.root);
     window.scrollTo(0, 0);
   } else if (route.view === 'machine') {
     if (wasFleet) fleetScrollY = window.scrollY;
-    fleetView.setActive(false);
+    fleetCards.setActive(false);
     page = createMachinePage(route.id, { store, mode, alerts: mode === 'hub' ? { store: alertsStore, nameOf } : undefined });
     main.append(page.root);
     window.scrollTo(0, 0);
@@ -214,9 +214,9 @@ function render(): void {
     if (document.activeElement && document.activeElement !== document.body) (page.root.querySelector('h1') as HTMLElement | null)?.focus({ preventScroll: true });
   } else {
     document.title = viewState.info ? `${viewState.info.title} · sysmonstm` : 'sysmonstm · fleet';
-    fleetView.setActive(true);
+    fleetCards.setActive(true);
     window.scrollTo(0, fleetScrollY);
-    if (previousMachine !== undefined) fleetView.focusMachine(previousMachine);
+    if (previousMachine !== undefined) fleetCards.focusMachine(previousMachine);
   }
 }
 
@@ -235,7 +235,7 @@ async function resolveMode(): Promise<void> {
   setAttr(modeBadge, 'title', mode === 'hub' ? 'Private hub dashboard: live data and history' : 'Public live view relayed by the edge: read-only, no history');
   pageKey = '';
   render();
-  fleetView.refreshEmptyState();
+  fleetCards.refreshEmptyState();
 }
 
 window.addEventListener('hashchange', render);

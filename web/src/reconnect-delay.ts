@@ -1,5 +1,6 @@
 // How long to wait before the next reconnect attempt: exponential backoff with full jitter, capped, so a
 // restarted hub or relay is not hit by every viewer in the same second. Pure: the random source is passed in.
+import { backoffCeilingMs, equalJitterMs } from '../../proto/backoff.ts';
 
 export interface BackoffOptions {
   baseMs: number;
@@ -13,8 +14,5 @@ export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 30_000 };
  * the delay is drawn in [ceiling/2, ceiling] ("equal jitter": never instant, never synchronized).
  */
 export function reconnectDelayMs(attempt: number, random: () => number, options: BackoffOptions = DEFAULT_BACKOFF): number {
-  const exp = Math.min(Math.max(0, Math.floor(attempt)), 30);
-  const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** exp);
-  const r = Math.min(1, Math.max(0, random()));
-  return Math.round(ceiling / 2 + (ceiling / 2) * r);
+  return equalJitterMs(backoffCeilingMs(attempt, options.baseMs, options.maxMs), random);
 }

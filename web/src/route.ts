@@ -3,6 +3,8 @@
 // index.html there), optionally with the chart range, `?range=24h`, so a link shows what its sender
 // saw. Pure.
 
+import { MACHINE_ID_PATTERN } from '../../proto/machine-id.ts';
+
 export type Route = { view: 'fleet' } | { view: 'machine'; id: string; range?: string } | { view: 'views' };
 
 const RANGE = /^[a-z0-9]{1,8}$/;
@@ -11,8 +13,6 @@ function rangeOf(query: string | undefined): { range?: string } {
   const r = query ? new URLSearchParams(query).get('range') : null;
   return r !== null && RANGE.test(r) ? { range: r } : {};
 }
-
-const ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 function decode(part: string): string | null {
   try {
@@ -27,11 +27,11 @@ export function parseRoute(pathname: string, hash: string): Route {
     if (/^#\/views\/?$/.test(hash)) return { view: 'views' };
     const m = /^#\/machine\/([^/?#]+)\/?(?:\?([^#]*))?$/.exec(hash);
     const id = m ? decode(m[1]) : null;
-    return id !== null && ID.test(id) ? { view: 'machine', id, ...rangeOf(m![2]) } : { view: 'fleet' };
+    return id !== null && MACHINE_ID_PATTERN.test(id) ? { view: 'machine', id, ...rangeOf(m![2]) } : { view: 'fleet' };
   }
   const m = /^\/machines\/([^/]+)\/?$/.exec(pathname);
   const id = m ? decode(m[1]) : null;
-  return id !== null && ID.test(id) ? { view: 'machine', id } : { view: 'fleet' };
+  return id !== null && MACHINE_ID_PATTERN.test(id) ? { view: 'machine', id } : { view: 'fleet' };
 }
 
 let routeBase = '/';

@@ -2,6 +2,7 @@
 // both ways. Pure. The hub validates every rule again; this catches what can be caught before sending
 // and names the field, the way the hub does.
 import { ALERT_METRICS, type AlertMetric } from '../../proto/alert-metrics.ts';
+import { CHANNEL_TYPES, type ChannelType, type InlineChannelJson, type RuleFields } from '../../proto/alert-json.ts';
 
 export { ALERT_METRICS, type AlertMetric };
 
@@ -22,29 +23,11 @@ export const METRIC_LABELS: Record<AlertMetric, string> = {
   gpu_temperature_c: 'GPU temperature °C',
 };
 
-export const CHANNEL_TYPES = ['webhook', 'slack', 'discord', 'ntfy'] as const;
-export type ChannelType = (typeof CHANNEL_TYPES)[number];
+export { CHANNEL_TYPES, type ChannelType, type InlineChannelJson };
 
-export interface InlineChannelJson {
-  type: ChannelType;
-  url: string;
-  secret?: string;
-  has_secret?: boolean;
-}
-
-export interface RuleJson {
+/** A rule as the dashboard sends it (the hub's answer, StoredRuleJson, reads as one too). */
+export interface RuleJson extends RuleFields<string | InlineChannelJson> {
   id?: string;
-  name: string;
-  metric: AlertMetric;
-  op: '>' | '<';
-  threshold: number;
-  for_s: number;
-  clear_threshold: number;
-  severity: 'warning' | 'critical';
-  scope: { machines?: string[]; labels?: Record<string, string> };
-  channels: Array<string | InlineChannelJson>;
-  repeat_s: number;
-  mount: string | null;
 }
 
 export interface ChannelRow {

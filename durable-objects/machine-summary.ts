@@ -1,34 +1,13 @@
 // GET /v/{slug}/api/machines (and /api/machines for the default view) answers with the shape of the
-// hub's list (MachineSummaryJson in hub/fleet/fleet-query.ts), built from what the view's relay holds:
+// hub's list (MachineSummaryJson, proto/machine-json.ts), built from what the view's relay holds:
 // only what the hub sent for this view (the metrics it shows; hostname "" and labels {} when hidden),
 // plus each machine's uptime over the last 24 h. `lastSeq` is not known at the edge and is 0.
 import type { MachineView } from '../proto/delta.ts';
 import type { Metrics } from '../proto/metrics.ts';
-import type { MachineStatus } from '../proto/status.ts';
-import { UPTIME_SLOTS, type UptimeBitmaps } from '../durable-objects/uptime-bitmaps.ts';
+import type { EdgeMachineSummary, EdgeMachineUptime } from '../proto/machine-json.ts';
+import { UPTIME_SLOTS, type UptimeBitmaps } from './uptime-bitmaps.ts';
 
-export interface EdgeMachineUptime {
-  slotMs: number;
-  /** End of the newest slot (ms, relay clock). */
-  end: number;
-  slots: number;
-  /** base64 of 12 bytes: slot s (0 = newest) is bit s % 8 of byte ⌊s / 8⌋ (proto/view-frames.ts `up`). */
-  bitmap: string;
-}
-
-export interface EdgeMachineSummary {
-  id: string;
-  hostname: string;
-  name: string;
-  lastSeen: number;
-  status: MachineStatus;
-  labels: Record<string, string>;
-  intervalMs: number;
-  lastSeq: number;
-  /** The view's metrics this machine has a value for (nothing else). */
-  metrics: Partial<Metrics>;
-  uptime: EdgeMachineUptime | null;
-}
+export type { EdgeMachineSummary, EdgeMachineUptime };
 
 export function toEdgeMachineSummary(view: MachineView, uptime?: UptimeBitmaps, nowMs = 0): EdgeMachineSummary {
   const bitmap = uptime?.bitmap(view.id, nowMs);

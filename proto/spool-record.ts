@@ -1,5 +1,6 @@
-// The collector spool's on-disk record format, pure (no I/O): one record per report, appended to
-// segment files named after the first seq they hold.
+// The spool's on-disk record format, pure (no I/O), shared by the collector's report spool
+// (collector/spooled-report-buffer.ts) and the hub's history spool (hub/history/history-spool.ts): one
+// record per report, appended to segment files named after the first seq they hold.
 //
 //   record  = length u32 LE | crc32 u32 LE | seq u64 LE | payload (the Report, protobuf binary)
 //   crc32   = CRC-32 of seq + payload (bytes 8 .. end of the record)

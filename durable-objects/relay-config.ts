@@ -5,8 +5,9 @@
 export interface RelayConfig {
   /** Relay objects viewers are spread over; >1 puts a coordinator between the hub and the shards. */
   readonly relayShards: number;
-  /** A machine the relay heard nothing about for this long is shown offline. */
-  readonly offlineAfterMs: number;
+  /** A machine the relay heard nothing about for this long is shown offline; null (the default): the
+   *  hub's rule, offlineAfterMs(the machine's interval) from proto/status.ts. */
+  readonly offlineAfterMs: number | null;
   /** The snapshot is written to SQLite at most this often (and by the alarm, so nothing is lost on hibernation). */
   readonly checkpointIntervalMs: number;
   readonly maxMachines: number;
@@ -37,7 +38,7 @@ export class RelayConfigError extends Error {
 
 export const RELAY_DEFAULTS: RelayConfig = Object.freeze({
   relayShards: 1,
-  offlineAfterMs: 30_000,
+  offlineAfterMs: null,
   checkpointIntervalMs: 5_000,
   maxMachines: 10_000,
   maxViewersPerShard: 30_000,
@@ -81,10 +82,16 @@ function integer(vars: Readonly<Record<string, unknown>>, name: string, fallback
   return value;
 }
 
+/** Like integer(), null when unset. */
+function optionalInteger(vars: Readonly<Record<string, unknown>>, name: string, min: number, max: number): number | null {
+  const raw = vars[name];
+  return raw === undefined || raw === null || raw === '' ? null : integer(vars, name, min, min, max);
+}
+
 export function parseRelayConfig(vars: Readonly<Record<string, unknown>>): RelayConfig {
   return Object.freeze({
     relayShards: integer(vars, 'RELAY_SHARDS', RELAY_DEFAULTS.relayShards, 1, 256),
-    offlineAfterMs: integer(vars, 'OFFLINE_AFTER_MS', RELAY_DEFAULTS.offlineAfterMs, 100, 86_400_000),
+    offlineAfterMs: optionalInteger(vars, 'OFFLINE_AFTER_MS', 100, 86_400_000),
     checkpointIntervalMs: integer(vars, 'CHECKPOINT_INTERVAL_MS', RELAY_DEFAULTS.checkpointIntervalMs, 100, 3_600_000),
     maxMachines: integer(vars, 'MAX_MACHINES', RELAY_DEFAULTS.maxMachines, 1, 20_000),
     maxViewersPerShard: integer(vars, 'MAX_VIEWERS_PER_SHARD', RELAY_DEFAULTS.maxViewersPerShard, 1, 1_000_000),

@@ -1,6 +1,7 @@
-// The fleet view: a card per machine with status, CPU/memory/disk bars, load, network, a CPU sparkline
-// and "3 s ago", plus the status chips, text filter and sort. Built for 1,000 machines: cards are created
-// once and updated in place, all work is batched into one animation frame, off-screen cards only get
+// The fleet cards, the dashboard's fleet page (the hub's live state of the fleet is hub/fleet/fleet-view.ts):
+// a card per machine with status, CPU/memory/disk bars, load, network, a CPU sparkline and "3 s ago",
+// plus the status chips, text filter and sort. Built for 1,000 machines: cards are created once and
+// updated in place, all work is batched into one animation frame, off-screen cards only get
 // marked dirty (an IntersectionObserver catches them up when they scroll in), and the DOM order is
 // patched with the fewest moves.
 import type { MachineView } from '../../proto/delta.ts';
@@ -60,14 +61,14 @@ function meterLevel(key: MeterKey, v: number | undefined): string {
   return v > t.critical ? 'crit' : v > t.warning ? 'warn' : '';
 }
 
-export interface FleetViewOptions {
+export interface FleetCardsOptions {
   store: FleetStore;
   mode: () => DashboardMode;
   /** A public view: only its metrics on the cards, and an uptime bar per machine. */
   view?: ViewState;
 }
 
-export interface FleetViewHandle {
+export interface FleetCards {
   readonly root: HTMLElement;
   setActive(active: boolean): void;
   /** Called when the connection state changes so the empty state can say the right thing. */
@@ -78,7 +79,7 @@ export interface FleetViewHandle {
   refreshCards(): void;
 }
 
-export function createFleetView(options: FleetViewOptions): FleetViewHandle {
+export function createFleetCards(options: FleetCardsOptions): FleetCards {
   const { store } = options;
   const filter: FleetFilter = { text: '', status: 'all', sort: 'name' };
   const cards = new Map<string, Card>();
