@@ -27,6 +27,10 @@ export const INSERT_CHUNK_ROWS = Math.min(1000, Math.floor(65_535 / (3 + METRIC_
 /** Plain path: on the first maintain() after start, buckets this far behind the watermark are recomputed
  *  (late rows another process wrote just before it stopped). */
 export const PLAIN_RESTART_LOOKBACK_MS = 2 * 3_600_000;
+/** Plain path: a minute is materialised once it ended this long ago, so the rows of its last seconds
+ *  still in the writer's batch (or its spool) are in before its average is; queries compute buckets past
+ *  the watermark from raw rows, so waiting costs nothing but query time. */
+export const PLAIN_ROLLUP_GRACE_MS = 15_000;
 /** Plain path: late buckets (behind the watermark) remembered one by one up to this many; beyond,
  *  maintain() falls back to recomputing the whole range from the oldest late row. */
 export const PLAIN_LATE_BUCKETS_MAX = 100_000;
@@ -463,7 +467,7 @@ function plainStore(client: SqlClient, retention: HistoryRetentionDays, options:
         if (overflow !== undefined) lateFrom = Math.min(lateFrom, overflow);
         from1m = floorTo(Math.min(wm1m, lateFrom), MINUTE_MS);
       }
-      const to1m = floorTo(nowMs, MINUTE_MS); // complete minutes only
+      const to1m = floorTo(nowMs - PLAIN_ROLLUP_GRACE_MS, MINUTE_MS); // minutes complete for a while only
       await rollup('1m', from1m, to1m);
       // Late minutes behind the range just rolled up: exactly those buckets of those machines.
       const lateMinutePairs: Array<[string, number]> = [];

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { SqlClient } from '../../hub/db.ts';
 import type { HistoryPath, HistoryStore } from '../../hub/history/history-store.ts';
-import { createSqlHistory } from '../../hub/history/sql-history.ts';
+import { createSqlHistory, PLAIN_ROLLUP_GRACE_MS } from '../../hub/history/sql-history.ts';
 import type { MetricName } from '../../proto/metrics.ts';
 import { loadMigrations, migrate, migrationsFor } from '../../schema/migrate.ts';
 import { row } from './test-log.ts';
@@ -150,6 +150,21 @@ export function historyContract(path: HistoryPath, label: string, makeHarness: (
     });
 
     if (path === 'postgres') {
+      test('plain path: a minute is materialised only PLAIN_ROLLUP_GRACE_MS after it ended, so rows of its last seconds written late count', async () => {
+        const id = machine();
+        // A minute of the past, with the clock handed to maintain() just after its end.
+        const minute = Math.floor((Date.now() - 30 * MINUTE_MS) / MINUTE_MS) * MINUTE_MS;
+        const end = minute + MINUTE_MS;
+        await store.maintain(minute - 1); // the watermark before this minute
+        await store.write([row(id, 1, minute + 10_000, 10)]);
+        await store.maintain(end + 1_000); // within the grace: not materialised yet
+        await store.write([row(id, 2, end - 1_000, 30)]); // written after that maintenance
+        expect(await store.query(id, 'cpu_percent', minute, end - 1, '1m')).toEqual([[minute, 20]]);
+        await store.maintain(end + PLAIN_ROLLUP_GRACE_MS + 1_000);
+        expect(await store.query(id, 'cpu_percent', minute, end - 1, '1m')).toEqual([[minute, 20]]);
+        await store.maintain(Date.now()); // the watermark back to now for the tests after this one
+      });
+
       test('plain path: maintain() deletes raw rows past retention, rolls them up first, and trims each tier', async () => {
         const id = machine();
         const now = Date.now();
