@@ -21,6 +21,9 @@ export interface Env {
   VIEWER_MESSAGES_PER_MINUTE?: string;
   HUB_SILENT_AFTER_MS?: string;
   DEADMAN_AFTER_S?: string;
+  VIEWER_LAG_FRAMES?: string;
+  VIEWER_LAG_BYTES?: string;
+  VIEWER_LAG_CLOSE_MS?: string;
   /** Secret: where the relay's alarm posts the dead-man notice when the hub goes silent. */
   DEADMAN_WEBHOOK_URL?: string;
   /** Secret: HMAC-SHA256 key signing the dead-man notice (X-Sysmonstm-Signature). */
