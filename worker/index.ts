@@ -74,9 +74,12 @@ app.get('/ingest', async (c) => {
   return target.fetch(new Request(`https://fleet-relay/hub?view=${slug}`, c.req.raw));
 });
 
+/** Viewers go to the shards in turn (from a random start per isolate), so each shard gets its share
+ *  however many viewers there are; with many isolates the turns interleave and stay even. */
+let nextShard = Math.floor(Math.random() * 1_000_000);
 const viewerSocket = (c: Context<AppEnv>, slug: string) => {
   requireWebSocket(c.req.header('Upgrade'));
-  const shard = Math.floor(Math.random() * c.var.config.relayShards);
+  const shard = nextShard++ % c.var.config.relayShards;
   const key = c.req.query('key');
   const url = `https://fleet-relay/viewer?view=${slug}${key === undefined ? '' : `&key=${encodeURIComponent(key)}`}`;
   return relayShard(c.env, slug, shard).fetch(new Request(url, c.req.raw));
