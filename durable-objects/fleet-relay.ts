@@ -134,6 +134,7 @@ export class FleetRelay extends DurableObject<Env> {
       offlineAfterMs: this.config.offlineAfterMs,
       recentPoints: this.config.recentPoints,
       maxViewerFrameChars: MAX_VIEWER_OUT_FRAME_CHARS,
+      viewerCharsPerSecond: this.config.viewerBytesPerSecond,
     });
     this.assembler = createSnapshotAssembler(this.config.maxMachines);
     this.watch = {
@@ -310,6 +311,8 @@ export class FleetRelay extends DurableObject<Env> {
     this.alarmAtMs = null;
     this.counters.alarmsRun++;
     const now = Date.now();
+    // Deltas the byte allowance held back go out now at the latest (the hub may have gone quiet).
+    for (const frame of this.fleet.flushPending()) this.broadcast(frame);
     const sweep = this.fleet.sweep(now);
     if (sweep) this.broadcast(sweep);
     if (this.dirty || this.uptimeDirty) this.checkpoint(now);
@@ -379,6 +382,7 @@ export class FleetRelay extends DurableObject<Env> {
       ...this.counters,
       viewers: this.ctx.getWebSockets(VIEWER_TAG).length - this.closingViewers(),
       viewersClosing: this.closingViewers(),
+      deltasCoalesced: this.fleet.coalesced,
       hubs: this.ctx.getWebSockets(HUB_TAG).length,
       machines: this.fleet.size,
     };

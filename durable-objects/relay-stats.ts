@@ -31,6 +31,8 @@ export interface RelayStats {
   viewersClosedSlow: number;
   /** Viewer sockets closed for being slow that the runtime still holds (their peer has not read the close). */
   viewersClosing?: number;
+  /** Hub deltas merged into a later viewer frame by the byte allowance (VIEWER_BYTES_PER_S). */
+  deltasCoalesced?: number;
   hubConnects: number;
   viewers: number;
   hubs: number;

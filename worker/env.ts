@@ -24,6 +24,7 @@ export interface Env {
   VIEWER_LAG_FRAMES?: string;
   VIEWER_LAG_BYTES?: string;
   VIEWER_LAG_CLOSE_MS?: string;
+  VIEWER_BYTES_PER_S?: string;
   /** Secret: where the relay's alarm posts the dead-man notice when the hub goes silent. */
   DEADMAN_WEBHOOK_URL?: string;
   /** Secret: HMAC-SHA256 key signing the dead-man notice (X-Sysmonstm-Signature). */

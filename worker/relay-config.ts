@@ -27,6 +27,8 @@ export interface RelayConfig {
   readonly viewerLagChars: number;
   /** A paused viewer that has not caught up after this long is closed (4408). */
   readonly viewerLagCloseMs: number;
+  /** Delta bytes a viewer gets per second at most, on average; above it pushes are merged (0 = off). */
+  readonly viewerBytesPerSecond: number;
   /** A view's hub counts as silent (the public page says "live data paused") after nothing for this long. */
   readonly hubSilentAfterMs: number;
   /** The dead-man webhook fires after the hub has been silent this long (DEADMAN_AFTER_S, in ms here). */
@@ -55,6 +57,7 @@ export const RELAY_DEFAULTS: RelayConfig = Object.freeze({
   viewerLagFrames: 40,
   viewerLagChars: 2_000_000,
   viewerLagCloseMs: 30_000,
+  viewerBytesPerSecond: 8192,
   hubSilentAfterMs: 60_000,
   deadmanAfterMs: 300_000,
   deadmanWebhookUrl: null,
@@ -105,6 +108,7 @@ export function parseRelayConfig(vars: Readonly<Record<string, unknown>>): Relay
     viewerLagFrames: integer(vars, 'VIEWER_LAG_FRAMES', RELAY_DEFAULTS.viewerLagFrames, 16, 1_000_000),
     viewerLagChars: integer(vars, 'VIEWER_LAG_BYTES', RELAY_DEFAULTS.viewerLagChars, 524_288, 1024 * 1024 * 1024),
     viewerLagCloseMs: integer(vars, 'VIEWER_LAG_CLOSE_MS', RELAY_DEFAULTS.viewerLagCloseMs, 100, 3_600_000),
+    viewerBytesPerSecond: integer(vars, 'VIEWER_BYTES_PER_S', RELAY_DEFAULTS.viewerBytesPerSecond, 0, 1_000_000_000),
     hubSilentAfterMs: integer(vars, 'HUB_SILENT_AFTER_MS', RELAY_DEFAULTS.hubSilentAfterMs, 100, 86_400_000),
     deadmanAfterMs: integer(vars, 'DEADMAN_AFTER_S', RELAY_DEFAULTS.deadmanAfterMs / 1000, 1, 604_800) * 1000,
     deadmanWebhookUrl: webhookUrl(vars, 'DEADMAN_WEBHOOK_URL'),

@@ -54,7 +54,8 @@ const relay = async () => (await relayStats(dev.url, dev.hubToken)).find((s) => 
 const deltaTs = (v: TestViewer) => v.messages.filter((m) => m.t === 'd').map((m) => m.ts);
 
 beforeAll(async () => {
-  dev = await startWranglerDev({ vars: { VIEWER_LAG_FRAMES: String(LAG_FRAMES), VIEWER_LAG_CLOSE_MS: String(CLOSE_MS), CHECKPOINT_INTERVAL_MS: '500' } });
+  // VIEWER_BYTES_PER_S 0: every push is its own frame (20 a second here), whatever the bytes.
+  dev = await startWranglerDev({ vars: { VIEWER_LAG_FRAMES: String(LAG_FRAMES), VIEWER_LAG_CLOSE_MS: String(CLOSE_MS), VIEWER_BYTES_PER_S: '0', CHECKPOINT_INTERVAL_MS: '500' } });
   hub = await TestHub.forView(dev.ingestUrl, dev.hubToken, 'default');
   open.push(hub);
   const ts = Date.now();
