@@ -46,7 +46,7 @@ import { RelayFleet, splitIntoChunks } from './relay-fleet.ts';
 import { emptyRelayStats, type RelayStats } from './relay-stats.ts';
 import type { UptimeSnapshot } from './uptime-bitmaps.ts';
 import { mayWatch, presentedKeyHash } from './view-access.ts';
-import { applyAck, CLOSE_TOO_SLOW, LAG_FRAME, newViewerLag, parseAck, pause, recordSent, recordSentAhead, shouldClose, shouldPause, type LagOptions, type ViewerLag } from './viewer-lag.ts';
+import { applyAck, CLOSE_TOO_SLOW, LAG_FRAME, RELAY_MAX_HOLD_MS, newViewerLag, parseAck, pause, recordSent, recordSentAhead, shouldClose, shouldPause, type LagOptions, type ViewerLag } from './viewer-lag.ts';
 import { clientAddress, ConnectLimiter, fullBucket, perMinute, takeToken, type Bucket, type RateLimit } from './viewer-limits.ts';
 
 const VIEWER_TAG = 'viewer';
@@ -135,6 +135,7 @@ export class FleetRelay extends DurableObject<Env> {
       recentPoints: this.config.recentPoints,
       maxViewerFrameChars: MAX_VIEWER_OUT_FRAME_CHARS,
       viewerCharsPerSecond: this.config.viewerBytesPerSecond,
+      maxHoldMs: RELAY_MAX_HOLD_MS,
     });
     this.assembler = createSnapshotAssembler(this.config.maxMachines);
     this.watch = {

@@ -14,6 +14,9 @@
 // - State lives in memory only. After the object woke from hibernation (nothing was broadcast while
 //   it slept) a socket has no state: the first ack then sets the baseline.
 
+/** Longest the relay holds a delta back to keep a viewer within VIEWER_BYTES_PER_S (hub time): frames
+ *  of a large fleet may come this far apart, which the page allows for before calling a card stale. */
+export const RELAY_MAX_HOLD_MS = 10_000;
 /** Close code of a viewer that stayed behind for longer than the relay waits. */
 export const CLOSE_TOO_SLOW = 4408;
 export const LAG_FRAME = '{"t":"lag"}';

@@ -7,7 +7,7 @@
 // and reconnects.
 import { decodeFleetMessage, type FleetMessage } from '../../proto/delta.ts';
 import { createSnapshotAssembler, decodeViewerExtra, frameType, type HubStatusFrame, type UptimeFrame, type ViewInfoFrame } from '../../proto/view-frames.ts';
-import { AckCounter, LAG_FRAME } from '../../durable-objects/viewer-lag.ts';
+import { AckCounter, LAG_FRAME, RELAY_MAX_HOLD_MS } from '../../durable-objects/viewer-lag.ts';
 import type { FleetStore } from './fleet-store.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
 
@@ -83,7 +83,11 @@ export function connectLive(store: FleetStore, url: string = liveSocketUrl(windo
       if (ack !== null && relay) ws.send(ack);
       if (ev.data === LAG_FRAME) return; // the relay paused us; the ack above resumes it with a snapshot
       const type = frameType(ev.data);
-      if (type === 'v') relay = true;
+      if (type === 'v' && !relay) {
+        relay = true;
+        // The relay may merge pushes of a large fleet into frames up to this far apart (VIEWER_BYTES_PER_S).
+        store.allowFrameGap(RELAY_MAX_HOLD_MS);
+      }
       let msg: FleetMessage | null;
       try {
         if (type === 'v' || type === 'h' || type === 'up') {
