@@ -378,7 +378,7 @@ async function main(): Promise<void> {
 
   const body = [
     `wrangler dev (workerd) on 127.0.0.1; hub side: the hub's edge forwarder over ${machineCounts.join(' and ')} machines that all change every second, one push a second, ${viewMode === 'default' ? 'through the default public view (card metrics, whole percentages)' : 'the raw fleet (every metric, unrounded)'};`,
-    `VIEWER_BYTES_PER_S ${bytesPerS ?? 'as in wrangler.toml (8192)'}: pushes whose delta does not fit are merged into one later frame ("frames/push" < 1; deliveries then count the frames the relays sent, latency is push → receipt of the frame).`,
+    `VIEWER_BYTES_PER_S ${bytesPerS ?? 'as in wrangler.toml (7000)'}: pushes whose delta does not fit are merged into one later frame ("frames/push" < 1; deliveries then count the frames the relays sent, latency is push → receipt of the frame).`,
     `${pushes} pushes measured per step after the viewers connected. Viewers: ${deflateModes.map((d) => (d ? '`ws` clients offering permessage-deflate' : 'lean raw sockets in 2 processes (no permessage-deflate)')).join(', then ')}, acknowledging what they read like the dashboard${laggardPercent > 0 ? `; ${laggardPercent} % of them read at a tenth of the speed (deliveries and latency count the others)` : ''}.`,
     'push → receipt = receipt time at the viewer − the delta\'s ts (the forwarder\'s push time, same clock). "frame" bytes = delta text ÷ machines in it; "socket" = bytes read from the viewer sockets ÷ machines (WebSocket framing, and compression when negotiated).',
     '',

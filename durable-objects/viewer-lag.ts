@@ -2,7 +2,7 @@
 // has read, and the relay compares that with what it has sent. Pure state, no Workers APIs, no clock.
 //
 // - A viewer counts the frames and characters it has received on its socket (every text frame but the
-//   runtime's "pong") and sends `{"t":"a","n":<frames>,"c":<chars>}` after every VIEWER_ACK_FRAMES
+//   runtime's "pong") and sends `{"t":"a","n":<frames>,"c":<chars>}` after every VIEWER_ACK_FRAMES (16)
 //   frames or VIEWER_ACK_CHARS characters since its last ack, and at once when it reads `{"t":"lag"}`.
 // - The relay counts what it sent to each socket. More than `maxUnackedFrames` frames or
 //   `maxUnackedChars` characters sent and not acknowledged: the viewer is paused — it gets
@@ -21,7 +21,7 @@ export const RELAY_MAX_HOLD_MS = 10_000;
 export const CLOSE_TOO_SLOW = 4408;
 export const LAG_FRAME = '{"t":"lag"}';
 /** What a viewer sends after this many frames or characters received since its last ack. */
-export const VIEWER_ACK_FRAMES = 8;
+export const VIEWER_ACK_FRAMES = 16;
 export const VIEWER_ACK_CHARS = 256 * 1024;
 
 export interface LagOptions {

@@ -1,7 +1,7 @@
 // The /ws connection: same origin, ws:// or wss:// following the page. Every frame is validated with
 // decodeFleetMessage before it reaches the store; a drop is retried with backoff + jitter, at once when
 // the browser comes back online or the tab becomes visible again. On a public view's relay (it sends a
-// `v` frame) the page acknowledges what it has read (`{"t":"a","n":frames,"c":chars}` every 8 frames
+// `v` frame) the page acknowledges what it has read (`{"t":"a","n":frames,"c":chars}` every 16 frames
 // or 256 KiB, durable-objects/viewer-lag.ts): a tab that cannot keep up is paused by the relay
 // (`{"t":"lag"}`) and resumes from a fresh snapshot once it has read everything, or is closed (4408)
 // and reconnects.

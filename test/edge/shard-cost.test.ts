@@ -1,0 +1,125 @@
+// What a view costs with RELAY_SHARDS 1, 2 and 4, measured in workerd: hub frames in (coordinator or
+// relay), RPC calls the coordinator makes (one per shard per frame, plus the hub-liveness calls),
+// alarms and rows written per object, and the viewers' acks (the slow-viewer signal, billed 20:1 as
+// incoming WebSocket messages). 100 machines, every one changing every second, 8 viewers. Written to
+// test-output/edge-cost-shards.json; docs/cost.md recomputes the bill from it.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import type { RelayStats } from '../../durable-objects/relay-stats.ts';
+import { VIEWER_ACK_FRAMES } from '../../durable-objects/viewer-lag.ts';
+import { machine, relayStats, TestHub, TestViewer, waitFor } from './edge-clients.ts';
+import { REPO_ROOT, startWranglerDev, type WranglerDev } from './wrangler-dev.ts';
+
+const MACHINES = 100;
+const VIEWERS = 8;
+const WINDOW_MS = 12_000;
+let dev: WranglerDev | undefined;
+const open: { close(): unknown }[] = [];
+
+afterEach(async () => {
+  for (const c of open.splice(0)) c.close();
+  await dev?.stop();
+  dev = undefined;
+});
+
+export interface ShardHour {
+  shards: number;
+  seconds: number;
+  hubFramesPerHour: number;
+  /** RPC calls the coordinator made per hour (0 with one shard). */
+  rpcCallsPerHour: number;
+  /** Of those, the hub-liveness calls (the rest: one per shard per frame). */
+  livenessCallsPerHour: number;
+  /** Alarms per hour, all objects of the view together (shards + coordinator). */
+  alarmsPerHour: number;
+  alarmsSetPerHour: number;
+  rowsWrittenPerHour: number;
+  /** Acks one viewer sends per hour (≈ 3600 frames / 16). */
+  acksPerViewerHour: number;
+  viewerFramesInPerViewerHour: number;
+  viewersPerShard: number[];
+}
+
+const results: ShardHour[] = [];
+
+async function measure(shards: number): Promise<ShardHour> {
+  dev = await startWranglerDev({ vars: { RELAY_SHARDS: String(shards) } });
+  const hub = await TestHub.forView(dev.ingestUrl, dev.hubToken, 'default');
+  open.push(hub);
+  const now = Date.now();
+  hub.sendSnapshot(Array.from({ length: MACHINES }, (_, i) => machine(`m${i}`, { cpu_percent: i % 100 }, { lastSeen: now })), now);
+  await waitFor('every shard holds the fleet', async () => (await relayStats(dev!.url, dev!.hubToken)).filter((s) => s.role === 'relay' && s.machines === MACHINES).length === shards, 30_000);
+  const viewers: TestViewer[] = [];
+  for (let i = 0; i < VIEWERS; i++) {
+    const v = await TestViewer.open(dev.viewerUrl);
+    open.push(v);
+    viewers.push(v);
+  }
+  for (const v of viewers) await waitFor('snapshot', () => v.fleet.size === MACHINES);
+  let round = 0;
+  const ticker = setInterval(() => {
+    round++;
+    hub.sendDelta(Array.from({ length: MACHINES }, (_, i) => [`m${i}`, 0, { 0: (round + i) % 100 }] as [string, number, Record<string, number>]), [], Date.now());
+    hub.sent.length = 0;
+  }, 1000);
+  try {
+    await new Promise((r) => setTimeout(r, 2_000));
+    const before = await relayStats(dev.url, dev.hubToken);
+    const acks0 = viewers.reduce((n, v) => n + v.acksSent, 0);
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, WINDOW_MS));
+    const after = await relayStats(dev.url, dev.hubToken);
+    const seconds = (Date.now() - started) / 1000;
+    const acks = viewers.reduce((n, v) => n + v.acksSent, 0) - acks0;
+    const last = round;
+    for (const v of viewers) await waitFor('every viewer has the last push', () => v.value('m0', 'cpu_percent') === last % 100, 10_000);
+    const sum = (list: RelayStats[], pick: (s: RelayStats) => number, role?: RelayStats['role']) => list.filter((s) => role === undefined || s.role === role).reduce((n, s) => n + pick(s), 0);
+    const diff = (pick: (s: RelayStats) => number, role?: RelayStats['role']) => sum(after, pick, role) - sum(before, pick, role);
+    const hubFrames = shards > 1 ? diff((s) => s.hubFramesIn, 'coordinator') : diff((s) => s.hubFramesIn, 'relay');
+    const rpcOut = diff((s) => s.rpcCallsOut, 'coordinator');
+    const perHour = (n: number) => Math.round((n * 3600) / seconds);
+    return {
+      shards,
+      seconds,
+      hubFramesPerHour: perHour(hubFrames),
+      rpcCallsPerHour: perHour(rpcOut),
+      livenessCallsPerHour: perHour(rpcOut - hubFrames * shards),
+      alarmsPerHour: perHour(diff((s) => s.alarmsRun)),
+      alarmsSetPerHour: perHour(diff((s) => s.alarmsSet)),
+      rowsWrittenPerHour: perHour(diff((s) => s.rowsWritten)),
+      acksPerViewerHour: perHour(acks / VIEWERS),
+      viewerFramesInPerViewerHour: perHour(diff((s) => s.viewerFramesIn, 'relay') / VIEWERS),
+      viewersPerShard: after.filter((s) => s.role === 'relay').map((s) => s.viewers),
+    };
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+for (const shards of [1, 2, 4]) {
+  it(`measures the billed counts of a view with RELAY_SHARDS=${shards}`, async () => {
+    const r = await measure(shards);
+    results.push(r);
+    // One hub frame a second; with shards, one RPC per shard per frame and a few liveness calls.
+    expect(r.hubFramesPerHour).toBeGreaterThan(3000);
+    expect(r.hubFramesPerHour).toBeLessThan(4200);
+    if (shards === 1) expect(r.rpcCallsPerHour).toBe(0);
+    else {
+      expect(r.rpcCallsPerHour).toBeGreaterThanOrEqual(r.hubFramesPerHour * shards);
+      expect(r.livenessCallsPerHour).toBeLessThanOrEqual(Math.ceil((3600 / 20) * shards * 2));
+    }
+    // Viewers go to the shards in turn.
+    expect(Math.max(...r.viewersPerShard) - Math.min(...r.viewersPerShard)).toBeLessThanOrEqual(1);
+    // The slow-viewer signal: about one ack per VIEWER_ACK_FRAMES (16) frames a viewer gets, and every ack reached the relay.
+    expect(r.acksPerViewerHour).toBeGreaterThan(3600 / VIEWER_ACK_FRAMES - 150);
+    expect(r.acksPerViewerHour).toBeLessThan(3600 / VIEWER_ACK_FRAMES + 150);
+    expect(Math.abs(r.viewerFramesInPerViewerHour - r.acksPerViewerHour)).toBeLessThanOrEqual(0.1 * r.acksPerViewerHour);
+    if (results.length === 3) {
+      const out = path.join(REPO_ROOT, 'test-output');
+      mkdirSync(out, { recursive: true });
+      writeFileSync(path.join(out, 'edge-cost-shards.json'), JSON.stringify(results, null, 2));
+      console.table(results);
+    }
+  }, 120_000);
+}
