@@ -14,8 +14,13 @@
 //   socket: a config with another keyHash closes old-key viewers (4403) at once.
 // - A new viewer gets the snapshot (in parts when larger than a frame), then the view info `v`, the hub
 //   status `h` and the uptime bitmaps `up`; then deltas, `h` whenever the hub goes silent or returns,
-//   and `up` after an uptime bit changed (at most once per alarm). Whatever a viewer sends is ignored,
-//   but counted: past VIEWER_MESSAGES_PER_MINUTE (or one frame above 1 KiB) its socket is closed.
+//   and `up` after an uptime bit changed (at most once per alarm). A viewer only sends acks of what it
+//   has read (durable-objects/viewer-lag.ts): one too far behind gets `{"t":"lag"}` and nothing more,
+//   resumes from a fresh snapshot when caught up, or is closed with 4408 after VIEWER_LAG_CLOSE_MS.
+//   An ack that acknowledges nothing new, or anything else, is counted: past
+//   VIEWER_MESSAGES_PER_MINUTE (or one frame above 1 KiB) the socket is closed.
+// - Deltas: at once, unless they pass the viewers' byte allowance (VIEWER_BYTES_PER_S): then merged
+//   per machine into one later frame (relay-fleet.ts), sent at the latest by the alarm.
 // - Per client address (CF-Connecting-IP): at most MAX_VIEWERS_PER_IP sockets (counted by the runtime
 //   through a tag) and VIEWER_CONNECTS_PER_MINUTE handshakes; more are answered 429 with Retry-After.
 // - The alarm checkpoints the snapshot (with the uptime bitmaps and when the hub was last heard) at most

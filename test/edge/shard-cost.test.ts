@@ -34,6 +34,8 @@ export interface ShardHour {
   /** Alarms per hour, all objects of the view together (shards + coordinator). */
   alarmsPerHour: number;
   alarmsSetPerHour: number;
+  /** Of alarmsPerHour, the coordinator's (its hub-liveness round). */
+  coordinatorAlarmsPerHour: number;
   rowsWrittenPerHour: number;
   /** Acks one viewer sends per hour (≈ 3600 frames / 16). */
   acksPerViewerHour: number;
@@ -42,6 +44,27 @@ export interface ShardHour {
 }
 
 const results: ShardHour[] = [];
+
+/** Durable Object requests a month (730 h) of one view from the measured hour: hub frames (20:1), the
+ *  coordinator's RPC calls (1:1), alarms, and the viewers' acks (20:1) for 1,000 viewers keeping the
+ *  page open all month and for 10,000 viewers visiting 10 minutes a day. The last column: the same with
+ *  one hub socket per shard instead of the coordinator (N × frames at 20:1, no RPC) — computed. */
+function monthlyRequests(r: ShardHour) {
+  const h = 730;
+  const base = (r.hubFramesPerHour / 20 + r.rpcCallsPerHour + r.alarmsPerHour) * h;
+  const acksAlwaysOn1k = ((r.acksPerViewerHour / 20) * 1000 * h);
+  const acksDaily10k = ((r.acksPerViewerHour / 20) * 10_000 * (10 / 60) * (h / 24));
+  // Without the coordinator: its alarms (hub liveness) and RPC calls go, each shard gets every frame.
+  const perShardSockets = ((r.shards * r.hubFramesPerHour) / 20 + r.alarmsPerHour - r.coordinatorAlarmsPerHour) * h;
+  return {
+    shards: r.shards,
+    'view M req/month (hub+RPC+alarms)': +(base / 1e6).toFixed(2),
+    'of which RPC M': +((r.rpcCallsPerHour * h) / 1e6).toFixed(2),
+    'acks M: 1,000 viewers always on': +(acksAlwaysOn1k / 1e6).toFixed(2),
+    'acks M: 10,000 viewers 10 min/day': +(acksDaily10k / 1e6).toFixed(2),
+    'view M with a hub socket per shard': +(perShardSockets / 1e6).toFixed(2),
+  };
+}
 
 async function measure(shards: number): Promise<ShardHour> {
   dev = await startWranglerDev({ vars: { RELAY_SHARDS: String(shards) } });
@@ -87,6 +110,7 @@ async function measure(shards: number): Promise<ShardHour> {
       livenessCallsPerHour: perHour(rpcOut - hubFrames * shards),
       alarmsPerHour: perHour(diff((s) => s.alarmsRun)),
       alarmsSetPerHour: perHour(diff((s) => s.alarmsSet)),
+      coordinatorAlarmsPerHour: perHour(diff((s) => s.alarmsRun, 'coordinator')),
       rowsWrittenPerHour: perHour(diff((s) => s.rowsWritten)),
       acksPerViewerHour: perHour(acks / VIEWERS),
       viewerFramesInPerViewerHour: perHour(diff((s) => s.viewerFramesIn, 'relay') / VIEWERS),
@@ -118,8 +142,10 @@ for (const shards of [1, 2, 4]) {
     if (results.length === 3) {
       const out = path.join(REPO_ROOT, 'test-output');
       mkdirSync(out, { recursive: true });
-      writeFileSync(path.join(out, 'edge-cost-shards.json'), JSON.stringify(results, null, 2));
+      const bills = results.map(monthlyRequests);
+      writeFileSync(path.join(out, 'edge-cost-shards.json'), JSON.stringify({ measured: results, monthly: bills }, null, 2));
       console.table(results);
+      console.table(bills);
     }
   }, 120_000);
 }
