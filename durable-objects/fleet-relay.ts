@@ -60,6 +60,8 @@ const HUB_TAG = 'hub';
 const MAX_VIEWER_FRAME_CHARS = 1024;
 /** Largest frame sent to a viewer: a larger snapshot goes in parts, a larger delta as several. */
 export const MAX_VIEWER_OUT_FRAME_CHARS = 1_000_000;
+/** The alarm sends a held-back delta once no hub frame came for this long. */
+const QUIET_FLUSH_MS = 2_000;
 /** Close codes viewers get: the view was revoked; the link key they used is no longer the view's. */
 export const CLOSE_VIEW_REVOKED = 4404;
 export const CLOSE_LINK_KEY_CHANGED = 4403;
@@ -317,8 +319,9 @@ export class FleetRelay extends DurableObject<Env> {
     this.alarmAtMs = null;
     this.counters.alarmsRun++;
     const now = Date.now();
-    // Deltas the byte allowance held back go out now at the latest (the hub may have gone quiet).
-    for (const frame of this.fleet.flushPending()) this.broadcast(frame);
+    // Deltas the byte allowance held back go out here once the hub has gone quiet; while it pushes,
+    // its frames decide (in the hub's time), so every shard of a view sends the same frames.
+    if (now - this.heardAtMs >= QUIET_FLUSH_MS) for (const frame of this.fleet.flushPending()) this.broadcast(frame);
     const sweep = this.fleet.sweep(now);
     if (sweep) this.broadcast(sweep);
     if (this.dirty || this.uptimeDirty) this.checkpoint(now);
