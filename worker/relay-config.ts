@@ -19,7 +19,7 @@ export interface RelayConfig {
   readonly maxViewersPerIp: number;
   /** Viewer connection attempts per client address and minute on one relay shard (more get 429). */
   readonly viewerConnectsPerMinute: number;
-  /** Frames a viewer may send per minute (a dashboard sends none; past this its socket is closed). */
+  /** Frames a viewer may send per minute besides acks of new frames (a dashboard sends only those; past this its socket is closed). */
   readonly viewerMessagesPerMinute: number;
   /** A viewer with more frames than this sent and not acknowledged is paused (a slow reader). */
   readonly viewerLagFrames: number;
