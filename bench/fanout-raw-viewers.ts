@@ -11,7 +11,7 @@
 //   ← {cmd:'begin'} / {cmd:'end'} → {type:'ended', ...ViewersEnded, laggards: {...}} / {cmd:'close'}
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { LAG_FRAME, VIEWER_ACK_CHARS, VIEWER_ACK_FRAMES } from '../durable-objects/viewer-lag.ts';
+import { LAG_FRAME, VIEWER_ACK_CHARS, VIEWER_ACK_FRAMES } from '../proto/viewer-ack.ts';
 import type { ViewersEnded } from './fanout-viewers.ts';
 
 export interface OpenRawViewers {

@@ -8,7 +8,7 @@
 //   ← {cmd:'close'}  terminates every socket and exits.
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { LAG_FRAME, VIEWER_ACK_CHARS, VIEWER_ACK_FRAMES } from '../durable-objects/viewer-lag.ts';
+import { LAG_FRAME, VIEWER_ACK_CHARS, VIEWER_ACK_FRAMES } from '../proto/viewer-ack.ts';
 
 export interface OpenViewers {
   cmd: 'open';

@@ -14,15 +14,9 @@
 // - State lives in memory only. After the object woke from hibernation (nothing was broadcast while
 //   it slept) a socket has no state: the first ack then sets the baseline.
 
-/** Longest the relay holds a delta back to keep a viewer within VIEWER_BYTES_PER_S (hub time): frames
- *  of a large fleet may come this far apart, which the page allows for before calling a card stale. */
-export const RELAY_MAX_HOLD_MS = 10_000;
-/** Close code of a viewer that stayed behind for longer than the relay waits. */
-export const CLOSE_TOO_SLOW = 4408;
-export const LAG_FRAME = '{"t":"lag"}';
-/** What a viewer sends after this many frames or characters received since its last ack. */
-export const VIEWER_ACK_FRAMES = 16;
-export const VIEWER_ACK_CHARS = 256 * 1024;
+import { type Ack } from '../proto/viewer-ack.ts';
+
+export { AckCounter, CLOSE_TOO_SLOW, LAG_FRAME, parseAck, RELAY_MAX_HOLD_MS, VIEWER_ACK_CHARS, VIEWER_ACK_FRAMES, type Ack } from '../proto/viewer-ack.ts';
 
 export interface LagOptions {
   readonly maxUnackedFrames: number;
@@ -79,25 +73,6 @@ export function shouldClose(lag: ViewerLag, nowMs: number, options: LagOptions):
   return !lag.closing && lag.pausedAtMs !== null && nowMs - lag.pausedAtMs >= options.closeAfterMs;
 }
 
-export interface Ack {
-  n: number;
-  c: number;
-}
-
-/** Reads an ack frame; null when the text is not one (malformed acks are not acks). */
-export function parseAck(text: string): Ack | null {
-  if (text.length > 128 || !text.startsWith('{"t":"a"')) return null;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  const { n, c } = value as { n?: unknown; c?: unknown };
-  if (!Number.isSafeInteger(n) || !Number.isSafeInteger(c) || (n as number) < 0 || (c as number) < 0) return null;
-  return { n: n as number, c: c as number };
-}
-
 /** The outcome of an ack: `progress` whether it acknowledged anything new (an ack that does not counts
  *  against the viewer's message allowance), `resume` when a paused viewer has caught up. */
 export function applyAck(lag: ViewerLag, ack: Ack): { progress: boolean; resume: boolean } {
@@ -117,23 +92,4 @@ export function applyAck(lag: ViewerLag, ack: Ack): { progress: boolean; resume:
   const resume = lag.pausedAtMs !== null && lag.ackedFrames >= lag.sentFrames;
   if (resume) lag.pausedAtMs = null;
   return { progress, resume };
-}
-
-/** The viewer side: counts what arrives and says when to ack. */
-export class AckCounter {
-  frames = 0;
-  chars = 0;
-  private framesAtAck = 0;
-  private charsAtAck = 0;
-
-  /** Counts one received text frame; returns the ack to send now, or null. */
-  received(text: string): string | null {
-    if (text === 'pong') return null;
-    this.frames++;
-    this.chars += text.length;
-    if (text !== LAG_FRAME && this.frames - this.framesAtAck < VIEWER_ACK_FRAMES && this.chars - this.charsAtAck < VIEWER_ACK_CHARS) return null;
-    this.framesAtAck = this.frames;
-    this.charsAtAck = this.chars;
-    return `{"t":"a","n":${this.frames},"c":${this.chars}}`;
-  }
 }

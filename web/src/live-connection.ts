@@ -2,12 +2,12 @@
 // decodeFleetMessage before it reaches the store; a drop is retried with backoff + jitter, at once when
 // the browser comes back online or the tab becomes visible again. On a public view's relay (it sends a
 // `v` frame) the page acknowledges what it has read (`{"t":"a","n":frames,"c":chars}` every 16 frames
-// or 256 KiB, durable-objects/viewer-lag.ts): a tab that cannot keep up is paused by the relay
+// or 256 KiB, proto/viewer-ack.ts): a tab that cannot keep up is paused by the relay
 // (`{"t":"lag"}`) and resumes from a fresh snapshot once it has read everything, or is closed (4408)
 // and reconnects.
 import { decodeFleetMessage, type FleetMessage } from '../../proto/delta.ts';
 import { createSnapshotAssembler, decodeViewerExtra, frameType, type HubStatusFrame, type UptimeFrame, type ViewInfoFrame } from '../../proto/view-frames.ts';
-import { AckCounter, LAG_FRAME, RELAY_MAX_HOLD_MS } from '../../durable-objects/viewer-lag.ts';
+import { AckCounter, LAG_FRAME, RELAY_MAX_HOLD_MS } from '../../proto/viewer-ack.ts';
 import type { FleetStore } from './fleet-store.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
 
