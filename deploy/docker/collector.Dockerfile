@@ -59,5 +59,6 @@ VOLUME ["/data"]
 # kept in the spool). With COLLECTION_INTERVAL above 2 minutes, widen -mmin.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD find "${DATA_DIR}" -maxdepth 1 -name 'collector-seq-*.json' -mmin -2 | grep -q . || exit 1
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/sysmonstm.js"]
+# The collector's lean Node/V8 options on node's command line (bin/collector-node-options.js).
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=1", "--single-threaded", "--no-opt", "bin/sysmonstm.js"]
 CMD ["collector"]
