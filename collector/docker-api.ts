@@ -1,9 +1,7 @@
 // A minimal client of the Docker Engine API (which Podman also serves) over its unix socket: GET
 // requests with JSON answers, each bounded in time and size. The container source asks it for the
 // list of containers and their details at a slow cadence; the numbers come from cgroup files.
-// node:http is imported on the first request: the collector's gRPC client needs only node:http2, and
-// loading node:http costs some 4 MiB of memory that a machine without a container engine never pays.
-import type { Agent } from 'node:http';
+import http from 'node:http';
 
 export interface DockerApi {
   readonly socketPath: string;
@@ -25,12 +23,10 @@ export class DockerApiError extends Error {
 export function createDockerApi(socketPath: string, options: { timeoutMs?: number } = {}): DockerApi {
   const timeoutMs = options.timeoutMs ?? 5000;
   // One kept-alive connection for the requests of a refresh, closed when idle.
-  let client: Promise<{ http: typeof import('node:http'); agent: Agent }> | undefined;
-  const load = () => (client ??= import('node:http').then((http) => ({ http, agent: new http.Agent({ keepAlive: true, maxSockets: 4, timeout: 10_000 }) })));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4, timeout: 10_000 });
   return {
     socketPath,
-    async get<T>(path: string): Promise<T> {
-      const { http, agent } = await load();
+    get<T>(path: string): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         const req = http.get({ socketPath, path, agent, headers: { host: 'docker', accept: 'application/json' }, timeout: timeoutMs }, (res) => {
           const chunks: Buffer[] = [];

@@ -2,6 +2,7 @@
 // the hub's dashboard port (HTTP/1.1, 8000) instead of its gRPC port, or says http:// to a gRPC port
 // that speaks TLS. Both are slips that no retry fixes, so the collector stops with the fix (exit 2)
 // instead of retrying with ERR_HTTP2_ERROR. A probe gathers the facts (I/O); the verdict is pure.
+import http from 'node:http';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 
@@ -55,9 +56,7 @@ function probeTls(host: string, port: number, timeoutMs: number): Promise<boolea
   });
 }
 
-/** node:http is imported here, when a stream failed, not at start (the gRPC client needs only node:http2). */
-async function probeHttp1(host: string, port: number, timeoutMs: number): Promise<HubPortFacts['http1']> {
-  const http = await import('node:http');
+function probeHttp1(host: string, port: number, timeoutMs: number): Promise<HubPortFacts['http1']> {
   return new Promise((resolve) => {
     const req = http.get({ host, port, path: '/health', timeout: timeoutMs, headers: { accept: 'application/json' } }, (res) => {
       let body = '';

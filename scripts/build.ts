@@ -66,25 +66,6 @@ function bundleInfo(result: esbuild.BuildResult<{ metafile: true }>, file: strin
   return { file, bytes, packages: importedPackages(result) };
 }
 
-/**
- * Connect's Node client imports node:http and node:https for its HTTP/1.1 transports, which the
- * collector never uses (gRPC runs on node:http2); loading them at start costs the process ~4 MiB. In
- * the collector bundle those two imports become a `request` that loads the module on its first call.
- * The collector's own uses of node:http (the Engine API, the hub-port probe) import it when needed.
- */
-export const lazyHttpForConnect: esbuild.Plugin = {
-  name: 'lazy-http-for-connect',
-  setup(build) {
-    build.onResolve({ filter: /^node:https?$/ }, (args) =>
-      /[\\/]@connectrpc[\\/]connect-node[\\/]/.test(args.importer) ? { path: args.path, namespace: 'lazy-builtin' } : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
-      contents: `export function request(...args) { return process.getBuiltinModule(${JSON.stringify(args.path)}).request(...args); }`,
-      loader: 'js',
-    }));
-  },
-};
-
 export async function buildCollector(outdir = DIST_DIR): Promise<BuiltBundle> {
   rmSync(path.join(outdir, CHUNK_DIR), { recursive: true, force: true });
   const result = await esbuild.build({
@@ -101,7 +82,6 @@ export async function buildCollector(outdir = DIST_DIR): Promise<BuiltBundle> {
     legalComments: 'none',
     // Loaded only for LOG_FORMAT=pretty; pino starts pino-pretty in a worker thread by module name.
     external: ['pino', 'pino-pretty'],
-    plugins: [lazyHttpForConnect],
     banner: { js: REQUIRE_BANNER },
     metafile: true,
     logLevel: 'warning',
