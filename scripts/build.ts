@@ -66,10 +66,30 @@ function bundleInfo(result: esbuild.BuildResult<{ metafile: true }>, file: strin
   return { file, bytes, packages: importedPackages(result) };
 }
 
+/**
+ * Connect's Node client imports node:http and node:https for its HTTP/1.1 transports, which the
+ * collector never uses (gRPC runs on node:http2). An ESM import of node:http reads all its exports,
+ * and its WebSocket getter loads undici: 5 MiB of the collector's memory. In the collector bundle
+ * those two imports become a `request` that takes the module with process.getBuiltinModule on its
+ * first call. (The global Headers is replaced for the same reason: collector/bundle-main.ts.)
+ */
+const lazyHttpForConnect: esbuild.Plugin = {
+  name: 'lazy-http-for-connect',
+  setup(build) {
+    build.onResolve({ filter: /^node:https?$/ }, (args) =>
+      /[\\/]@connectrpc[\\/]connect-node[\\/]/.test(args.importer) ? { path: args.path, namespace: 'lazy-builtin' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: `export function request(...args) { return process.getBuiltinModule(${JSON.stringify(args.path)}).request(...args); }`,
+      loader: 'js',
+    }));
+  },
+};
+
 export async function buildCollector(outdir = DIST_DIR): Promise<BuiltBundle> {
   rmSync(path.join(outdir, CHUNK_DIR), { recursive: true, force: true });
   const result = await esbuild.build({
-    entryPoints: { collector: path.join(ROOT, 'collector', 'main.ts') },
+    entryPoints: { collector: path.join(ROOT, 'collector', 'bundle-main.ts') },
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -82,6 +102,7 @@ export async function buildCollector(outdir = DIST_DIR): Promise<BuiltBundle> {
     legalComments: 'none',
     // Loaded only for LOG_FORMAT=pretty; pino starts pino-pretty in a worker thread by module name.
     external: ['pino', 'pino-pretty'],
+    plugins: [lazyHttpForConnect],
     banner: { js: REQUIRE_BANNER },
     metafile: true,
     logLevel: 'warning',
