@@ -55,6 +55,7 @@ export function collectorVariants(part: unknown, p: VariantPaths): CollectorVari
     { label: 'every source, --max-semi-space-size=1', nodeArgs: ['--max-semi-space-size=1'], sources: every },
     { label: 'every source, --single-threaded', nodeArgs: ['--single-threaded'], sources: every },
     { label: 'every source, --no-opt', nodeArgs: ['--no-opt'], sources: every },
+    { label: 'every source, --max-semi-space-size=1 --single-threaded --no-opt', nodeArgs: ['--max-semi-space-size=1', '--single-threaded', '--no-opt'], sources: every },
     { label: `every source, ${LEAN.join(' ')}`, nodeArgs: LEAN, sources: every },
     { label: 'every source, those + --max-old-space-size=16', nodeArgs: [...LEAN, '--max-old-space-size=16'], sources: every },
     { label: 'every source, those + --optimize-for-size', nodeArgs: [...LEAN, '--optimize-for-size'], sources: every },

@@ -3,13 +3,14 @@
 //   --max-semi-space-size=1  a 1 MiB young generation (V8's default grows it to 16 MiB);
 //   --single-threaded        no V8 worker threads (concurrent GC and compiler threads, their stacks);
 //   --no-opt                 no optimizing compiler (TurboFan): its code and the pages of the node
-//                            executable it runs from are never touched.
+//                            executable it runs from are never touched;
+//   --no-sparkplug           no baseline compiler: the bytecode is interpreted, no machine code kept.
 // Several of them are refused in NODE_OPTIONS, so they go on node's command line: the systemd unit and
 // the collector image write them there, and `sysmonstm collector` started without them re-executes
 // node with them in the same process (process.execve: same pid, so systemd and tini are not confused).
 // Plain JavaScript, like entry-points.js: deciding costs no type stripping.
 
-export const COLLECTOR_NODE_OPTIONS = Object.freeze(['--max-semi-space-size=1', '--single-threaded', '--no-opt']);
+export const COLLECTOR_NODE_OPTIONS = Object.freeze(['--max-semi-space-size=1', '--single-threaded', '--no-opt', '--no-sparkplug']);
 
 /**
  * The argv to re-execute node with (for process.execve), or null to run in this process as it is: when

@@ -60,5 +60,5 @@ VOLUME ["/data"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD find "${DATA_DIR}" -maxdepth 1 -name 'collector-seq-*.json' -mmin -2 | grep -q . || exit 1
 # The collector's lean Node/V8 options on node's command line (bin/collector-node-options.js).
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=1", "--single-threaded", "--no-opt", "bin/sysmonstm.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=1", "--single-threaded", "--no-opt", "--no-sparkplug", "bin/sysmonstm.js"]
 CMD ["collector"]

@@ -15,7 +15,7 @@ const base = { command: 'collector', execArgv: [], argv: ['/usr/bin/node', '/opt
 describe('collectorRelaunchArgv', () => {
   it('re-executes node with the options, the script and the arguments unchanged', () => {
     expect(collectorRelaunchArgv(base)).toEqual(['/usr/bin/node', ...COLLECTOR_NODE_OPTIONS, '/opt/x/bin/sysmonstm.js', 'collector', '--hub', 'http://hub:50051']);
-    expect(COLLECTOR_NODE_OPTIONS).toEqual(['--max-semi-space-size=1', '--single-threaded', '--no-opt']);
+    expect(COLLECTOR_NODE_OPTIONS).toEqual(['--max-semi-space-size=1', '--single-threaded', '--no-opt', '--no-sparkplug']);
   });
 
   it('leaves node as it is when it was given options (the user chose), NODE_OPTIONS is set, there is no execve, or another command runs', () => {
