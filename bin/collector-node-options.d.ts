@@ -8,4 +8,6 @@ export function collectorRelaunchArgv(input: {
   execPath: string;
   env: Readonly<Record<string, string | undefined>>;
   canExecve: boolean;
+  /** bin/collector.cjs when the built CommonJS bundle is there. */
+  cjsEntry?: string;
 }): string[] | null;

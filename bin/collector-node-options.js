@@ -15,13 +15,16 @@ export const COLLECTOR_NODE_OPTIONS = Object.freeze(['--max-semi-space-size=1', 
 /**
  * The argv to re-execute node with (for process.execve), or null to run in this process as it is: when
  * node was given options of its own (on its command line or in NODE_OPTIONS, the user's choice wins),
- * when the platform has no execve (Windows), or for a command other than the collector.
- * @param {{ command: string, execArgv: readonly string[], argv: readonly string[], execPath: string, env: Readonly<Record<string, string | undefined>>, canExecve: boolean }} input
+ * when the platform has no execve (Windows), or for a command other than the collector. With
+ * `cjsEntry` (bin/collector.cjs, when the package is built) the new process starts there with the
+ * collector's arguments; otherwise it runs this script again with the same arguments.
+ * @param {{ command: string, execArgv: readonly string[], argv: readonly string[], execPath: string, env: Readonly<Record<string, string | undefined>>, canExecve: boolean, cjsEntry?: string }} input
  * @returns {string[] | null}
  */
-export function collectorRelaunchArgv({ command, execArgv, argv, execPath, env, canExecve }) {
+export function collectorRelaunchArgv({ command, execArgv, argv, execPath, env, canExecve, cjsEntry }) {
   if (command !== 'collector' || !canExecve) return null;
   if (execArgv.length > 0 || (env.NODE_OPTIONS ?? '').trim() !== '') return null;
-  // argv[1] is this script; the rest are the user's arguments, passed on unchanged.
+  // argv: [node, this script, 'collector', ...the collector's arguments].
+  if (cjsEntry) return [execPath, ...COLLECTOR_NODE_OPTIONS, cjsEntry, ...argv.slice(3)];
   return [execPath, ...COLLECTOR_NODE_OPTIONS, ...argv.slice(1)];
 }

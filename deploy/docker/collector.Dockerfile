@@ -59,6 +59,7 @@ VOLUME ["/data"]
 # kept in the spool). With COLLECTION_INTERVAL above 2 minutes, widen -mmin.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD find "${DATA_DIR}" -maxdepth 1 -name 'collector-seq-*.json' -mmin -2 | grep -q . || exit 1
-# The collector's lean Node/V8 options on node's command line (bin/collector-node-options.js).
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=1", "--single-threaded", "--no-opt", "--no-sparkplug", "bin/sysmonstm.js"]
+# `sysmonstm collector` re-executes node (same pid, under tini) with the collector's Node/V8 options
+# and its CommonJS entry (bin/collector-node-options.js, bin/collector.cjs).
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/sysmonstm.js"]
 CMD ["collector"]

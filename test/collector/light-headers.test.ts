@@ -87,12 +87,16 @@ describe('the collector bundle', () => {
         await new Promise((r) => setTimeout(r, 1500));
         await c.close();
         console.log(JSON.stringify({ undici: process.moduleLoadList.filter((x) => x.includes('undici')), headers: globalThis.Headers.name }));`;
-      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
-      expect(r.status, r.stderr).toBe(0);
-      const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { undici: string[]; headers: string };
-      expect(out.undici).toEqual([]);
-      // Minified: the class keeps no name of its own, but it is not Node's.
-      expect(out.headers).not.toBe('Headers');
+      // The ESM bundle, and the CommonJS one that bin/collector.cjs runs (a require, then the same body).
+      const cjsScript = script.replace(`const m = await import(${JSON.stringify(built.file)});`, `const m = require(${JSON.stringify(built.file.replace(/\.mjs$/, '.cjs'))});`);
+      for (const [inputType, body] of [['module', script], ['commonjs', `(async () => { ${cjsScript} })()`]] as const) {
+        const r = spawnSync(process.execPath, [`--input-type=${inputType}`, '-e', body], { encoding: 'utf8', timeout: 30_000 });
+        expect(r.status, r.stderr).toBe(0);
+        const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { undici: string[]; headers: string };
+        expect(out.undici, inputType).toEqual([]);
+        // Minified: the class keeps no name of its own, but it is not Node's.
+        expect(out.headers).not.toBe('Headers');
+      }
     } finally {
       dir.remove();
     }

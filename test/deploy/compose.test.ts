@@ -6,7 +6,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, test } from 'vitest';
-import { COLLECTOR_NODE_OPTIONS } from '../../bin/collector-node-options.js';
 import { COLLECTOR_ENV_VARIABLES, parseCollectorConfig } from '../../collector/config.ts';
 import { HUB_ENV_VARIABLES, parseHubConfig } from '../../hub/config.ts';
 import { importClosure, interpolate, mentionedInDotEnv, parseDockerfile, parseDotEnv, referencedVariables, type DockerStage } from '../support/deploy-files.ts';
@@ -227,8 +226,8 @@ describe('Dockerfiles', () => {
         const order = final.instructions.map((i) => i.keyword);
         expect(order.lastIndexOf('USER')).toBeLessThan(order.indexOf('ENTRYPOINT'));
         expect(keyword('HEALTHCHECK')).toHaveLength(1);
-        // The collector's lean node options go on node's command line (bin/collector-node-options.js).
-        expect(JSON.parse(keyword('ENTRYPOINT')[0].args)).toEqual(['/usr/bin/tini', '--', 'node', ...(command === 'collector' ? COLLECTOR_NODE_OPTIONS : []), 'bin/sysmonstm.js']);
+        // No node options: `sysmonstm collector` re-executes node with the collector's own (bin/collector-node-options.js).
+        expect(JSON.parse(keyword('ENTRYPOINT')[0].args)).toEqual(['/usr/bin/tini', '--', 'node', 'bin/sysmonstm.js']);
         expect(JSON.parse(keyword('CMD')[0].args)).toEqual([command]);
       });
 

@@ -10,7 +10,6 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { COLLECTOR_ENV_VARIABLES, parseCollectorConfig } from '../../collector/config.ts';
 import { HUB_ENV_VARIABLES, parseHubConfig } from '../../hub/config.ts';
 import { parseDotEnv } from '../support/deploy-files.ts';
-import { COLLECTOR_NODE_OPTIONS } from '../../bin/collector-node-options.js';
 import { entryPoints } from '../../bin/entry-points.js';
 import { ROOT } from '../support/hub-process.ts';
 import { tempDir } from '../support/servers.ts';
@@ -61,9 +60,8 @@ for (const name of ['collector', 'hub'] as const) {
 
   describe(`sysmonstm-${name}.service`, () => {
     test('runs the installed package (its built JavaScript) as an unprivileged dynamic user', () => {
-      // The collector runs with its lean node options (bin/collector-node-options.js) on node's command line.
-      const nodeOptions = name === 'collector' ? `${COLLECTOR_NODE_OPTIONS.join(' ')} ` : '';
-      expect(one('ExecStart')).toBe(`/usr/bin/node ${nodeOptions}${PACKAGE_DIR}/bin/sysmonstm.js ${name}`);
+      // No node options: `sysmonstm collector` re-executes node with the collector's own (bin/collector-node-options.js).
+      expect(one('ExecStart')).toBe(`/usr/bin/node ${PACKAGE_DIR}/bin/sysmonstm.js ${name}`);
       // Under node_modules, bin/sysmonstm.js runs dist/ (bin/entry-points.js).
       expect(entryPoints(PACKAGE_DIR, () => true).mode).toBe('built');
       expect(one('DynamicUser')).toBe('yes');
