@@ -149,7 +149,7 @@ async function main(): Promise<void> {
         { cwd: dir.path, env: { ...process.env, LOG_LEVEL: 'warn', ...variant.env }, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       collectorOutputs.push(output(collector));
-      const how = variant.nodeArgs.length ? `node ${variant.nodeArgs.join(' ')} bin/sysmonstm.js collector` : `sysmonstm collector (re-executes node ${COLLECTOR_NODE_OPTIONS.join(' ')})`;
+      const how = variant.nodeArgs.length ? `node ${variant.nodeArgs.join(' ')} bin/sysmonstm.js collector` : `sysmonstm collector (re-executes node ${COLLECTOR_NODE_OPTIONS.join(' ')} bin/collector.cjs)`;
       contenders.push({ name: `ours ${i + 1}: ${variant.label}`, ours: true, variant, what: how, child: collector, samplesSoFar: () => lastSeq(id), stop: () => stopChild(collector) });
     });
 
@@ -344,7 +344,7 @@ async function main(): Promise<void> {
       markdownTable(table),
       '',
       ...(optionsTable.length ? ['**Node and V8 options**, every source on (peak RSS of the collector process; "vs no options" against the first row)', '', markdownTable(optionsTable), ''] : []),
-      `**Per source**, as shipped (\`sysmonstm collector\`, which re-executes node with ${COLLECTOR_NODE_OPTIONS.join(' ')}): each source on alone against every extra source off. Bytes per report: the source's field of the Report encoded alone (protobuf), averaged over ${bytes.samples} reports sampled once a second in the bench process from the same fakes.`,
+      `**Per source**, as shipped (\`sysmonstm collector\`, which re-executes node with ${COLLECTOR_NODE_OPTIONS.join(' ')} and the CommonJS entry bin/collector.cjs; the options rows above keep bin/sysmonstm.js, an ES module): each source on alone against every extra source off. Bytes per report: the source's field of the Report encoded alone (protobuf), averaged over ${bytes.samples} reports sampled once a second in the bench process from the same fakes.`,
       '',
       markdownTable(sourceTable),
       '',
