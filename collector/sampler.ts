@@ -106,7 +106,8 @@ export interface ProcessSample {
 }
 
 export interface GpuSample {
-  vendor: 'nvidia' | 'amd';
+  /** nvidia and amd on Linux (nvidia-smi, sysfs); off Linux whatever systeminformation names (si-extra-parsers.ts). */
+  vendor: 'nvidia' | 'amd' | 'intel' | 'apple';
   index: number;
   name: string;
   utilizationPercent: number;
