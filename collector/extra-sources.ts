@@ -11,20 +11,12 @@ import { detectGpuSource, type GpuSource } from './gpu-source.ts';
 import type { Logger } from './log.ts';
 import type { SiExtraSourcesDeps } from './si-extra-sources.ts';
 import { parseMeminfo } from './proc-parsers.ts';
-import type { ExtraSample } from './sampler.ts';
+import type { ExtraSample, ExtraSources } from './sampler.ts';
+
+export type { ExtraSources } from './sampler.ts';
 import { detectServiceSource } from './service-source.ts';
 import { detectSmartSource } from './smart-source.ts';
 import { createTopProcessesSource, type TopProcessesSource } from './top-processes-source.ts';
-
-export interface ExtraSources {
-  /** Detects every source (logged once each). */
-  start(): Promise<void>;
-  /** What the sources have for this report; a field is absent when its source is off or not due. */
-  sample(): Promise<ExtraSample>;
-  close(): Promise<void>;
-  /** The names of the sources found at start. */
-  readonly active: readonly string[];
-}
 
 export interface ExtraSourcesDeps {
   log: Logger;

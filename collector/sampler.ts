@@ -163,3 +163,15 @@ export interface Sampler {
   sample(): Promise<MachineSample>;
   describe(): Promise<MachineInfo>;
 }
+
+/** The sources beside the machine's metrics (containers, top processes, GPUs, disk health, services),
+ *  read by /proc, /sys and the engine API on Linux (extra-sources.ts) or systeminformation elsewhere. */
+export interface ExtraSources {
+  /** Detects every source (logged once each). */
+  start(): Promise<void>;
+  /** What the sources have for this report; a field is absent when its source is off or not due. */
+  sample(): Promise<ExtraSample>;
+  close(): Promise<void>;
+  /** The names of the sources found at start. */
+  readonly active: readonly string[];
+}

@@ -6,9 +6,8 @@
 // container stats take about a second each, so every source refreshes in the background at its own
 // cadence and a sample returns the latest values without waiting.
 import type { CollectorConfig } from './config.ts';
-import type { ExtraSources } from './extra-sources.ts';
 import type { Logger } from './log.ts';
-import type { ContainerSample, ExtraSample, GpuSample } from './sampler.ts';
+import type { ContainerSample, ExtraSample, ExtraSources, GpuSample } from './sampler.ts';
 import { containersFromSi, gpusFromSi, topProcessesFromSi, type SiContainer, type SiContainerStats, type SiContainerTotals, type SiGraphicsController, type SiProcess } from './si-extra-parsers.ts';
 
 /** The part of the systeminformation module these sources call (the real module, or a recording in tests). */
