@@ -10,18 +10,18 @@
 // For each: CPU seconds used in the window (utime + stime including waited-for children, summed over
 // the process tree, from /proc), peak RSS (Σ VmHWM over the tree), and samples taken in the window;
 // RssAnon / RssFile of the main process at the end (heap and code vs pages of the executable).
-// Targets: our CPU ≤ node_exporter + scraper; our peak RSS ≤ 60 MB.
-// Ours runs in four variants side by side, each its own collector process with its own machine id:
-//   1. the extra sources off (TOP_PROCESSES=0; this machine has no container engine, GPU, smartctl or systemd);
-//   2. every source on: containers from a fake Docker Engine API (test/fixtures/docker, served by this
-//      process, not measured; with no cgroup files to read it asks the engine's one-shot stats every
-//      second, the dearer path), top processes (10 every 5 s), and fake nvidia-smi / smartctl /
-//      systemctl on PATH (shell scripts printing recordings: their CPU counts in our tree, as a real
-//      nvidia-smi's would);
-//   3. as 2 with node --max-semi-space-size=1 (a 1 MiB young generation instead of 16 MiB);
-//   4. as 3 plus --single-threaded --no-opt (no V8 worker threads, no optimizing compiler).
-//      (--lite-mode and --jitless would save more, but they turn WebAssembly off and Node's undici needs it.)
-// Run: node bench/collector-footprint.ts [--window 300] [--warmup 15]    (--quick: 20 s window)
+// Targets, with every source on: our CPU per sample ≤ node_exporter + scraper; our peak RSS ≤ 60 MiB.
+// Ours runs in many variants side by side, each its own collector process with its own machine id
+// (bench/collector-variants.ts): --part options, every source on under each set of Node/V8 options;
+// --part sources, as shipped (the launcher's options, bin/collector-node-options.js) with every extra
+// source off, each source alone and every source on. "Every source": containers from a fake Docker
+// Engine API (test/fixtures/docker, served by this process, not measured; with no cgroup files to read
+// it asks the engine's one-shot stats every second, the dearer path), top processes (10 every 5 s),
+// and fake nvidia-smi / smartctl / systemctl on PATH (shell scripts printing recordings: their CPU
+// counts in our tree, as a real nvidia-smi's would). After the window, the bytes each source adds to a
+// report are measured in this process (bench/source-bytes.ts).
+// (--lite-mode and --jitless cannot run: they turn WebAssembly off and Node's undici, behind Headers, needs it.)
+// Run: node bench/collector-footprint.ts [--window 300] [--warmup 15] [--part options|sources|all]    (--quick: 20 s window)
 // Needs: apt-get update && apt-get install -y prometheus-node-exporter glances
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
@@ -32,7 +32,10 @@ import { entryPoints } from '../bin/entry-points.js';
 import { buildCollector } from '../scripts/build.ts';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../test/support/fake-docker-engine.ts';
 import { writeFakeExecutables } from '../test/support/fake-executables.ts';
+import { COLLECTOR_NODE_OPTIONS } from '../bin/collector-node-options.js';
+import { collectorVariants, SOURCES, type CollectorVariant, type VariantPaths } from './collector-variants.ts';
 import { parseStatusKb, TreeSampler, treeUsage } from './process-usage.ts';
+import { measureSourceBytes } from './source-bytes.ts';
 import { commandLine, fmt, formatBytes, markdownTable, numberFlag, parseBenchArgs, ratio, REPO_ROOT, sleep, verdict, waitUntil, writeResultsSection } from './results.ts';
 
 const NODE_EXPORTER_BIN = '/usr/bin/prometheus-node-exporter';
@@ -48,6 +51,7 @@ interface Contender {
   name: string;
   /** One of our collector variants. */
   ours?: boolean;
+  variant?: CollectorVariant;
   /** What it is, for the table. */
   what: string;
   /** The process tree measured (undefined: not available). */
@@ -119,7 +123,7 @@ async function main(): Promise<void> {
       return res.ok ? ((await res.json()) as { lastSeq: number }).lastSeq : 0;
     };
 
-    // ---- ours: the bundle, the way users run the collector, in four variants ----
+    // ---- ours: the bundle, the way users run the collector, in every variant ----
     const packageRoot = path.join(dir.path, 'package');
     mkdirSync(packageRoot);
     cpSync(path.join(REPO_ROOT, 'bin'), path.join(packageRoot, 'bin'), { recursive: true });
@@ -130,15 +134,12 @@ async function main(): Promise<void> {
     if (chosen.mode !== 'built') throw new Error(`the collector would not run from the bundle: ${chosen.reason}`);
     engine = await startFakeDockerEngine(path.join(dir.path, 'docker.sock'));
     const fake = writeFakeExecutables(path.join(dir.path, 'bin'));
-    const everySource = { DOCKER_HOST: `unix://${engine.socketPath}`, TOP_PROCESSES: '10', TOP_PROCESSES_INTERVAL: '5', SERVICE_PATTERNS: 'nginx*,postgres*', PATH: `${fake.bin}:${process.env.PATH}` };
-    // V8 flags go on node's command line (NODE_OPTIONS refuses some of them, --lite-mode for one).
-    const variants: Array<{ label: string; env: Record<string, string>; nodeArgs: string[] }> = [
-      { label: 'no extra sources', env: { TOP_PROCESSES: '0' }, nodeArgs: [] },
-      { label: 'every source on', env: everySource, nodeArgs: [] },
-      { label: 'every source, --max-semi-space-size=1', env: everySource, nodeArgs: ['--max-semi-space-size=1'] },
-      // (--lite-mode and --jitless turn WebAssembly off, and Node's fetch/Headers (undici) need it: the collector cannot start.)
-      { label: 'every source, semi-space 1 + --single-threaded --no-opt', env: everySource, nodeArgs: ['--max-semi-space-size=1', '--single-threaded', '--no-opt'] },
-    ];
+    // The same fakes without nvidia-smi, for the variants where the GPU source stays off.
+    const noGpuBin = path.join(dir.path, 'bin-no-gpu');
+    mkdirSync(noGpuBin);
+    for (const name of ['smartctl', 'systemctl']) symlinkSync(path.join(fake.bin, name), path.join(noGpuBin, name));
+    const variantPaths: VariantPaths = { engineSocket: engine.socketPath, absentSocket: path.join(dir.path, 'no-engine.sock'), fakeBin: fake.bin, noGpuBin, path: process.env.PATH ?? '' };
+    const variants = collectorVariants(args.flags.part, variantPaths);
     const collectorOutputs: Array<() => string> = [];
     variants.forEach((variant, i) => {
       const id = `${MACHINE_ID}-${i + 1}`;
@@ -148,7 +149,8 @@ async function main(): Promise<void> {
         { cwd: dir.path, env: { ...process.env, LOG_LEVEL: 'warn', ...variant.env }, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       collectorOutputs.push(output(collector));
-      contenders.push({ name: `ours ${i + 1}: ${variant.label}`, ours: true, what: `node bin/sysmonstm.js collector --interval 1 (dist/collector.mjs) → hub over gRPC${variant.nodeArgs.length ? `, node ${variant.nodeArgs.join(' ')}` : ''}`, child: collector, samplesSoFar: () => lastSeq(id), stop: () => stopChild(collector) });
+      const how = variant.nodeArgs.length ? `node ${variant.nodeArgs.join(' ')} bin/sysmonstm.js collector` : `sysmonstm collector (re-executes node ${COLLECTOR_NODE_OPTIONS.join(' ')} bin/collector.cjs)`;
+      contenders.push({ name: `ours ${i + 1}: ${variant.label}`, ours: true, variant, what: how, child: collector, samplesSoFar: () => lastSeq(id), stop: () => stopChild(collector) });
     });
 
     // ---- node_exporter + scraper ----
@@ -207,10 +209,13 @@ async function main(): Promise<void> {
     interface Row {
       name: string;
       ours?: boolean;
+      variant?: CollectorVariant;
       what: string;
       cpuS: number;
       samples: number;
       peakBytes: number;
+      /** VmHWM of the main process (the collector itself, without the children it runs). */
+      mainPeakBytes: number;
       endRssBytes: number;
       /** RssAnon / RssFile of the main process at the end, bytes. */
       anonBytes: number;
@@ -220,47 +225,116 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const c of contenders) {
       if (c.missing || !c.child?.pid) {
-        rows.push({ name: c.name, what: c.what, cpuS: Number.NaN, samples: Number.NaN, peakBytes: Number.NaN, endRssBytes: Number.NaN, anonBytes: Number.NaN, fileBytes: Number.NaN, missing: c.missing ?? 'did not start' });
+        rows.push({ name: c.name, what: c.what, cpuS: Number.NaN, samples: Number.NaN, peakBytes: Number.NaN, mainPeakBytes: Number.NaN, endRssBytes: Number.NaN, anonBytes: Number.NaN, fileBytes: Number.NaN, missing: c.missing ?? 'did not start' });
         continue;
       }
       const status = readFileSync(`/proc/${c.child.pid}/status`, 'utf8');
       const end = c.sampler!.stop();
       const samples = (await c.samplesSoFar!()) - c.samplesAtStart!;
       if (!end || c.child.exitCode !== null) throw new Error(`${c.name} exited during the window`);
-      rows.push({ name: c.name, ours: c.ours, what: c.what, cpuS: end.cpuSeconds - c.cpuAtStart!, samples, peakBytes: c.sampler!.peakHwmBytes, endRssBytes: end.rssBytes, anonBytes: parseStatusKb(status, 'RssAnon') ?? Number.NaN, fileBytes: parseStatusKb(status, 'RssFile') ?? Number.NaN });
+      rows.push({
+        name: c.name,
+        ours: c.ours,
+        variant: c.variant,
+        what: c.what,
+        cpuS: end.cpuSeconds - c.cpuAtStart!,
+        samples,
+        peakBytes: c.sampler!.peakHwmBytes,
+        mainPeakBytes: parseStatusKb(status, 'VmHWM') ?? Number.NaN,
+        endRssBytes: end.rssBytes,
+        anonBytes: parseStatusKb(status, 'RssAnon') ?? Number.NaN,
+        fileBytes: parseStatusKb(status, 'RssFile') ?? Number.NaN,
+      });
     }
+    for (const c of contenders) await c.stop?.().catch(() => {});
+
+    // Bytes per report per source: the collector's sources in this process, reading the same fakes.
+    const byteSamples = args.quick ? 10 : 30;
+    console.log(`bytes per report per source: ${byteSamples} samples in this process ...`);
+    const bytes = await measureSourceBytes(variantPaths, byteSamples);
 
     const ours = rows.filter((r) => r.ours);
     const exporter = rows.find((r) => r.name === 'node_exporter')!;
     const scraper = rows.find((r) => r.name.startsWith('scraper'));
     const glances = rows.find((r) => r.name === 'Glances')!;
     const exporterPlusScraper = exporter.missing ? Number.NaN : exporter.cpuS + (scraper?.cpuS ?? 0);
+    const msPerSample = (r: Row) => (1000 * r.cpuS) / r.samples;
+    const exporterMsPerSample = exporter.missing ? Number.NaN : (1000 * exporterPlusScraper) / exporter.samples;
+    const mib = (bytes: number) => bytes / (1024 * 1024);
+    const signedMib = (bytes: number) => (Number.isFinite(bytes) ? `${bytes >= 0 ? '+' : '−'}${fmt(Math.abs(mib(bytes)), 1)} MiB` : 'n/a');
+    const signedMs = (ms: number) => (Number.isFinite(ms) ? `${ms >= 0 ? '+' : '−'}${fmt(Math.abs(ms), 2)}` : 'n/a');
     const table = rows.map((r) => ({
       process: r.name,
       'CPU s in window': r.missing ? r.missing : fmt(r.cpuS, 2),
       'CPU % of one core': r.missing ? '' : fmt((100 * r.cpuS) / elapsedS, 2),
       'samples in window': r.missing ? '' : r.samples,
-      'CPU ms per sample': r.missing ? '' : fmt((1000 * r.cpuS) / r.samples, 2),
-      'peak RSS (Σ VmHWM)': r.missing ? '' : formatBytes(r.peakBytes),
-      'RSS at the end (Σ VmRSS)': r.missing ? '' : formatBytes(r.endRssBytes),
+      'CPU ms per sample': r.missing ? '' : fmt(msPerSample(r), 2),
+      'peak RSS, main process (VmHWM)': r.missing ? '' : formatBytes(r.mainPeakBytes),
+      'peak RSS, tree (Σ VmHWM)': r.missing ? '' : formatBytes(r.peakBytes),
       'main process RssAnon / RssFile at the end': r.missing ? '' : `${formatBytes(r.anonBytes)} / ${formatBytes(r.fileBytes)}`,
     }));
-    const targets = ours.flatMap((o) => [
+
+    // Node/V8 options, every source on: what each set saves against none.
+    const optionRows = ours.filter((r) => r.variant?.part === 'options');
+    const noOptions = optionRows.find((r) => r.variant!.nodeArgs.join(' ') === '--no-warnings' && r.variant!.sources.length > 0);
+    const optionsTable = optionRows.map((r) => ({
+      configuration: r.variant!.label,
+      'node options': r.variant!.nodeArgs.join(' '),
+      'peak RSS, main process': formatBytes(r.mainPeakBytes),
+      'vs no options': noOptions && r.variant!.sources.length > 0 ? signedMib(r.mainPeakBytes - noOptions.mainPeakBytes) : '',
+      'peak RSS, tree': formatBytes(r.peakBytes),
+      'CPU ms per sample': fmt(msPerSample(r), 2),
+      'CPU ÷ (node_exporter + scraper)': fmt(ratio(r.cpuS / r.samples, exporterPlusScraper / (exporter.samples || Number.NaN)), 2),
+    }));
+
+    // Each source alone against every source off, as shipped (the launcher's options).
+    const sourceRows = ours.filter((r) => r.variant?.part === 'sources');
+    const allOff = sourceRows.find((r) => r.variant!.sources.length === 0);
+    const shippedAll = sourceRows.find((r) => r.variant!.sources.length === SOURCES.length);
+    const sourceTable = [
+      ...SOURCES.map((name) => {
+        const alone = sourceRows.find((r) => r.variant!.sources.length === 1 && r.variant!.sources[0] === name);
+        return {
+          source: name,
+          'peak RSS, main process, alone': alone ? formatBytes(alone.mainPeakBytes) : 'n/a',
+          'vs every source off': alone && allOff ? signedMib(alone.mainPeakBytes - allOff.mainPeakBytes) : 'n/a',
+          'peak RSS, tree, alone': alone ? formatBytes(alone.peakBytes) : 'n/a',
+          'CPU ms per sample, alone': alone ? fmt(msPerSample(alone), 2) : 'n/a',
+          'CPU ms per sample vs every source off': alone && allOff ? signedMs(msPerSample(alone) - msPerSample(allOff)) : 'n/a',
+          'bytes per report': fmt(bytes.bytesPerReport[name], 0),
+          'reports carrying it': `${bytes.reportsWith[name]} of ${bytes.samples}`,
+        };
+      }),
+      ...[allOff, shippedAll].filter((r): r is Row => r !== undefined).map((r) => ({
+        source: r.variant!.sources.length === 0 ? '(every source off)' : '(every source on)',
+        'peak RSS, main process, alone': formatBytes(r.mainPeakBytes),
+        'vs every source off': allOff && r !== allOff ? signedMib(r.mainPeakBytes - allOff.mainPeakBytes) : '',
+        'peak RSS, tree, alone': formatBytes(r.peakBytes),
+        'CPU ms per sample, alone': fmt(msPerSample(r), 2),
+        'CPU ms per sample vs every source off': allOff && r !== allOff ? signedMs(msPerSample(r) - msPerSample(allOff)) : '',
+        'bytes per report': r.variant!.sources.length === 0 ? `${fmt(bytes.machineBytesPerReport, 0)} (the machine part)` : fmt(bytes.machineBytesPerReport + SOURCES.reduce((sum, s) => sum + bytes.bytesPerReport[s], 0), 0),
+        'reports carrying it': '',
+      })),
+    ];
+
+    const targetRows = shippedAll ? [shippedAll] : ours.filter((r) => r.variant?.sources.length === SOURCES.length);
+    const targets = targetRows.flatMap((o) => [
       {
-        target: `${o.name}: CPU ≤ node_exporter + scraper`,
-        measured: `${fmt(o.cpuS, 2)} s vs ${fmt(exporterPlusScraper, 2)} s (ratio ${fmt(ratio(o.cpuS, exporterPlusScraper), 2)})`,
-        result: verdict(Number.isFinite(exporterPlusScraper) ? o.cpuS <= exporterPlusScraper : undefined),
+        target: `${o.name}: CPU per sample ≤ node_exporter + scraper`,
+        measured: `${fmt(msPerSample(o), 2)} ms vs ${fmt(exporterMsPerSample, 2)} ms (ratio ${fmt(ratio(msPerSample(o), exporterMsPerSample), 2)})`,
+        result: verdict(Number.isFinite(exporterMsPerSample) ? msPerSample(o) <= exporterMsPerSample : undefined),
       },
-      { target: `${o.name}: peak RSS ≤ 60 MB`, measured: formatBytes(o.peakBytes), result: verdict(o.peakBytes <= RSS_TARGET_BYTES) },
+      { target: `${o.name}: peak RSS of the collector process ≤ 60 MiB`, measured: formatBytes(o.mainPeakBytes), result: verdict(o.mainPeakBytes <= RSS_TARGET_BYTES) },
+      { target: `${o.name}: peak RSS with the children it runs ≤ 60 MiB`, measured: formatBytes(o.peakBytes), result: verdict(o.peakBytes <= RSS_TARGET_BYTES) },
     ]);
-    const ratios = ours.flatMap((o) => [
-      { comparison: `CPU: ${o.name} ÷ (node_exporter + scraper)`, ratio: fmt(ratio(o.cpuS, exporterPlusScraper), 2) },
+    const ratios = targetRows.flatMap((o) => [
       { comparison: `CPU: ${o.name} ÷ Glances`, ratio: fmt(ratio(o.cpuS, glances.cpuS), 2) },
       { comparison: `peak RSS: ${o.name} ÷ node_exporter`, ratio: fmt(ratio(o.peakBytes, exporter.peakBytes), 2) },
     ]);
     console.log(`\nwindow: ${elapsedS.toFixed(1)} s`);
     console.table(table);
-    console.table(ratios);
+    if (optionsTable.length) console.table(optionsTable);
+    console.table(sourceTable);
     console.table(targets);
 
     const missing = rows.filter((r) => r.missing);
@@ -269,21 +343,28 @@ async function main(): Promise<void> {
       '',
       markdownTable(table),
       '',
-      markdownTable(ratios),
+      ...(optionsTable.length ? ['**Node and V8 options**, every source on (peak RSS of the collector process; "vs no options" against the first row)', '', markdownTable(optionsTable), ''] : []),
+      `**Per source**, as shipped (\`sysmonstm collector\`, which re-executes node with ${COLLECTOR_NODE_OPTIONS.join(' ')} and the CommonJS entry bin/collector.cjs; the options rows above keep bin/sysmonstm.js, an ES module): each source on alone against every extra source off. Bytes per report: the source's field of the Report encoded alone (protobuf), averaged over ${bytes.samples} reports sampled once a second in the bench process from the same fakes.`,
       '',
+      markdownTable(sourceTable),
+      '',
+      ...(ratios.length ? [markdownTable(ratios), ''] : []),
       '**Targets**',
       '',
       markdownTable(targets),
       '',
       'How it is measured: CPU = Σ (utime + stime + cutime + cstime) over the process tree from /proc, end of window minus start;',
-      'peak RSS = the largest Σ VmHWM seen over the tree (sampled every second, start-up included); RSS at the end = Σ VmRSS when the',
-      'window closed; RssAnon / RssFile = the main process\'s anonymous memory (heap, code) and file pages (mostly the executable) then.',
+      'peak RSS of the main process = its VmHWM at the end of the window (start-up included); of the tree = the largest Σ VmHWM',
+      'seen over the tree (sampled every second; the children are the fake nvidia-smi loop and the smartctl/systemctl runs);',
+      "RssAnon / RssFile = the main process's anonymous memory (heap, code) and file pages (mostly the node executable) at the end.",
       'Ours runs the collector bundle (dist/collector.mjs), as `sysmonstm collector` does once it is built. "Samples" are reports the hub',
-      'stored for our collector, scrapes for node_exporter and the scraper, CSV rows for Glances.',
-      'Our four variants run at the same time (see the header of bench/collector-footprint.ts): 1 without the extra sources; 2 with every',
-      'source on (3 containers from a fake Docker Engine API, one-shot stats every second for the 2 running ones; top processes 10 every 5 s;',
-      '2 GPUs from a fake long-running `nvidia-smi -l 1`; 2 disks from a fake `smartctl`; 3 services from a fake `systemctl` every 30 s —',
-      'the fakes are shell scripts whose CPU counts in our tree); 3 and 4 as 2 with V8 options on node\'s command line.',
+      'stored for our collector, scrapes for node_exporter and the scraper, CSV rows for Glances. CPU per sample for node_exporter',
+      'counts the exporter and the scraper together.',
+      'Every source on: 3 containers from a fake Docker Engine API (test/fixtures/docker; no cgroup files to read, so one-shot stats',
+      'every second for the 2 running ones, the dearer path); top processes 10 every 5 s; 2 GPUs from a fake long-running',
+      '`nvidia-smi -l 1`; 2 disks from a fake `smartctl`; 3 services from a fake `systemctl` every 30 s. The fakes are shell scripts',
+      'whose CPU counts in our tree (a real nvidia-smi costs its own CPU too). "No V8 options" runs `node --no-warnings bin/sysmonstm.js',
+      'collector`: with an option of its own on node\'s command line the launcher adds none (bin/collector-node-options.js).',
       ...(missing.length ? ['', `Not measured: ${missing.map((m) => `${m.name} — ${m.missing}`).join('; ')}.`] : []),
     ].join('\n');
     writeResultsSection({ name: 'collector-footprint', body, quick: args.quick, command: commandLine() });

@@ -8,6 +8,7 @@
 //   ← {cmd:'close'}  terminates every socket and exits.
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
+import { LAG_FRAME, VIEWER_ACK_CHARS, VIEWER_ACK_FRAMES } from '../proto/viewer-ack.ts';
 
 export interface OpenViewers {
   cmd: 'open';
@@ -34,6 +35,21 @@ interface Viewer {
   ws: WebSocket;
   lastTs: number;
   inspector: boolean;
+  /** Frames and bytes read, and at the last ack (acks as the dashboard does; payloads are ASCII). */
+  frames: number;
+  bytes: number;
+  framesAtAck: number;
+  bytesAtAck: number;
+}
+
+function ack(v: Viewer, data: Buffer): void {
+  v.frames++;
+  v.bytes += data.length;
+  const lag = data.length === LAG_FRAME.length && data.toString() === LAG_FRAME;
+  if (!lag && v.frames - v.framesAtAck < VIEWER_ACK_FRAMES && v.bytes - v.bytesAtAck < VIEWER_ACK_CHARS) return;
+  v.framesAtAck = v.frames;
+  v.bytesAtAck = v.bytes;
+  if (v.ws.readyState === WebSocket.OPEN) v.ws.send(`{"t":"a","n":${v.frames},"c":${v.bytes}}`);
 }
 
 const viewers: Viewer[] = [];
@@ -75,9 +91,10 @@ function onMessage(v: Viewer, data: Buffer): void {
 function openOne(url: string, deflate: boolean, inspector: boolean): Promise<boolean> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { perMessageDeflate: deflate, handshakeTimeout: 30_000 });
-    const v: Viewer = { ws, lastTs: 0, inspector };
+    const v: Viewer = { ws, lastTs: 0, inspector, frames: 0, bytes: 0, framesAtAck: 0, bytesAtAck: 0 };
     let settled = false;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      ack(v, data);
       if (!settled) {
         // The first frame is the snapshot: the viewer is in.
         settled = true;

@@ -3,7 +3,9 @@
 // `help [COMMAND]`, `--version`. `COMMAND --help` prints every option of a command. It runs the
 // TypeScript sources in a checkout and the built JavaScript (dist/) once installed (entry-points.js).
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { COLLECTOR_NODE_OPTIONS, collectorRelaunchArgv } from './collector-node-options.js';
 import { entryPoints } from './entry-points.js';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -72,6 +74,26 @@ switch (command) {
     break;
   }
   case 'collector': {
+    // The collector's lean node options (collector-node-options.js): re-executed with them unless node got options of its own.
+    const relaunch = wantsHelp(rest)
+      ? null
+      : collectorRelaunchArgv({
+          command,
+          execArgv: process.execArgv,
+          argv: process.argv,
+          execPath: process.execPath,
+          env: process.env,
+          canExecve: typeof process.execve === 'function',
+          // Built: the CommonJS entry (no ESM loader in the collector process).
+          cjsEntry: entry.mode === 'built' && existsSync(path.join(root, 'dist', 'collector.cjs')) ? path.join(root, 'bin', 'collector.cjs') : undefined,
+        });
+    if (relaunch) {
+      try {
+        process.execve(process.execPath, relaunch, process.env);
+      } catch (err) {
+        process.stderr.write(`sysmonstm collector: could not re-execute node with ${COLLECTOR_NODE_OPTIONS.join(' ')} (${err.message}); running without them\n`);
+      }
+    }
     if (wantsHelp(rest)) process.stdout.write((await load(entry.collectorUsage)).collectorHelp() + '\n');
     else await (await load(entry.collector)).runCollector(rest, process.env, { stdoutIsTty: process.stdout.isTTY === true });
     break;

@@ -1,7 +1,9 @@
 // A minimal client of the Docker Engine API (which Podman also serves) over its unix socket: GET
 // requests with JSON answers, each bounded in time and size. The container source asks it for the
 // list of containers and their details at a slow cadence; the numbers come from cgroup files.
-import http from 'node:http';
+// node:http is taken with process.getBuiltinModule when the client is made, not imported: an ESM
+// import of node:http reads every export, and its WebSocket getter loads undici (5 MiB resident).
+import type * as NodeHttp from 'node:http';
 
 export interface DockerApi {
   readonly socketPath: string;
@@ -22,6 +24,7 @@ export class DockerApiError extends Error {
 
 export function createDockerApi(socketPath: string, options: { timeoutMs?: number } = {}): DockerApi {
   const timeoutMs = options.timeoutMs ?? 5000;
+  const http = process.getBuiltinModule('node:http') as typeof NodeHttp;
   // One kept-alive connection for the requests of a refresh, closed when idle.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4, timeout: 10_000 });
   return {

@@ -2,38 +2,62 @@
 // Each is detected once at start and logged once ("containers: docker at /var/run/docker.sock"); a
 // source the machine does not have stays off and silent. A source that fails while sampling is left
 // out of that report (a warning when it starts failing, a note when it recovers), never the report.
+// Off Linux, containers, top processes and GPUs come from systeminformation (si-extra-sources.ts),
+// chosen here at start by the platform.
 import { readFileSync } from 'node:fs';
 import type { CollectorConfig } from './config.ts';
 import { defaultDockerSockets, detectContainerSource, type ContainerSource } from './container-source.ts';
 import { detectGpuSource, type GpuSource } from './gpu-source.ts';
 import type { Logger } from './log.ts';
+import type { SiExtraSourcesDeps } from './si-extra-sources.ts';
 import { parseMeminfo } from './proc-parsers.ts';
-import type { ExtraSample } from './sampler.ts';
+import type { ExtraSample, ExtraSources } from './sampler.ts';
+
+export type { ExtraSources } from './sampler.ts';
 import { detectServiceSource } from './service-source.ts';
 import { detectSmartSource } from './smart-source.ts';
 import { createTopProcessesSource, type TopProcessesSource } from './top-processes-source.ts';
-
-export interface ExtraSources {
-  /** Detects every source (logged once each). */
-  start(): Promise<void>;
-  /** What the sources have for this report; a field is absent when its source is off or not due. */
-  sample(): Promise<ExtraSample>;
-  close(): Promise<void>;
-  /** The names of the sources found at start. */
-  readonly active: readonly string[];
-}
 
 export interface ExtraSourcesDeps {
   log: Logger;
   platform?: NodeJS.Platform;
   uid?: number;
+  /** Off Linux: the systeminformation calls (default: the library, imported at start). */
+  loadSi?: SiExtraSourcesDeps['loadSi'];
+}
+
+/** Which implementation reads the extra sources: /proc, /sys and the engine API on Linux, systeminformation elsewhere. */
+export function extraSourcesKind(platform: NodeJS.Platform): 'linux' | 'systeminformation' {
+  return platform === 'linux' ? 'linux' : 'systeminformation';
 }
 
 type Part = { name: keyof ExtraSample; run: () => Promise<unknown> | unknown };
 
 export function createExtraSources(config: CollectorConfig, deps: ExtraSourcesDeps): ExtraSources {
-  const { log } = deps;
   const platform = deps.platform ?? process.platform;
+  if (extraSourcesKind(platform) === 'systeminformation') return offLinuxSources(config, deps);
+  return linuxSources(config, deps);
+}
+
+/** The systeminformation sources, their module imported at start (not on Linux, where it is never loaded). */
+function offLinuxSources(config: CollectorConfig, deps: ExtraSourcesDeps): ExtraSources {
+  let inner: ExtraSources | undefined;
+  const active: string[] = [];
+  return {
+    active,
+    async start() {
+      const { createSiExtraSources } = await import('./si-extra-sources.ts');
+      inner = createSiExtraSources(config, { log: deps.log, loadSi: deps.loadSi });
+      await inner.start();
+      active.push(...inner.active);
+    },
+    sample: async () => (inner ? inner.sample() : {}),
+    close: async () => inner?.close(),
+  };
+}
+
+function linuxSources(config: CollectorConfig, deps: ExtraSourcesDeps): ExtraSources {
+  const { log } = deps;
   const { procDir, sysDir, rootDir } = config.hostPaths;
   const parts: Part[] = [];
   const active: string[] = [];
@@ -57,10 +81,6 @@ export function createExtraSources(config: CollectorConfig, deps: ExtraSourcesDe
   return {
     active,
     async start() {
-      if (platform !== 'linux') {
-        log.info('containers, top processes, GPUs, disk health and services are read on Linux only');
-        return;
-      }
       const memText = (() => {
         try {
           return readFileSync(`${procDir}/meminfo`, 'utf8');

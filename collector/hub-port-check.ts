@@ -2,7 +2,7 @@
 // the hub's dashboard port (HTTP/1.1, 8000) instead of its gRPC port, or says http:// to a gRPC port
 // that speaks TLS. Both are slips that no retry fixes, so the collector stops with the fix (exit 2)
 // instead of retrying with ERR_HTTP2_ERROR. A probe gathers the facts (I/O); the verdict is pure.
-import http from 'node:http';
+import type * as NodeHttp from 'node:http';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 
@@ -57,6 +57,8 @@ function probeTls(host: string, port: number, timeoutMs: number): Promise<boolea
 }
 
 function probeHttp1(host: string, port: number, timeoutMs: number): Promise<HubPortFacts['http1']> {
+  // Not an ESM import: that would read node:http's WebSocket getter and load undici (docker-api.ts).
+  const http = process.getBuiltinModule('node:http') as typeof NodeHttp;
   return new Promise((resolve) => {
     const req = http.get({ host, port, path: '/health', timeout: timeoutMs, headers: { accept: 'application/json' } }, (res) => {
       let body = '';

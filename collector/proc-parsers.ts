@@ -174,6 +174,14 @@ const SKIPPED_FS_TYPES = new Set([
  * The filesystems worth reporting: real ones, each device once (at its shortest mount path, so "/"
  * wins over bind mounts). An overlay counts only as a container's root ("/").
  */
+/**
+ * Orders strings by UTF-16 code units. Not localeCompare, which can load ICU's collation data: sorting
+ * the unit names with it made the services source cost the collector 2.1 MiB of resident memory.
+ */
+export function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export function selectRealFilesystems(mounts: readonly MountEntry[]): MountEntry[] {
   const byDevice = new Map<string, MountEntry>();
   for (const m of mounts) {
@@ -182,7 +190,7 @@ export function selectRealFilesystems(mounts: readonly MountEntry[]): MountEntry
     const seen = byDevice.get(m.device);
     if (!seen || m.mount.length < seen.mount.length) byDevice.set(m.device, m);
   }
-  return [...byDevice.values()].sort((a, b) => a.mount.localeCompare(b.mount));
+  return [...byDevice.values()].sort((a, b) => compareCodeUnits(a.mount, b.mount));
 }
 
 /** A /sys temperature file: millidegrees Celsius. null when unreadable or implausible. */

@@ -106,7 +106,8 @@ export interface ProcessSample {
 }
 
 export interface GpuSample {
-  vendor: 'nvidia' | 'amd';
+  /** nvidia and amd on Linux (nvidia-smi, sysfs); off Linux whatever systeminformation names (si-extra-parsers.ts). */
+  vendor: 'nvidia' | 'amd' | 'intel' | 'apple';
   index: number;
   name: string;
   utilizationPercent: number;
@@ -161,4 +162,16 @@ export interface Sampler {
   /** One sample; rates are over the time since the previous call (or prime()). */
   sample(): Promise<MachineSample>;
   describe(): Promise<MachineInfo>;
+}
+
+/** The sources beside the machine's metrics (containers, top processes, GPUs, disk health, services),
+ *  read by /proc, /sys and the engine API on Linux (extra-sources.ts) or systeminformation elsewhere. */
+export interface ExtraSources {
+  /** Detects every source (logged once each). */
+  start(): Promise<void>;
+  /** What the sources have for this report; a field is absent when its source is off or not due. */
+  sample(): Promise<ExtraSample>;
+  close(): Promise<void>;
+  /** The names of the sources found at start. */
+  readonly active: readonly string[];
 }

@@ -2,6 +2,7 @@
 // `systemctl show` every SERVICE_INTERVAL (two short processes per batch, however many units), the
 // latest states in every report. Detected at start: without a running systemd the source is off.
 import type { Logger } from './log.ts';
+import { compareCodeUnits } from './proc-parsers.ts';
 import { runCommand } from './run-command.ts';
 import type { ServiceSample } from './sampler.ts';
 import { parseListUnits, parseShowUnits } from './systemd-parsers.ts';
@@ -21,7 +22,7 @@ async function readServices(patterns: readonly string[]): Promise<ServiceSample[
   if (names.length === 0) return [];
   const show = await runCommand('systemctl', ['show', `--property=${PROPERTIES}`, '--no-pager', '--', ...names]);
   if (show.code !== 0) throw new Error(`systemctl show: ${(show.stderr || show.stdout).trim().slice(0, 200)}`);
-  return parseShowUnits(show.stdout).sort((a, b) => a.name.localeCompare(b.name));
+  return parseShowUnits(show.stdout).sort((a, b) => compareCodeUnits(a.name, b.name));
 }
 
 /** null when systemctl is missing or systemd is not running (logged once by the caller). */

@@ -4,6 +4,15 @@
 // viewers. Calls on one stub are delivered in order, so shards see the frames in the order the hub sent
 // them. Like a relay, it refuses fleet frames on a socket that has not begun with the view's config
 // frame. The coordinator holds no fleet state of its own.
+//
+// A shard that failed a call (it was reset, or overloaded) is made visible and repaired: the failure is
+// logged and counted (shardFailures), the cached stubs are dropped (a stub that saw an exception stays
+// broken) and the hub is asked for a fresh snapshot (`resync`), so the shard catches up; its viewers,
+// dropped if it was reset, reconnect and start from that snapshot.
+// Hub liveness: the hub's pings are answered here by the runtime, so the shards would never see them
+// and would show "live data paused" whenever the fleet is quiet. While a hub socket is open, an alarm
+// every HUB_SILENT_AFTER_MS / 3 (at most 20 s) tells every shard when the hub was last heard
+// (hubLiveness RPC), and once more when the socket closes.
 import { DurableObject } from 'cloudflare:workers';
 import { relayShard, relayShardName } from './relay-shards.ts';
 import { encodeRelayError, frameType } from '../proto/view-frames.ts';
@@ -21,6 +30,9 @@ export class FleetCoordinator extends DurableObject<Env> {
   private readonly config: RelayConfig;
   private readonly counters: RelayStats;
   private readonly shards = new Map<string, DurableObjectStub<FleetRelay>[]>();
+  /** Relay ms of the last hub frame (pings are read from the runtime). */
+  private frameAtMs = 0;
+  private alarmSet = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -45,6 +57,8 @@ export class FleetCoordinator extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     this.counters.hubFramesIn++;
+    this.frameAtMs = Date.now();
+    if (!this.alarmSet) await this.scheduleLiveness();
     const socket = (ws.deserializeAttachment() as HubSocket | null) ?? { view: '', configured: false };
     let error: string | null = null;
     let resync = false;
@@ -62,7 +76,14 @@ export class FleetCoordinator extends DurableObject<Env> {
       const results = await Promise.allSettled(shards.map((shard) => shard.ingest(message, socket.view)));
       const failures: string[] = [];
       results.forEach((r, i) => {
-        if (r.status === 'rejected') failures.push(`${relayShardName(socket.view, i)}: ${String(r.reason)}`);
+        if (r.status === 'rejected') {
+          failures.push(`${relayShardName(socket.view, i)}: ${String(r.reason)}`);
+          // The shard missed this frame: new stubs, and a snapshot for everyone puts it back in step.
+          this.counters.shardFailures = (this.counters.shardFailures ?? 0) + 1;
+          this.shards.delete(socket.view);
+          resync = true;
+          console.error(`fleet coordinator: ${relayShardName(socket.view, i)} failed a frame (${String(r.reason)}); asking the hub for a snapshot`);
+        }
         else if (r.value !== null) {
           failures.push(`${relayShardName(socket.view, i)}: ${r.value.error}`);
           // One shard that lost the numbering is enough: a snapshot is harmless to the others.
@@ -89,6 +110,44 @@ export class FleetCoordinator extends DurableObject<Env> {
     } catch {
       /* already closed */
     }
+    await this.tellLiveness(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.tellLiveness(ws);
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmSet = false;
+    this.counters.alarmsRun++;
+    await this.tellLiveness();
+    if (this.ctx.getWebSockets('hub').length > 0) await this.scheduleLiveness();
+  }
+
+  private async scheduleLiveness(): Promise<void> {
+    this.alarmSet = true;
+    await this.ctx.storage.setAlarm(Date.now() + Math.min(20_000, Math.floor(this.config.hubSilentAfterMs / 3)));
+    this.counters.alarmsSet++;
+  }
+
+  /** Tells every shard of the view when the hub was last heard and whether a socket is open. */
+  private async tellLiveness(closing?: WebSocket): Promise<void> {
+    const sockets = this.ctx.getWebSockets('hub');
+    let heardAtMs = this.frameAtMs;
+    let connected = false;
+    let view: string | null = null;
+    for (const ws of sockets) {
+      view ??= ((ws.deserializeAttachment() as HubSocket | null)?.view ?? null);
+      if (ws === closing) continue;
+      connected = true;
+      const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws);
+      if (pinged !== null) heardAtMs = Math.max(heardAtMs, pinged.getTime());
+    }
+    if (view === null) return;
+    const shards = this.shardStubs(view);
+    this.counters.rpcCallsOut += shards.length;
+    const results = await Promise.allSettled(shards.map((shard) => shard.hubLiveness(heardAtMs, connected)));
+    if (results.some((r) => r.status === 'rejected')) this.shards.delete(view);
   }
 
   async stats(): Promise<RelayStats> {

@@ -14,8 +14,13 @@
 //   socket: a config with another keyHash closes old-key viewers (4403) at once.
 // - A new viewer gets the snapshot (in parts when larger than a frame), then the view info `v`, the hub
 //   status `h` and the uptime bitmaps `up`; then deltas, `h` whenever the hub goes silent or returns,
-//   and `up` after an uptime bit changed (at most once per alarm). Whatever a viewer sends is ignored,
-//   but counted: past VIEWER_MESSAGES_PER_MINUTE (or one frame above 1 KiB) its socket is closed.
+//   and `up` after an uptime bit changed (at most once per alarm). A viewer only sends acks of what it
+//   has read (durable-objects/viewer-lag.ts): one too far behind gets `{"t":"lag"}` and nothing more,
+//   resumes from a fresh snapshot when caught up, or is closed with 4408 after VIEWER_LAG_CLOSE_MS.
+//   An ack that acknowledges nothing new, or anything else, is counted: past
+//   VIEWER_MESSAGES_PER_MINUTE (or one frame above 1 KiB) the socket is closed.
+// - Deltas: at once, unless they pass the viewers' byte allowance (VIEWER_BYTES_PER_S): then merged
+//   per machine into one later frame (relay-fleet.ts), sent at the latest by the alarm.
 // - Per client address (CF-Connecting-IP): at most MAX_VIEWERS_PER_IP sockets (counted by the runtime
 //   through a tag) and VIEWER_CONNECTS_PER_MINUTE handshakes; more are answered 429 with Retry-After.
 // - The alarm checkpoints the snapshot (with the uptime bitmaps and when the hub was last heard) at most
@@ -46,6 +51,7 @@ import { RelayFleet, splitIntoChunks } from './relay-fleet.ts';
 import { emptyRelayStats, type RelayStats } from './relay-stats.ts';
 import type { UptimeSnapshot } from './uptime-bitmaps.ts';
 import { mayWatch, presentedKeyHash } from './view-access.ts';
+import { applyAck, CLOSE_TOO_SLOW, LAG_FRAME, RELAY_MAX_HOLD_MS, newViewerLag, parseAck, pause, recordSent, recordSentAhead, shouldClose, shouldPause, type LagOptions, type ViewerLag } from './viewer-lag.ts';
 import { clientAddress, ConnectLimiter, fullBucket, perMinute, takeToken, type Bucket, type RateLimit } from './viewer-limits.ts';
 
 const VIEWER_TAG = 'viewer';
@@ -54,6 +60,8 @@ const HUB_TAG = 'hub';
 const MAX_VIEWER_FRAME_CHARS = 1024;
 /** Largest frame sent to a viewer: a larger snapshot goes in parts, a larger delta as several. */
 export const MAX_VIEWER_OUT_FRAME_CHARS = 1_000_000;
+/** The alarm sends a held-back delta once no hub frame came for this long. */
+const QUIET_FLUSH_MS = 2_000;
 /** Close codes viewers get: the view was revoked; the link key they used is no longer the view's. */
 export const CLOSE_VIEW_REVOKED = 4404;
 export const CLOSE_LINK_KEY_CHANGED = 4403;
@@ -121,6 +129,9 @@ export class FleetRelay extends DurableObject<Env> {
   private deadmanFired = false;
   private deadmanPending: { notice: DeadmanNotice; attempts: number } | null = null;
   private tablesReady = false;
+  /** What each viewer socket was sent and has acknowledged (durable-objects/viewer-lag.ts); memory only. */
+  private readonly lags = new Map<WebSocket, ViewerLag>();
+  private readonly lagOptions: LagOptions;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -130,6 +141,8 @@ export class FleetRelay extends DurableObject<Env> {
       offlineAfterMs: this.config.offlineAfterMs,
       recentPoints: this.config.recentPoints,
       maxViewerFrameChars: MAX_VIEWER_OUT_FRAME_CHARS,
+      viewerCharsPerSecond: this.config.viewerBytesPerSecond,
+      maxHoldMs: RELAY_MAX_HOLD_MS,
     });
     this.assembler = createSnapshotAssembler(this.config.maxMachines);
     this.watch = {
@@ -140,6 +153,7 @@ export class FleetRelay extends DurableObject<Env> {
     this.counters = emptyRelayStats('relay', ctx.id.name ?? ctx.id.toString(), Date.now());
     this.connectLimiter = new ConnectLimiter(perMinute(this.config.viewerConnectsPerMinute));
     this.viewerFrames = perMinute(this.config.viewerMessagesPerMinute);
+    this.lagOptions = { maxUnackedFrames: this.config.viewerLagFrames, maxUnackedChars: this.config.viewerLagChars, closeAfterMs: this.config.viewerLagCloseMs };
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('ping', 'pong'));
     // Tables are made with the first write (a config frame), not here: anyone may ask for any slug,
     // and an object that only answered 404 must leave nothing stored behind.
@@ -202,19 +216,76 @@ export class FleetRelay extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [VIEWER_TAG, addressTag(address)]);
     server.serializeAttachment({ address, bucket: fullBucket(this.viewerFrames, now), keyHash } satisfies ViewerAttachment);
-    const frames = [...this.fleet.snapshotFrames(), JSON.stringify(this.viewInfo()), JSON.stringify(this.hubStatus(now)), ...this.uptimeFrames(now)];
-    for (const frame of frames) server.send(frame);
+    const lag = newViewerLag(true);
+    this.lags.set(server, lag);
+    this.sendStart(server, lag, now);
     this.counters.viewerConnects++;
-    this.counters.viewerFramesOut += frames.length;
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** What a viewer starts from (and resumes from after it was paused): the snapshot, `v`, `h`, `up`. */
+  private sendStart(ws: WebSocket, lag: ViewerLag, now: number): void {
+    const frames = [...this.fleet.snapshotFrames(), JSON.stringify(this.viewInfo()), JSON.stringify(this.hubStatus(now)), ...this.uptimeFrames(now)];
+    for (const frame of frames) {
+      ws.send(frame);
+      recordSentAhead(lag, frame.length);
+    }
+    this.counters.viewerFramesOut += frames.length;
+  }
+
+  /** A viewer's ack: it may resume a paused viewer (with a fresh snapshot). False when it is no ack or
+   *  acknowledged nothing new (it then counts against the viewer's message allowance). */
+  private takeAck(ws: WebSocket, message: string | ArrayBuffer): boolean {
+    const ack = typeof message === 'string' ? parseAck(message) : null;
+    if (ack === null) return false;
+    let lag = this.lags.get(ws);
+    if (lag === undefined) this.lags.set(ws, (lag = newViewerLag(false)));
+    if (lag.closing) return true;
+    const { progress, resume } = applyAck(lag, ack);
+    if (!progress) return false;
+    this.counters.viewerAcks++;
+    if (resume && this.view !== null) {
+      this.counters.viewersResumed++;
+      try {
+        this.sendStart(ws, lag, Date.now());
+      } catch {
+        /* closing */
+      }
+    }
+    return true;
+  }
+
+  private closingViewers(): number {
+    let n = 0;
+    for (const lag of this.lags.values()) if (lag.closing) n++;
+    return n;
+  }
+
+  /** Closes the viewers paused for longer than VIEWER_LAG_CLOSE_MS. */
+  private closeStalled(now: number): void {
+    for (const [ws, lag] of this.lags) {
+      if (!shouldClose(lag, now, this.lagOptions)) continue;
+      this.closeSlow(ws);
+    }
+  }
+
+  private closeSlow(ws: WebSocket): void {
+    const lag = this.lags.get(ws);
+    if (lag !== undefined) lag.closing = true;
+    this.counters.viewersClosedSlow++;
+    try {
+      ws.close(CLOSE_TOO_SLOW, 'too slow: the viewer did not keep up with the live data');
+    } catch {
+      /* already closing */
+    }
   }
 
   // ---- Hibernation handlers ------------------------------------------------------------------------
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (!this.ctx.getTags(ws).includes(HUB_TAG)) {
-      this.counters.viewerFramesIn++; // read-only: never parsed, never broadcast, only counted
-      this.limitViewer(ws, message);
+      this.counters.viewerFramesIn++; // only acks are read; nothing a viewer sends is broadcast
+      if (!this.takeAck(ws, message)) this.limitViewer(ws, message);
       return;
     }
     this.counters.hubFramesIn++;
@@ -230,6 +301,7 @@ export class FleetRelay extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.lags.delete(ws);
     try {
       ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
     } catch {
@@ -239,6 +311,7 @@ export class FleetRelay extends DurableObject<Env> {
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
+    this.lags.delete(ws);
     if (this.ctx.getTags(ws).includes(HUB_TAG)) this.hubSocketGone(ws);
   }
 
@@ -246,6 +319,9 @@ export class FleetRelay extends DurableObject<Env> {
     this.alarmAtMs = null;
     this.counters.alarmsRun++;
     const now = Date.now();
+    // Deltas the byte allowance held back go out here once the hub has gone quiet; while it pushes,
+    // its frames decide (in the hub's time), so every shard of a view sends the same frames.
+    if (now - this.heardAtMs >= QUIET_FLUSH_MS) for (const frame of this.fleet.flushPending()) this.broadcast(frame);
     const sweep = this.fleet.sweep(now);
     if (sweep) this.broadcast(sweep);
     if (this.dirty || this.uptimeDirty) this.checkpoint(now);
@@ -254,6 +330,7 @@ export class FleetRelay extends DurableObject<Env> {
       for (const frame of this.uptimeFrames(now)) this.broadcast(frame);
     }
     this.announceHubStatus(now);
+    this.closeStalled(now);
     await this.runDeadman(now);
     await this.ensureAlarm(now);
   }
@@ -266,6 +343,17 @@ export class FleetRelay extends DurableObject<Env> {
     this.counters.rpcCalls++;
     this.rpcHeardAtMs = Date.now();
     return this.acceptHubFrame(frame, { view: view ?? '', configured: true }, () => {});
+  }
+
+  /** From the coordinator (sharded views): when the hub was last heard and whether its socket is open,
+   *  so a shard knows the hub is there even when the fleet is quiet and no frames come. */
+  async hubLiveness(heardAtMs: number, connected: boolean): Promise<void> {
+    this.counters.rpcCalls++;
+    const now = Date.now();
+    if (Number.isFinite(heardAtMs) && heardAtMs <= now) this.heardAtMs = Math.max(this.heardAtMs, heardAtMs);
+    this.rpcHeardAtMs = connected ? now : 0;
+    this.announceHubStatus(now);
+    await this.ensureAlarm(now);
   }
 
   /** The snapshot text, or null when `key` may not see this view. */
@@ -301,7 +389,9 @@ export class FleetRelay extends DurableObject<Env> {
     this.counters.rpcCalls++;
     return {
       ...this.counters,
-      viewers: this.ctx.getWebSockets(VIEWER_TAG).length,
+      viewers: this.ctx.getWebSockets(VIEWER_TAG).length - this.closingViewers(),
+      viewersClosing: this.closingViewers(),
+      deltasCoalesced: this.fleet.coalesced,
       hubs: this.ctx.getWebSockets(HUB_TAG).length,
       machines: this.fleet.size,
     };
@@ -519,13 +609,29 @@ export class FleetRelay extends DurableObject<Env> {
     }
   }
 
-  /** The same text to every viewer; a socket that cannot take it is closed by the runtime. */
+  /** The same text to every viewer that keeps up. One that has more unacknowledged than the lag limits
+   *  allow gets `{"t":"lag"}` and then nothing until it catches up (or is closed). */
   private broadcast(text: string): void {
     const viewers = this.ctx.getWebSockets(VIEWER_TAG);
+    const now = Date.now();
     for (const ws of viewers) {
+      let lag = this.lags.get(ws);
+      if (lag === undefined) this.lags.set(ws, (lag = newViewerLag(false)));
+      if (lag.closing) continue;
+      if (lag.pausedAtMs !== null) {
+        if (shouldClose(lag, now, this.lagOptions)) this.closeSlow(ws);
+        continue;
+      }
       try {
         ws.send(text);
+        recordSent(lag, text.length);
         this.counters.viewerFramesOut++;
+        if (shouldPause(lag, this.lagOptions)) {
+          ws.send(LAG_FRAME);
+          recordSent(lag, LAG_FRAME.length);
+          pause(lag, now);
+          this.counters.viewersPaused++;
+        }
       } catch {
         /* closing or closed socket */
       }

@@ -20,8 +20,16 @@ export interface RelayConfig {
   readonly maxViewersPerIp: number;
   /** Viewer connection attempts per client address and minute on one relay shard (more get 429). */
   readonly viewerConnectsPerMinute: number;
-  /** Frames a viewer may send per minute (a dashboard sends none; past this its socket is closed). */
+  /** Frames a viewer may send per minute besides acks of new frames (a dashboard sends only those; past this its socket is closed). */
   readonly viewerMessagesPerMinute: number;
+  /** A viewer with more frames than this sent and not acknowledged is paused (a slow reader). */
+  readonly viewerLagFrames: number;
+  /** … or with more characters than this sent and not acknowledged. */
+  readonly viewerLagChars: number;
+  /** A paused viewer that has not caught up after this long is closed (4408). */
+  readonly viewerLagCloseMs: number;
+  /** Delta bytes a viewer gets per second at most, on average; above it pushes are merged (0 = off). */
+  readonly viewerBytesPerSecond: number;
   /** A view's hub counts as silent (the public page says "live data paused") after nothing for this long. */
   readonly hubSilentAfterMs: number;
   /** The dead-man webhook fires after the hub has been silent this long (DEADMAN_AFTER_S, in ms here). */
@@ -47,6 +55,10 @@ export const RELAY_DEFAULTS: RelayConfig = Object.freeze({
   maxViewersPerIp: 256,
   viewerConnectsPerMinute: 300,
   viewerMessagesPerMinute: 30,
+  viewerLagFrames: 40,
+  viewerLagChars: 2_000_000,
+  viewerLagCloseMs: 30_000,
+  viewerBytesPerSecond: 7000,
   hubSilentAfterMs: 60_000,
   deadmanAfterMs: 300_000,
   deadmanWebhookUrl: null,
@@ -100,6 +112,10 @@ export function parseRelayConfig(vars: Readonly<Record<string, unknown>>): Relay
     maxViewersPerIp: integer(vars, 'MAX_VIEWERS_PER_IP', RELAY_DEFAULTS.maxViewersPerIp, 1, 1_000_000),
     viewerConnectsPerMinute: integer(vars, 'VIEWER_CONNECTS_PER_MINUTE', RELAY_DEFAULTS.viewerConnectsPerMinute, 1, 1_000_000),
     viewerMessagesPerMinute: integer(vars, 'VIEWER_MESSAGES_PER_MINUTE', RELAY_DEFAULTS.viewerMessagesPerMinute, 1, 100_000),
+    viewerLagFrames: integer(vars, 'VIEWER_LAG_FRAMES', RELAY_DEFAULTS.viewerLagFrames, 24, 1_000_000),
+    viewerLagChars: integer(vars, 'VIEWER_LAG_BYTES', RELAY_DEFAULTS.viewerLagChars, 524_288, 1024 * 1024 * 1024),
+    viewerLagCloseMs: integer(vars, 'VIEWER_LAG_CLOSE_MS', RELAY_DEFAULTS.viewerLagCloseMs, 100, 3_600_000),
+    viewerBytesPerSecond: integer(vars, 'VIEWER_BYTES_PER_S', RELAY_DEFAULTS.viewerBytesPerSecond, 0, 1_000_000_000),
     hubSilentAfterMs: integer(vars, 'HUB_SILENT_AFTER_MS', RELAY_DEFAULTS.hubSilentAfterMs, 100, 86_400_000),
     deadmanAfterMs: integer(vars, 'DEADMAN_AFTER_S', RELAY_DEFAULTS.deadmanAfterMs / 1000, 1, 604_800) * 1000,
     deadmanWebhookUrl: webhookUrl(vars, 'DEADMAN_WEBHOOK_URL'),

@@ -35,6 +35,12 @@ export interface RelayFleetOptions {
   readonly maxViewerFrameChars?: number;
   /** Length of an uptime slot (default 15 minutes; shorter only in tests). */
   readonly uptimeSlotMs?: number;
+  /** Bytes (characters) of deltas a viewer gets per second at most, on average (0 = no limit: one frame
+   *  per hub frame). Over it, the hub's deltas are merged (each machine's latest values, one frame)
+   *  until the allowance, counted in the hub's own time (`ts`), covers the merged frame; every shard
+   *  of a view thus decides alike. A merged delta waits at most `maxHoldMs` of hub time. */
+  readonly viewerCharsPerSecond?: number;
+  readonly maxHoldMs?: number;
 }
 
 export interface IngestOutcome {
@@ -63,6 +69,16 @@ export class RelayFleet {
   private readonly hubReader = createFleetReader();
   /** This relay's own numbering of machines for its viewers. */
   private readonly encoder = createFleetEncoder();
+  /** Deltas held back by the byte allowance, merged per machine; removals; hub ts of the first held. */
+  private readonly pending = new Map<string, WireUpdate>();
+  private readonly pendingRemoved = new Set<string>();
+  private pendingSinceTs: number | null = null;
+  private pendingChars = 0;
+  /** Characters viewers may still be sent (hub time); refilled at viewerCharsPerSecond. */
+  private allowance = 0;
+  private allowanceTs: number | null = null;
+  /** Hub deltas merged into a later frame instead of sent on their own (for the bench and stats). */
+  coalesced = 0;
 
   constructor(options: RelayFleetOptions) {
     if (!(options.maxMachines >= 1)) throw new Error(`maxMachines must be at least 1 (got ${options.maxMachines})`);
@@ -118,7 +134,7 @@ export class RelayFleet {
       uptimeChanged ||= removed.length > 0;
       this.lastHubTs = frame.ts;
       this.invalidate();
-      return { kind: 'snapshot', frames: this.encodeDeltas(updates, removed, frame.ts), machines: this.hubFleet.size, uptimeChanged };
+      return { kind: 'snapshot', frames: this.queue(updates, removed, frame.ts), machines: this.hubFleet.size, uptimeChanged };
     }
 
     let added = 0;
@@ -144,7 +160,59 @@ export class RelayFleet {
     }
     this.lastHubTs = frame.ts;
     this.invalidate();
-    return { kind: 'delta', frames: this.encodeDeltas(updates, frame.removed, frame.ts), machines: this.hubFleet.size, uptimeChanged };
+    return { kind: 'delta', frames: this.queue(updates, frame.removed, frame.ts), machines: this.hubFleet.size, uptimeChanged };
+  }
+
+  /** The frames for viewers now: at once without a byte allowance; else merged into what is held back
+   *  and sent when the allowance covers it (or it has waited maxHoldMs). */
+  private queue(updates: readonly WireUpdate[], removed: readonly string[], ts: number): string[] {
+    const rate = this.options.viewerCharsPerSecond ?? 0;
+    if (rate <= 0) return this.encodeDeltas(updates, removed, ts);
+    if (updates.length === 0 && removed.length === 0 && this.pending.size === 0 && this.pendingRemoved.size === 0) return [];
+    for (const u of updates) {
+      const held = this.pending.get(u[0]);
+      if (held !== undefined) this.pendingChars -= estimateChars(held);
+      const merged: WireUpdate = held === undefined ? u : [u[0], u[1], { ...held[2], ...u[2] }];
+      this.pending.set(u[0], merged);
+      this.pendingChars += estimateChars(merged);
+    }
+    for (const id of removed) {
+      const held = this.pending.get(id);
+      if (held !== undefined) this.pendingChars -= estimateChars(held);
+      this.pending.delete(id);
+      this.pendingRemoved.add(id);
+      this.pendingChars += 8;
+    }
+    this.pendingSinceTs ??= ts;
+    // The allowance grows with hub time; while nothing is held it keeps at most one second's worth.
+    if (this.allowanceTs === null) this.allowance = rate;
+    else this.allowance += (rate * Math.max(0, ts - this.allowanceTs)) / 1000;
+    this.allowanceTs = ts;
+    const waited = ts - this.pendingSinceTs;
+    if (this.allowance < this.pendingChars && waited < (this.options.maxHoldMs ?? 5000)) {
+      this.coalesced++;
+      return [];
+    }
+    return this.flushPending(ts);
+  }
+
+  /** Sends what is held back now (the alarm, before a sweep, or the allowance covers it). */
+  flushPending(ts: number = this.lastHubTs): string[] {
+    if (this.pending.size === 0 && this.pendingRemoved.size === 0) return [];
+    const frames = this.encodeDeltas([...this.pending.values()], [...this.pendingRemoved], ts);
+    this.pending.clear();
+    this.pendingRemoved.clear();
+    this.pendingSinceTs = null;
+    this.pendingChars = 0;
+    const rate = this.options.viewerCharsPerSecond ?? 0;
+    for (const f of frames) this.allowance -= f.length;
+    this.allowance = Math.min(this.allowance, rate);
+    return frames;
+  }
+
+  /** Whether deltas are held back (the relay's alarm then sends them after maxHoldMs at the latest). */
+  hasPending(): boolean {
+    return this.pending.size > 0 || this.pendingRemoved.size > 0;
   }
 
   /** Deltas for viewers, each within the frame limit: updates in batches, removals with the last batch. */
@@ -176,7 +244,7 @@ export class RelayFleet {
   }
 
   /** Marks machines not heard of for their offline time (see RelayFleetOptions.offlineAfterMs) offline;
-   *  returns the delta to broadcast, or null. */
+   *  returns the delta to broadcast, or null. (The relay sends what is held back, flushPending, before it.) */
   sweep(nowMs: number): string | null {
     const updates: WireUpdate[] = [];
     for (const [id, machine] of this.hubFleet) {
@@ -230,6 +298,10 @@ export class RelayFleet {
 
   /** Forgets everything (the view was revoked). Numbers already given to viewers stay reserved. */
   clear(): void {
+    this.pending.clear();
+    this.pendingRemoved.clear();
+    this.pendingSinceTs = null;
+    this.pendingChars = 0;
     this.hubFleet.clear();
     this.receivedAtMs.clear();
     this.silent.clear();
@@ -262,6 +334,13 @@ export class RelayFleet {
     this.lastHubTs = frame.ts;
     this.invalidate();
   }
+}
+
+/** About the characters one update takes in a viewer delta: `[key,offset,field,value,...],`. */
+function estimateChars(u: WireUpdate): number {
+  let n = 10;
+  for (const value of Object.values(u[2])) n += 3 + (typeof value === 'number' ? String(value).length : JSON.stringify(value).length);
+  return n;
 }
 
 /** Splits text into pieces of at most `maxChars` UTF-16 units (a SQLite row holds at most 2 MB). */

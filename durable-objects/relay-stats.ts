@@ -23,6 +23,16 @@ export interface RelayStats {
   viewersRefused: number;
   /** Viewer sockets closed for sending too much (read-only sockets). */
   viewersClosedForAbuse: number;
+  /** Acks viewers sent that acknowledged new frames (billed 20:1; the slow-viewer signal). */
+  viewerAcks: number;
+  /** Viewers paused for not acknowledging, resumed with a snapshot after catching up, closed (4408). */
+  viewersPaused: number;
+  viewersResumed: number;
+  viewersClosedSlow: number;
+  /** Viewer sockets closed for being slow that the runtime still holds (their peer has not read the close). */
+  viewersClosing?: number;
+  /** Hub deltas merged into a later viewer frame by the byte allowance (VIEWER_BYTES_PER_S). */
+  deltasCoalesced?: number;
   hubConnects: number;
   viewers: number;
   hubs: number;
@@ -36,6 +46,8 @@ export interface RelayStats {
   lastCheckpointChars: number;
   /** RPC calls this object made to shards (coordinator only). */
   rpcCallsOut: number;
+  /** Calls to a shard that failed (coordinator only); each is followed by a snapshot from the hub. */
+  shardFailures?: number;
 }
 
 export function emptyRelayStats(role: RelayStats['role'], name: string, sinceMs: number): RelayStats {
@@ -54,6 +66,10 @@ export function emptyRelayStats(role: RelayStats['role'], name: string, sinceMs:
     viewerConnects: 0,
     viewersRefused: 0,
     viewersClosedForAbuse: 0,
+    viewerAcks: 0,
+    viewersPaused: 0,
+    viewersResumed: 0,
+    viewersClosedSlow: 0,
     hubConnects: 0,
     viewers: 0,
     hubs: 0,

@@ -3,7 +3,8 @@
 //   - web/dist: the dashboard (web/build.ts), served by the hub and the Worker;
 //   - dist/hub.mjs: the hub and, for `sysmonstm all`, the local collector (one file; packages stay
 //     imports from node_modules, so they must all be `dependencies`);
-//   - dist/collector.mjs: the collector alone, minified with its dependencies inlined: Node's type
+//   - dist/collector.mjs (and dist/collector.cjs, the same as CommonJS for the re-executed collector,
+//     bin/collector.cjs): the collector alone, minified with its dependencies inlined: Node's type
 //     stripping and the unused parts of the dependencies would cost a process that runs on every
 //     machine tens of MB. Parts only some machines need load on demand: the systeminformation sampler
 //     from a chunk in dist/collector-chunks/, pino and pino-pretty (LOG_FORMAT=pretty) from node_modules.
@@ -22,6 +23,7 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const DIST_DIR = path.join(ROOT, 'dist');
 export const HUB_BUNDLE_NAME = 'hub.mjs';
 export const COLLECTOR_BUNDLE_NAME = 'collector.mjs';
+export const COLLECTOR_CJS_BUNDLE_NAME = 'collector.cjs';
 const CHUNK_DIR = 'collector-chunks';
 
 // CommonJS code in a bundle calls require() for Node's built-in modules.
@@ -66,10 +68,30 @@ function bundleInfo(result: esbuild.BuildResult<{ metafile: true }>, file: strin
   return { file, bytes, packages: importedPackages(result) };
 }
 
+/**
+ * Connect's Node client imports node:http and node:https for its HTTP/1.1 transports, which the
+ * collector never uses (gRPC runs on node:http2). An ESM import of node:http reads all its exports,
+ * and its WebSocket getter loads undici: 5 MiB of the collector's memory. In the collector bundle
+ * those two imports become a `request` that takes the module with process.getBuiltinModule on its
+ * first call. (The global Headers is replaced for the same reason: collector/bundle-main.ts.)
+ */
+const lazyHttpForConnect: esbuild.Plugin = {
+  name: 'lazy-http-for-connect',
+  setup(build) {
+    build.onResolve({ filter: /^node:https?$/ }, (args) =>
+      /[\\/]@connectrpc[\\/]connect-node[\\/]/.test(args.importer) ? { path: args.path, namespace: 'lazy-builtin' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: `export function request(...args) { return process.getBuiltinModule(${JSON.stringify(args.path)}).request(...args); }`,
+      loader: 'js',
+    }));
+  },
+};
+
 export async function buildCollector(outdir = DIST_DIR): Promise<BuiltBundle> {
   rmSync(path.join(outdir, CHUNK_DIR), { recursive: true, force: true });
   const result = await esbuild.build({
-    entryPoints: { collector: path.join(ROOT, 'collector', 'main.ts') },
+    entryPoints: { collector: path.join(ROOT, 'collector', 'bundle-main.ts') },
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -82,11 +104,30 @@ export async function buildCollector(outdir = DIST_DIR): Promise<BuiltBundle> {
     legalComments: 'none',
     // Loaded only for LOG_FORMAT=pretty; pino starts pino-pretty in a worker thread by module name.
     external: ['pino', 'pino-pretty'],
+    plugins: [lazyHttpForConnect],
     banner: { js: REQUIRE_BANNER },
     metafile: true,
     logLevel: 'warning',
   });
-  return bundleInfo(result, path.join(outdir, COLLECTOR_BUNDLE_NAME));
+  // The same collector as CommonJS, one file: what bin/collector.cjs runs when `sysmonstm collector`
+  // re-executes node with its options (bin/collector-node-options.js). A process whose entry is
+  // CommonJS never starts Node's ESM loader: 2 MiB less resident. systeminformation stays a package
+  // (required off Linux only), as pino for pretty logs.
+  const cjs = await esbuild.build({
+    entryPoints: [path.join(ROOT, 'collector', 'bundle-main.ts')],
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node22',
+    outfile: path.join(outdir, COLLECTOR_CJS_BUNDLE_NAME),
+    minify: true,
+    legalComments: 'none',
+    external: ['pino', 'pino-pretty', 'systeminformation'],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const info = bundleInfo(result, path.join(outdir, COLLECTOR_BUNDLE_NAME));
+  return { ...info, packages: [...new Set([...info.packages, ...importedPackages(cjs)])].sort() };
 }
 
 export async function buildHub(outdir = DIST_DIR): Promise<BuiltBundle> {

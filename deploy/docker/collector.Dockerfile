@@ -59,5 +59,7 @@ VOLUME ["/data"]
 # kept in the spool). With COLLECTION_INTERVAL above 2 minutes, widen -mmin.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD find "${DATA_DIR}" -maxdepth 1 -name 'collector-seq-*.json' -mmin -2 | grep -q . || exit 1
+# `sysmonstm collector` re-executes node (same pid, under tini) with the collector's Node/V8 options
+# and its CommonJS entry (bin/collector-node-options.js, bin/collector.cjs).
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/sysmonstm.js"]
 CMD ["collector"]

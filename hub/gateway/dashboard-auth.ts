@@ -20,7 +20,7 @@ import { createSessionStore, SESSION_LIFETIME_MS, type SessionStore } from './se
 export const SESSION_COOKIE = 'sysmonstm_session';
 const SESSION_MAX_AGE_SECONDS = Math.floor(SESSION_LIFETIME_MS / 1000);
 /** Paths that never need the token: liveness/readiness probes and the login form. */
-export const OPEN_PATHS: ReadonlySet<string> = new Set(['/health', '/ready', '/login', '/logout', '/favicon.svg']);
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/health', '/ready', '/login', '/login-theme.js', '/logout', '/favicon.svg']);
 
 export interface RequestCredentials {
   authorization?: string | null;
@@ -97,19 +97,67 @@ export function createDashboardAuth(
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
+// The login page wears the dashboard's theme (web/src/styles.css, web/src/theme.ts): the system colour
+// scheme, or the light/dark choice the viewer made with the dashboard's toggle (localStorage
+// "sysmonstm-theme", read by /login-theme.js — the page's CSP allows no inline script). The colours
+// are the dashboard's own custom-property values; test/web/login-page.test.ts compares them.
+const DARK = '--bg: #0d1117; --surface: #161b22; --border: #2d3540; --text: #e6edf3; --muted: #8b98a8; --accent: #58a6ff; --focus: #79c0ff; --critical: #f85149; --on-accent: #0d1117; color-scheme: dark;';
+const LIGHT = '--bg: #f6f8fa; --surface: #ffffff; --border: #d0d7de; --text: #1f2328; --muted: #59636e; --accent: #0969da; --focus: #0969da; --critical: #cf222e; --on-accent: #ffffff; color-scheme: light;';
+
+/** Served at /login-theme.js: applies the stored choice and lets the login page's toggle change it. */
+export const LOGIN_THEME_SCRIPT = `(() => {
+  const KEY = 'sysmonstm-theme';
+  const root = document.documentElement;
+  const system = () => (matchMedia('(prefers-color-scheme: light)').matches ? 'light' : 'dark');
+  let stored;
+  try { stored = localStorage.getItem(KEY); } catch { stored = null; }
+  if (stored === 'light' || stored === 'dark') root.dataset.theme = stored;
+  const current = () => root.dataset.theme || system();
+  const label = (button) => {
+    const next = current() === 'dark' ? 'light' : 'dark';
+    button.textContent = next === 'light' ? 'Light theme' : 'Dark theme';
+    button.setAttribute('aria-label', 'Switch to ' + next + ' theme');
+  };
+  addEventListener('DOMContentLoaded', () => {
+    const button = document.getElementById('theme-toggle');
+    if (!button) return;
+    button.hidden = false;
+    label(button);
+    matchMedia('(prefers-color-scheme: light)').addEventListener('change', () => label(button));
+    button.addEventListener('click', () => {
+      const next = current() === 'dark' ? 'light' : 'dark';
+      root.dataset.theme = next;
+      try { localStorage.setItem(KEY, next); } catch {}
+      label(button);
+    });
+  });
+})();
+`;
+
 function loginPage(message: string | undefined): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="dark light">
 <title>sysmonstm — sign in</title>
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
+<script src="/login-theme.js"></script>
 <style>
-  body { font: 16px system-ui, sans-serif; display: grid; place-items: center; min-height: 100vh; margin: 0; background: #0f1115; color: #e6e6e6; }
-  form { background: #181b22; padding: 2rem; border-radius: 8px; display: grid; gap: .75rem; min-width: 18rem; }
-  input, button { font: inherit; padding: .5rem .75rem; border-radius: 4px; border: 1px solid #3a3f4b; background: #0f1115; color: inherit; }
-  button { background: #2f6fed; border-color: #2f6fed; cursor: pointer; }
-  p { margin: 0; color: #ff8a80; }
+  :root { ${DARK} }
+  @media (prefers-color-scheme: light) { :root:not([data-theme]) { ${LIGHT} } }
+  :root[data-theme='light'] { ${LIGHT} }
+  :root[data-theme='dark'] { ${DARK} }
+  body { font: 16px system-ui, sans-serif; display: grid; place-items: center; min-height: 100vh; margin: 0; padding: 1rem; box-sizing: border-box; background: var(--bg); color: var(--text); }
+  form { background: var(--surface); border: 1px solid var(--border); padding: 2rem; border-radius: 10px; display: grid; gap: .75rem; width: min(22rem, 100%); box-sizing: border-box; }
+  h1 { margin: 0 0 .25rem; font-size: 1.5rem; }
+  label { color: var(--muted); }
+  input, button { font: inherit; padding: .5rem .75rem; border-radius: 6px; border: 1px solid var(--border); background: var(--bg); color: inherit; }
+  input:focus-visible, button:focus-visible { outline: 2px solid var(--focus); outline-offset: 1px; }
+  button[type=submit] { background: var(--accent); border-color: var(--accent); color: var(--on-accent); font-weight: 600; cursor: pointer; }
+  #theme-toggle { position: fixed; top: .75rem; right: .75rem; background: var(--surface); color: var(--muted); font-size: .85rem; padding: .3rem .6rem; cursor: pointer; }
+  p { margin: 0; color: var(--critical); }
 </style></head>
-<body><form method="post" action="/login">
+<body><button id="theme-toggle" type="button" hidden></button>
+<form method="post" action="/login">
   <h1>sysmonstm</h1>
   <label for="token">Dashboard token</label>
   <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
@@ -126,6 +174,7 @@ function isSecure(c: Context): boolean {
 /** Registers /login and /logout and the gate in front of every other route; call before the routes. */
 export function installDashboardAuth(app: Hono, auth: DashboardAuth): void {
   app.get('/login', (c) => c.html(loginPage(undefined)));
+  app.get('/login-theme.js', (c) => c.body(LOGIN_THEME_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }));
   /** Why the client's address must wait after too many wrong tokens (Retry-After set), or undefined. */
   const throttledMessage = (c: Context) => {
     const wait = auth.throttled(peerAddress(c));

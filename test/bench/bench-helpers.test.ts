@@ -3,6 +3,9 @@
 // the CSV for COPY. No timing is asserted anywhere: benchmarks are not tests.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { COLLECTOR_NODE_OPTIONS } from '../../bin/collector-node-options.js';
+import { collectorVariants, SOURCES, sourceEnv } from '../../bench/collector-variants.ts';
+import { parseCollectorConfig } from '../../collector/config.ts';
 import { summarizeCpuProfile, locationOf, type CpuProfile } from '../../bench/cpu-profile.ts';
 import { receivedAtOf } from '../../bench/event-observer.ts';
 import { sumCounters } from '../../bench/ingest-load.ts';
@@ -295,5 +298,32 @@ describe('small readers and writers', () => {
     const total = sumCounters([c(1, ['a', 'b', 'c']), c(2, ['d', 'e', 'f'])]);
     expect(total).toMatchObject({ streams: 3, sent: 30, acked: 27, streamErrors: 6, unackedStreams: 2, unackedReports: 3 });
     expect(total.firstErrors).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+});
+
+describe('bench:collector configurations (collector-variants.ts)', () => {
+  const paths = { engineSocket: '/t/docker.sock', absentSocket: '/t/none.sock', fakeBin: '/t/bin', noGpuBin: '/t/bin-no-gpu', path: '/usr/bin' };
+
+  it('each source alone turns on that source and no other, as the collector reads the variables', () => {
+    for (const name of SOURCES) {
+      const config = parseCollectorConfig([], sourceEnv([name], paths), { hostname: 'box' });
+      const on = {
+        containers: config.dockerSocket === paths.engineSocket,
+        topProcesses: config.topProcesses > 0,
+        gpus: sourceEnv([name], paths).PATH.startsWith(`${paths.fakeBin}:`),
+        diskHealth: config.smartIntervalMs > 0,
+        services: config.servicePatterns.length > 0,
+      };
+      expect(Object.entries(on).filter(([, v]) => v).map(([k]) => k), name).toEqual([name]);
+    }
+  });
+
+  it('the options part runs every source under each option set; the sources part runs as shipped (no node options)', () => {
+    const options = collectorVariants('options', paths);
+    const sources = collectorVariants('sources', paths);
+    expect(options.filter((v) => v.sources.length === SOURCES.length).map((v) => v.nodeArgs.join(' '))).toContain(COLLECTOR_NODE_OPTIONS.join(' '));
+    expect(sources.every((v) => v.nodeArgs.length === 0)).toBe(true);
+    expect(sources.map((v) => v.sources.length)).toEqual([0, 1, 1, 1, 1, 1, SOURCES.length]);
+    expect(collectorVariants(undefined, paths)).toHaveLength(options.length + sources.length);
   });
 });

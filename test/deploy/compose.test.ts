@@ -226,6 +226,7 @@ describe('Dockerfiles', () => {
         const order = final.instructions.map((i) => i.keyword);
         expect(order.lastIndexOf('USER')).toBeLessThan(order.indexOf('ENTRYPOINT'));
         expect(keyword('HEALTHCHECK')).toHaveLength(1);
+        // No node options: `sysmonstm collector` re-executes node with the collector's own (bin/collector-node-options.js).
         expect(JSON.parse(keyword('ENTRYPOINT')[0].args)).toEqual(['/usr/bin/tini', '--', 'node', 'bin/sysmonstm.js']);
         expect(JSON.parse(keyword('CMD')[0].args)).toEqual([command]);
       });

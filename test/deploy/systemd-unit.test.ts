@@ -60,6 +60,7 @@ for (const name of ['collector', 'hub'] as const) {
 
   describe(`sysmonstm-${name}.service`, () => {
     test('runs the installed package (its built JavaScript) as an unprivileged dynamic user', () => {
+      // No node options: `sysmonstm collector` re-executes node with the collector's own (bin/collector-node-options.js).
       expect(one('ExecStart')).toBe(`/usr/bin/node ${PACKAGE_DIR}/bin/sysmonstm.js ${name}`);
       // Under node_modules, bin/sysmonstm.js runs dist/ (bin/entry-points.js).
       expect(entryPoints(PACKAGE_DIR, () => true).mode).toBe('built');

@@ -28,6 +28,7 @@ import { CARD_METRICS } from '../../proto/public-view.ts';
 import { LIVE_METRICS, type SnapshotMessage } from '../../proto/delta.ts';
 import type { FleetSource } from '../../hub/edge/fleet-source.ts';
 import type { RelayStats } from '../../durable-objects/relay-stats.ts';
+import { AckCounter, LAG_FRAME } from '../../durable-objects/viewer-lag.ts';
 
 export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -52,12 +53,21 @@ export class TestViewer {
   closeReason = '';
   readonly ws: WebSocket;
   private readonly assembler = createSnapshotAssembler();
-  private constructor(ws: WebSocket) {
+  /** Acknowledges what it read as the dashboard does (durable-objects/viewer-lag.ts), unless `acks: false`. */
+  private readonly acks: AckCounter | null;
+  acksSent = 0;
+  private constructor(ws: WebSocket, acks: boolean) {
     this.ws = ws;
+    this.acks = acks ? new AckCounter() : null;
     ws.on('message', (data) => {
       const text = data.toString();
       this.raw.push(text);
-      if (text === 'pong') return;
+      const ack = this.acks?.received(text) ?? null;
+      if (ack !== null && ws.readyState === WebSocket.OPEN) {
+        ws.send(ack);
+        this.acksSent++;
+      }
+      if (text === 'pong' || text === LAG_FRAME) return;
       const type = frameType(text);
       if (type === 'h' || type === 'up' || type === 'v') {
         this.extras.push(decodeViewerExtra(text));
@@ -77,10 +87,10 @@ export class TestViewer {
     });
   }
 
-  static open(url: string): Promise<TestViewer> {
+  static open(url: string, options: { acks?: boolean } = {}): Promise<TestViewer> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { maxPayload: 64 * 1024 * 1024 });
-      const viewer = new TestViewer(ws);
+      const viewer = new TestViewer(ws, options.acks ?? true);
       ws.once('open', () => resolve(viewer));
       ws.once('error', reject);
     });

@@ -2,7 +2,7 @@
 // every frame by RPC to both relay shards of the view; viewers are spread over the shards and every one
 // of them gets the deltas. The coordinator, like a relay, wants the config frame first.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { machine, relayStats, TestHub, TestViewer, waitFor } from './edge-clients.ts';
+import { handshakeStatus, machine, relayStats, TestHub, TestViewer, viewConfig, waitFor } from './edge-clients.ts';
 import { startWranglerDev, type WranglerDev } from './wrangler-dev.ts';
 
 const VIEWERS = 16; // all on one shard by chance: 2 / 2^16
@@ -63,6 +63,35 @@ it('spreads viewers over two relay shards and delivers every delta to all of the
   expect(coordinator.name).toBe('view:default');
   expect(coordinator.hubFramesIn).toBe(6); // the refused frame above; then config, snapshot, 3 deltas
   expect(coordinator.framesRejected).toBe(1);
-  expect(coordinator.rpcCallsOut).toBe(10); // one RPC per frame per shard
+  // one RPC per frame per shard, and one per shard when the bare socket closed (hub liveness)
+  expect(coordinator.rpcCallsOut).toBe(12);
   expect(relays.every((s) => s.framesAccepted === 5)).toBe(true);
+});
+
+it('takes one hub socket per shard (/ingest?shard=i), without the coordinator, and refuses a shard out of range', async () => {
+  expect(await handshakeStatus(`${dev.ingestUrl}?view=direct&shard=2`, { Authorization: `Bearer ${dev.hubToken}` })).toBe(400);
+  expect(await handshakeStatus(`${dev.ingestUrl}?view=direct&shard=x`, { Authorization: `Bearer ${dev.hubToken}` })).toBe(400);
+  const hubs: TestHub[] = [];
+  const ts = Date.now();
+  for (const shard of [0, 1]) {
+    const hub = await TestHub.open(`${dev.ingestUrl}?view=direct&shard=${shard}`, dev.hubToken);
+    open.push(hub);
+    hub.sendConfig(viewConfig('direct'));
+    hub.sendSnapshot([machine('d1', { cpu_percent: 1 }, { lastSeen: ts })], ts);
+    hubs.push(hub);
+  }
+  const viewers: TestViewer[] = [];
+  for (let i = 0; i < 4; i++) {
+    const v = await TestViewer.open(dev.viewerUrl.replace(/\/ws$/, '/v/direct/ws'));
+    open.push(v);
+    viewers.push(v);
+  }
+  for (const v of viewers) await waitFor('snapshot', () => v.fleet.size === 1);
+  for (const hub of hubs) hub.sendDelta([['d1', 0, { 0: 42 }]], [], Date.now());
+  for (const v of viewers) await waitFor('delta from its shard', () => v.value('d1', 'cpu_percent') === 42);
+  const stats = await relayStats(dev.url, dev.hubToken, ['direct']);
+  const relays = stats.filter((s) => s.role === 'relay');
+  expect(relays.map((s) => [s.hubs, s.viewers])).toEqual([[1, 2], [1, 2]]);
+  expect(stats.find((s) => s.role === 'coordinator')!.rpcCallsOut).toBe(0);
+  for (const v of viewers) expect(v.hub()?.up).toBe(true); // each shard hears its own hub socket
 });

@@ -74,6 +74,31 @@ export function processGroupCpuSeconds(pgid: number, comm: string, argument?: st
   return ticks / ticksPerSecond;
 }
 
+/** Resident memory (VmRSS) of the processes in process group `pgid` whose command is `comm`, in bytes. */
+export function processGroupRssBytes(pgid: number, comm: string): number {
+  let bytes = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${entry}/status`, 'utf8');
+    } catch {
+      continue;
+    }
+    const name = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '';
+    if (!name.startsWith(comm)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue;
+    bytes += Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) * 1024;
+  }
+  return bytes;
+}
+
 export interface WranglerDev {
   readonly port: number;
   readonly url: string;
@@ -89,6 +114,8 @@ export interface WranglerDev {
    *  runs a second workerd, a proxy in front of it that relays every request and WebSocket frame again
    *  and that production does not have. */
   appWorkerdCpuSeconds(): number;
+  /** Resident memory of all workerd processes of this instance, in bytes. */
+  workerdRssBytes(): number;
   /** Ends wrangler and workerd (the whole process group): SIGTERM by default, SIGKILL for a crash. */
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
@@ -200,6 +227,7 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
     workerdCpuSeconds: () => (child.pid === undefined ? 0 : processGroupCpuSeconds(child.pid, 'workerd')),
     // The app's workerd is the one wrangler starts with an inspector; the proxy's has none.
     appWorkerdCpuSeconds: () => (child.pid === undefined ? 0 : processGroupCpuSeconds(child.pid, 'workerd', '--inspector-addr=')),
+    workerdRssBytes: () => (child.pid === undefined ? 0 : processGroupRssBytes(child.pid, 'workerd')),
     stop,
   };
 }

@@ -68,3 +68,17 @@ describe('createFleetStore', () => {
     ]);
   });
 });
+
+describe('freshness time on a relay that merges pushes', () => {
+  it('judges staleness at the last frame while frames may be up to the allowed gap apart, never further back', () => {
+    const store = createFleetStore();
+    const enc = createFleetEncoder();
+    const local = 5_000_000;
+    store.apply(decodeFleetMessage(enc.restart([], 1_000_000)), local);
+    expect(store.freshnessNow(local + 6_000)).toBe(1_006_000); // no gap allowed: now on the server clock
+    store.allowFrameGap(10_000);
+    expect(store.freshnessNow(local + 6_000)).toBe(1_000_000); // the last frame's time
+    expect(store.freshnessNow(local + 25_000)).toBe(1_015_000); // at most 10 s behind now
+    expect(store.serverNow(local + 6_000)).toBe(1_006_000);
+  });
+});

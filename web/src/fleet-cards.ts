@@ -245,7 +245,7 @@ export function createFleetCards(options: FleetCardsOptions): FleetCards {
   }
 
   function updateFreshness(card: Card, m: MachineView, now: number): Freshness {
-    const f = freshness(m, now);
+    const f = freshness(m, store.freshnessNow());
     const ago = formatAgo(now - m.lastSeen);
     setText(card.ago, f === 'live' ? ago : `${f === 'stale' ? 'stale' : 'offline'} · ${ago}`);
     setAttr(card.link, 'data-fresh', f);

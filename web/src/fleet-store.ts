@@ -19,6 +19,11 @@ export interface FleetStore {
   readonly ready: boolean;
   /** Now on the server's clock (from the `ts` of the last message), for "3 s ago" and staleness. */
   serverNow(localNowMs?: number): number;
+  /** The server time staleness is judged at: now, or, on a relay that may merge pushes into frames up
+   *  to `allowFrameGap` ms apart, no later than what the last frame could show (so cards do not turn
+   *  stale between two merged frames); never more than that gap behind now. */
+  freshnessNow(localNowMs?: number): number;
+  allowFrameGap(ms: number): void;
   spark(id: string): SeriesRing | undefined;
   /** Adds older CPU samples (the hub's recent ring) in front of the live ones. */
   seedSpark(id: string, samples: ReadonlyArray<{ tMs: number; cpu: number | null }>): void;
@@ -35,6 +40,8 @@ export function createFleetStore(): FleetStore {
   const sparks = new Map<string, SeriesRing>();
   const listeners = new Set<(change: FleetChange) => void>();
   let clockOffsetMs = 0;
+  let lastFrameTs = 0;
+  let frameGapMs = 0;
   let ready = false;
   const reader = createFleetReader();
 
@@ -59,6 +66,13 @@ export function createFleetStore(): FleetStore {
     serverNow(localNowMs = Date.now()) {
       return localNowMs + clockOffsetMs;
     },
+    freshnessNow(localNowMs = Date.now()) {
+      const now = localNowMs + clockOffsetMs;
+      return frameGapMs > 0 ? Math.min(now, Math.max(lastFrameTs, now - frameGapMs)) : now;
+    },
+    allowFrameGap(ms) {
+      frameGapMs = Math.max(0, ms);
+    },
     spark: (id) => sparks.get(id),
     seedSpark(id, samples) {
       if (!machines.has(id)) return;
@@ -67,6 +81,7 @@ export function createFleetStore(): FleetStore {
     apply(msg, localNowMs) {
       const frame = reader.read(msg);
       clockOffsetMs = msg.ts - localNowMs;
+      lastFrameTs = msg.ts;
       let change: FleetChange;
       if (frame.t === 's') {
         ready = true;

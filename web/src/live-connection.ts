@@ -1,8 +1,13 @@
 // The /ws connection: same origin, ws:// or wss:// following the page. Every frame is validated with
 // decodeFleetMessage before it reaches the store; a drop is retried with backoff + jitter, at once when
-// the browser comes back online or the tab becomes visible again.
+// the browser comes back online or the tab becomes visible again. On a public view's relay (it sends a
+// `v` frame) the page acknowledges what it has read (`{"t":"a","n":frames,"c":chars}` every 16 frames
+// or 256 KiB, proto/viewer-ack.ts): a tab that cannot keep up is paused by the relay
+// (`{"t":"lag"}`) and resumes from a fresh snapshot once it has read everything, or is closed (4408)
+// and reconnects.
 import { decodeFleetMessage, type FleetMessage } from '../../proto/delta.ts';
 import { createSnapshotAssembler, decodeViewerExtra, frameType, type HubStatusFrame, type UptimeFrame, type ViewInfoFrame } from '../../proto/view-frames.ts';
+import { AckCounter, LAG_FRAME, RELAY_MAX_HOLD_MS } from '../../proto/viewer-ack.ts';
 import type { FleetStore } from './fleet-store.ts';
 import { reconnectDelayMs } from './reconnect-delay.ts';
 
@@ -69,10 +74,20 @@ export function connectLive(store: FleetStore, url: string = liveSocketUrl(windo
     }
     socket = ws;
     let gotSnapshot = false;
+    let relay = false;
+    const acks = new AckCounter();
     const parts = createSnapshotAssembler();
     ws.onmessage = (ev) => {
       if (socket !== ws || typeof ev.data !== 'string') return;
+      const ack = acks.received(ev.data);
+      if (ack !== null && relay) ws.send(ack);
+      if (ev.data === LAG_FRAME) return; // the relay paused us; the ack above resumes it with a snapshot
       const type = frameType(ev.data);
+      if (type === 'v' && !relay) {
+        relay = true;
+        // The relay may merge pushes of a large fleet into frames up to this far apart (VIEWER_BYTES_PER_S).
+        store.allowFrameGap(RELAY_MAX_HOLD_MS);
+      }
       let msg: FleetMessage | null;
       try {
         if (type === 'v' || type === 'h' || type === 'up') {

@@ -301,7 +301,7 @@ export function createMachinePage(
     setAttr(root, 'data-status', m.status);
     setText(host, m.host === m.name ? m.id : `${m.host} · ${m.id}`);
     setText(seen, `last report ${formatAgo(now - m.lastSeen)} · every ${formatInterval(m.intervalMs)}`);
-    const f = freshness(m, now);
+    const f = freshness(m, store.freshnessNow());
     setAttr(root, 'data-fresh', f);
     forget?.setOffline(f === 'offline');
     setText(

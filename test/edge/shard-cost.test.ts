@@ -1,0 +1,157 @@
+// What a view costs with RELAY_SHARDS 1, 2 and 4, measured in workerd: hub frames in (coordinator or
+// relay), RPC calls the coordinator makes (one per shard per frame, plus the hub-liveness calls),
+// alarms and rows written per object, and the viewers' acks (the slow-viewer signal, billed 20:1 as
+// incoming WebSocket messages). 100 machines, every one changing every second, 8 viewers. Written to
+// test-output/edge-cost-shards.json; docs/cost.md recomputes the bill from it.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import type { RelayStats } from '../../durable-objects/relay-stats.ts';
+import { VIEWER_ACK_FRAMES } from '../../durable-objects/viewer-lag.ts';
+import { machine, relayStats, TestHub, TestViewer, waitFor } from './edge-clients.ts';
+import { REPO_ROOT, startWranglerDev, type WranglerDev } from './wrangler-dev.ts';
+
+const MACHINES = 100;
+const VIEWERS = 8;
+// Long enough for a whole number of acks (one per 16 frames) and two hub-liveness rounds (20 s).
+const WINDOW_MS = 44_000;
+let dev: WranglerDev | undefined;
+const open: { close(): unknown }[] = [];
+
+afterEach(async () => {
+  for (const c of open.splice(0)) c.close();
+  await dev?.stop();
+  dev = undefined;
+});
+
+export interface ShardHour {
+  shards: number;
+  seconds: number;
+  hubFramesPerHour: number;
+  /** RPC calls the coordinator made per hour (0 with one shard). */
+  rpcCallsPerHour: number;
+  /** Of those, the hub-liveness calls (the rest: one per shard per frame). */
+  livenessCallsPerHour: number;
+  /** Alarms per hour, all objects of the view together (shards + coordinator). */
+  alarmsPerHour: number;
+  alarmsSetPerHour: number;
+  /** Of alarmsPerHour, the coordinator's (its hub-liveness round). */
+  coordinatorAlarmsPerHour: number;
+  rowsWrittenPerHour: number;
+  /** Acks one viewer sends per hour (≈ frames / 16; counted whole, so ±1 ack per window). */
+  acksPerViewerHour: number;
+  framesPerViewerHour: number;
+  viewerFramesInPerViewerHour: number;
+  viewersPerShard: number[];
+}
+
+const results: ShardHour[] = [];
+
+/** Durable Object requests a month (730 h) of one view from the measured hour: hub frames (20:1), the
+ *  coordinator's RPC calls (1:1), alarms, and the viewers' acks (20:1) for 1,000 viewers keeping the
+ *  page open all month and for 10,000 viewers visiting 10 minutes a day. The last column: the same with
+ *  one hub socket per shard instead of the coordinator (N × frames at 20:1, no RPC) — computed. */
+function monthlyRequests(r: ShardHour) {
+  const h = 730;
+  const base = (r.hubFramesPerHour / 20 + r.rpcCallsPerHour + r.alarmsPerHour) * h;
+  const acksAlwaysOn1k = ((r.acksPerViewerHour / 20) * 1000 * h);
+  const acksDaily10k = ((r.acksPerViewerHour / 20) * 10_000 * (10 / 60) * (h / 24));
+  // Without the coordinator: its alarms (hub liveness) and RPC calls go, each shard gets every frame.
+  const perShardSockets = ((r.shards * r.hubFramesPerHour) / 20 + r.alarmsPerHour - r.coordinatorAlarmsPerHour) * h;
+  return {
+    shards: r.shards,
+    'view M req/month (hub+RPC+alarms)': +(base / 1e6).toFixed(2),
+    'of which RPC M': +((r.rpcCallsPerHour * h) / 1e6).toFixed(2),
+    'acks M: 1,000 viewers always on': +(acksAlwaysOn1k / 1e6).toFixed(2),
+    'acks M: 10,000 viewers 10 min/day': +(acksDaily10k / 1e6).toFixed(2),
+    'view M with a hub socket per shard': +(perShardSockets / 1e6).toFixed(2),
+  };
+}
+
+async function measure(shards: number): Promise<ShardHour> {
+  dev = await startWranglerDev({ vars: { RELAY_SHARDS: String(shards) } });
+  const hub = await TestHub.forView(dev.ingestUrl, dev.hubToken, 'default');
+  open.push(hub);
+  const now = Date.now();
+  hub.sendSnapshot(Array.from({ length: MACHINES }, (_, i) => machine(`m${i}`, { cpu_percent: i % 100 }, { lastSeen: now })), now);
+  await waitFor('every shard holds the fleet', async () => (await relayStats(dev!.url, dev!.hubToken)).filter((s) => s.role === 'relay' && s.machines === MACHINES).length === shards, 30_000);
+  const viewers: TestViewer[] = [];
+  for (let i = 0; i < VIEWERS; i++) {
+    const v = await TestViewer.open(dev.viewerUrl);
+    open.push(v);
+    viewers.push(v);
+  }
+  for (const v of viewers) await waitFor('snapshot', () => v.fleet.size === MACHINES);
+  let round = 0;
+  const ticker = setInterval(() => {
+    round++;
+    hub.sendDelta(Array.from({ length: MACHINES }, (_, i) => [`m${i}`, 0, { 0: (round + i) % 100 }] as [string, number, Record<string, number>]), [], Date.now());
+    hub.sent.length = 0;
+  }, 1000);
+  try {
+    await new Promise((r) => setTimeout(r, 2_000));
+    const before = await relayStats(dev.url, dev.hubToken);
+    const acks0 = viewers.reduce((n, v) => n + v.acksSent, 0);
+    const frames0 = viewers.reduce((n, v) => n + v.raw.length, 0);
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, WINDOW_MS));
+    const after = await relayStats(dev.url, dev.hubToken);
+    const seconds = (Date.now() - started) / 1000;
+    const acks = viewers.reduce((n, v) => n + v.acksSent, 0) - acks0;
+    const framesIn = viewers.reduce((n, v) => n + v.raw.length, 0) - frames0;
+    const last = round;
+    for (const v of viewers) await waitFor('every viewer has the last push', () => v.value('m0', 'cpu_percent') === last % 100, 10_000);
+    const sum = (list: RelayStats[], pick: (s: RelayStats) => number, role?: RelayStats['role']) => list.filter((s) => role === undefined || s.role === role).reduce((n, s) => n + pick(s), 0);
+    const diff = (pick: (s: RelayStats) => number, role?: RelayStats['role']) => sum(after, pick, role) - sum(before, pick, role);
+    const hubFrames = shards > 1 ? diff((s) => s.hubFramesIn, 'coordinator') : diff((s) => s.hubFramesIn, 'relay');
+    const rpcOut = diff((s) => s.rpcCallsOut, 'coordinator');
+    const perHour = (n: number) => Math.round((n * 3600) / seconds);
+    return {
+      shards,
+      seconds,
+      hubFramesPerHour: perHour(hubFrames),
+      rpcCallsPerHour: perHour(rpcOut),
+      livenessCallsPerHour: shards > 1 ? perHour(rpcOut - hubFrames * shards) : 0,
+      alarmsPerHour: perHour(diff((s) => s.alarmsRun)),
+      alarmsSetPerHour: perHour(diff((s) => s.alarmsSet)),
+      coordinatorAlarmsPerHour: perHour(diff((s) => s.alarmsRun, 'coordinator')),
+      rowsWrittenPerHour: perHour(diff((s) => s.rowsWritten)),
+      acksPerViewerHour: perHour(acks / VIEWERS),
+      framesPerViewerHour: perHour(framesIn / VIEWERS),
+      viewerFramesInPerViewerHour: perHour(diff((s) => s.viewerFramesIn, 'relay') / VIEWERS),
+      viewersPerShard: after.filter((s) => s.role === 'relay').map((s) => s.viewers),
+    };
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+for (const shards of [1, 2, 4]) {
+  it(`measures the billed counts of a view with RELAY_SHARDS=${shards}`, async () => {
+    const r = await measure(shards);
+    results.push(r);
+    // One hub frame a second; with shards, one RPC per shard per frame and a few liveness calls.
+    expect(r.hubFramesPerHour).toBeGreaterThan(3000);
+    expect(r.hubFramesPerHour).toBeLessThan(4200);
+    if (shards === 1) expect(r.rpcCallsPerHour).toBe(0);
+    else {
+      expect(r.rpcCallsPerHour).toBeGreaterThanOrEqual(r.hubFramesPerHour * shards);
+      expect(r.livenessCallsPerHour).toBeLessThanOrEqual(Math.ceil((3600 / 20) * shards * 2));
+    }
+    // Viewers go to the shards in turn.
+    expect(Math.max(...r.viewersPerShard) - Math.min(...r.viewersPerShard)).toBeLessThanOrEqual(1);
+    // The slow-viewer signal: about one ack per VIEWER_ACK_FRAMES (16) frames a viewer gets, and every ack reached the relay.
+    const ackQuantum = (3600 * 1000) / WINDOW_MS; // one ack more or less in the window
+    expect(r.acksPerViewerHour).toBeGreaterThanOrEqual(r.framesPerViewerHour / VIEWER_ACK_FRAMES - ackQuantum - 1);
+    expect(r.acksPerViewerHour).toBeLessThanOrEqual(r.framesPerViewerHour / VIEWER_ACK_FRAMES + ackQuantum + 1);
+    expect(Math.abs(r.viewerFramesInPerViewerHour - r.acksPerViewerHour)).toBeLessThanOrEqual(0.1 * r.acksPerViewerHour);
+    if (results.length === 3) {
+      const out = path.join(REPO_ROOT, 'test-output');
+      mkdirSync(out, { recursive: true });
+      const bills = results.map(monthlyRequests);
+      writeFileSync(path.join(out, 'edge-cost-shards.json'), JSON.stringify({ measured: results, monthly: bills }, null, 2));
+      console.table(results);
+      console.table(bills);
+    }
+  }, 120_000);
+}
