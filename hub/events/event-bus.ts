@@ -26,6 +26,8 @@ export interface ConsumeOptions {
 export interface EventBus {
   readonly kind: 'redis' | 'memory';
   publish(event: ReportEvent): Promise<void>;
+  /** publish() for a batch, in order (one round trip where the bus has a server). */
+  publishMany?(events: readonly ReportEvent[]): Promise<void>;
   /** Delivers events published from now on; returns the unsubscribe function. */
   subscribe(handler: ReportEventHandler): () => void;
   /**

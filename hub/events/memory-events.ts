@@ -34,6 +34,13 @@ export function createMemoryEvents(log: Logger): EventBus {
         kick(group);
       }
     },
+    async publishMany(events) {
+      for (const event of events) deliver(handlers, event, (err) => log.error({ err }, 'event handler failed'));
+      for (const group of groups.values()) {
+        group.queue.push(...events);
+        kick(group);
+      }
+    },
     consume(name, handler) {
       if (groups.has(name)) throw new Error(`event group "${name}" already has a member in this process`);
       const group: Group = { handler, queue: [], running: undefined };
