@@ -14,7 +14,8 @@
 // on a fresh hub process) whose top frames are written down.
 // Run: node bench/hub-ingest.ts [--steps 100,1000,10000] [--step-seconds 60] [--warmup 10]
 //      [--max-streams 100] [--max-window 200] [--max-seconds 60] [--max-reports 2000000]
-//      [--workers N] [--profile | --no-profile] [--profile-seconds 30]        (--quick: small)
+//      [--workers N] [--profile | --no-profile] [--profile-seconds 30] [--profile-rate N]  (--quick: small)
+//      (--profile-rate N: the profiling pass runs N streams × 1 Hz instead of the load that missed)
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -314,12 +315,14 @@ async function main(): Promise<void> {
     if ((missed || args.flags.profile === true) && args.flags['no-profile'] !== true) {
       await hub.close();
       hub = undefined;
-      const throughputMissed = targets[0].ok === false || targets[1].ok === false;
+      // --profile-rate N: profile under N streams × 1 Hz whatever was missed.
+      const profileRate = args.flags['profile-rate'] === undefined ? undefined : numberFlag(args, 'profile-rate', TARGET_STEP, TARGET_STEP);
+      const throughputMissed = profileRate === undefined && (targets[0].ok === false || targets[1].ok === false);
       const profileDir = path.join(REPO_ROOT, 'test-output', 'bench');
       mkdirSync(profileDir, { recursive: true });
       const profiled = await startHubProcess({ env: hubEnv(path.join(dir.path, 'hub-prof')), redisPrefix, cpuProfileDir: profileDir });
       hub = profiled;
-      const streams = throughputMissed ? maxStreams : Math.max(...steps.filter((s) => s <= TARGET_STEP));
+      const streams = throughputMissed ? maxStreams : (profileRate ?? Math.max(...steps.filter((s) => s <= TARGET_STEP)));
       console.log(`\nprofiling the hub (node --cpu-prof) under ${throughputMissed ? `the unthrottled load (${streams} streams)` : `${streams} streams × 1 Hz`} for ${profileSeconds} s ...`);
       const load = await startLoad({ hubUrl: profiled.grpcUrl, idPrefix: `b${runTag}-prof-`, streams, workers: workersFor(throughputMissed ? 2 * STREAMS_PER_WORKER : streams), headers });
       const { done } = load.run({
