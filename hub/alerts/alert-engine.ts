@@ -462,7 +462,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
     async start() {
       await loadRules();
       setActive(await state.active());
-      stopConsuming = deps.events.consume(ALERTS_GROUP, onReports, { claimIdleMs: deps.claimIdleMs });
+      stopConsuming = deps.events.consume(ALERTS_GROUP, onReports, { claimIdleMs: deps.claimIdleMs, idle: () => rules.length === 0 });
       state.consumeOutbox(record);
       const runTick = () => {
         if (ticking || closed) return;

@@ -21,6 +21,11 @@ export type ReportBatchHandler = (events: ReportEvent[]) => Promise<void>;
 export interface ConsumeOptions {
   /** Redis: events pending this long at a silent member (a crashed hub) are claimed by another. */
   claimIdleMs?: number;
+  /**
+   * While this answers true, batches are acknowledged without being decoded or handed to the handler
+   * (alerting without rules has nothing to evaluate: it spares a JSON.parse of every report).
+   */
+  idle?: () => boolean;
 }
 
 export interface EventBus {

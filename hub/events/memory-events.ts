@@ -41,9 +41,10 @@ export function createMemoryEvents(log: Logger): EventBus {
         kick(group);
       }
     },
-    consume(name, handler) {
+    consume(name, handler, options = {}) {
       if (groups.has(name)) throw new Error(`event group "${name}" already has a member in this process`);
-      const group: Group = { handler, queue: [], running: undefined };
+      const idle = options.idle;
+      const group: Group = { handler: idle ? (events) => (idle() ? Promise.resolve() : handler(events)) : handler, queue: [], running: undefined };
       groups.set(name, group);
       return async () => {
         groups.delete(name);

@@ -95,6 +95,7 @@ export function createRedisEvents(
         claimIdleMs: consumeOptions.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS,
         log,
         async handle(entries) {
+          if (consumeOptions.idle?.()) return;
           const events: ReportEvent[] = [];
           for (const entry of entries) {
             try {

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EventBus, ReportEvent } from '../../hub/events/event-bus.ts';
 import { createFallbackEvents } from '../../hub/events/fallback-events.ts';
+import { createMemoryEvents } from '../../hub/events/memory-events.ts';
 import { createRedisEvents } from '../../hub/events/redis-events.ts';
 import type { MachineRecord } from '../../hub/state/state-store.ts';
 
@@ -43,6 +44,46 @@ describe('batched events', () => {
     const written = entries.map(([, fields]) => fields[1]);
     expect(written).toEqual([JSON.stringify({ record: record('single', 9), receivedAtMs: 1 }), ...events.map((e) => JSON.stringify(e))]);
     await bus.close();
+  });
+
+  it('a consumer group member that is idle acknowledges batches without handling them, then handles again', async () => {
+    const bus = createRedisEvents(redis, () => new Redis(REDIS_URL), log, { prefix: `${prefix}idle:` });
+    let idle = true;
+    const handled: number[] = [];
+    const stop = bus.consume('g', async (events) => void handled.push(...events.map((e) => e.record.lastSeq)), { idle: () => idle });
+    await new Promise((r) => setTimeout(r, 200)); // the group exists once the reader started
+    await bus.publishMany([1, 2].map((seq) => ({ record: record('i', seq), receivedAtMs: seq })));
+    const until = async (ok: () => Promise<boolean>) => {
+      for (let i = 0; i < 100 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    const pendingNone = async () => ((await redis.xpending(bus.streamKey, 'g')) as [number])[0] === 0;
+    const lastDelivered = async () => {
+      const [group] = (await redis.xinfo('GROUPS', bus.streamKey)) as unknown[][];
+      return String(group[group.indexOf('last-delivered-id') + 1]);
+    };
+    const [[lastId]] = await redis.xrevrange(bus.streamKey, '+', '-', 'COUNT', 1);
+    await until(async () => (await lastDelivered()) === lastId && (await pendingNone()));
+    expect(await lastDelivered()).toBe(lastId);
+    expect(await pendingNone()).toBe(true);
+    expect(handled).toEqual([]);
+    idle = false;
+    await bus.publishMany([{ record: record('i', 3), receivedAtMs: 3 }]);
+    await until(async () => handled.length > 0);
+    expect(handled).toEqual([3]);
+    await stop();
+    await bus.close();
+
+    const memory = createMemoryEvents(log);
+    const seen: number[] = [];
+    let memIdle = true;
+    memory.consume('g', async (events) => void seen.push(...events.map((e) => e.record.lastSeq)), { idle: () => memIdle });
+    await memory.publish({ record: record('m', 1), receivedAtMs: 1 });
+    await new Promise((r) => setTimeout(r, 10));
+    memIdle = false;
+    await memory.publish({ record: record('m', 2), receivedAtMs: 2 });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(seen).toEqual([2]);
+    await memory.close();
   });
 
   it('fallback: the events of a batch Redis did not take are delivered in this hub, the others are not', async () => {
