@@ -225,7 +225,11 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
       };
       let lastAcked = 0;
       let lastInStream = 0;
-      let durableChain: Promise<unknown> = Promise.resolve();
+      /** Acks waiting for their rows to be durable, in arrival order (an ack never overtakes an earlier report). */
+      const waiting: Array<{ seq: number; stored: boolean; done: boolean }> = [];
+      let waitingHead = 0;
+      let writeFailed = false;
+      let whenSettled: (() => void) | undefined;
       let sideEffects: Promise<unknown> = Promise.resolve();
       /** Current state and the event are live views: they never hold up durability or acks, and when
        * they fall behind, a newer report replaces the waiting one instead of queueing without bound. */
@@ -255,14 +259,52 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
           setImmediate(sendAcks);
         }
       };
-      /** Acks `seq` once everything before it is durable and `durable` has settled. */
-      const ackAfter = (seq: number, durable: Promise<unknown>, stored = true) => {
-        const step = Promise.all([durableChain, durable]).then(() => ack(seq, stored));
-        durableChain = step;
-        step.catch((err: unknown) => {
-          deps.log.error({ err, machine: hello?.machineId }, 'history write failed; closing the stream so the collector replays');
-          out.fail(new ConnectError('history is unavailable; reconnect and replay', Code.Unavailable));
-        });
+      /** Acks the settled prefix of `waiting`. */
+      const drainWaiting = () => {
+        if (writeFailed) return;
+        while (waitingHead < waiting.length && waiting[waitingHead].done) {
+          const w = waiting[waitingHead++];
+          ack(w.seq, w.stored);
+        }
+        if (waitingHead === waiting.length) {
+          waiting.length = 0;
+          waitingHead = 0;
+          whenSettled?.();
+          whenSettled = undefined;
+        } else if (waitingHead > 1024) {
+          waiting.splice(0, waitingHead);
+          waitingHead = 0;
+        }
+      };
+      const writeFailedNow = (err: unknown) => {
+        if (writeFailed) return;
+        writeFailed = true;
+        deps.log.error({ err, machine: hello?.machineId }, 'history write failed; closing the stream so the collector replays');
+        out.fail(new ConnectError('history is unavailable; reconnect and replay', Code.Unavailable));
+        whenSettled?.();
+        whenSettled = undefined;
+      };
+      /** Resolves once every waiting ack is sent, or a write failed (the stream is failed then). */
+      const allSettled = () => (writeFailed || waitingHead === waiting.length ? Promise.resolve() : new Promise<void>((r) => (whenSettled = r)));
+      /** Acks `seq` once everything before it is durable and `durable` has settled (undefined: nothing to wait for). */
+      const ackAfter = (seq: number, durable: Promise<unknown> | undefined, stored = true, onFailed?: () => void) => {
+        const w = { seq, stored, done: false };
+        waiting.push(w);
+        if (!durable) {
+          w.done = true;
+          drainWaiting();
+          return;
+        }
+        durable.then(
+          () => {
+            w.done = true;
+            drainWaiting();
+          },
+          (err: unknown) => {
+            onFailed?.();
+            writeFailedNow(err);
+          },
+        );
       };
 
       const handleHello = async (h: Hello) => {
@@ -296,7 +338,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         stats.reportsRejected++;
         deps.log.warn({ machine: hello!.machineId, seq: String(report.seq), reason }, 'report rejected');
         out.push(create(StreamResponseSchema, { kind: { case: 'reject', value: { seq: report.seq, reason } } }));
-        if (ackable) ackAfter(Number(report.seq), Promise.resolve(), false);
+        if (ackable) ackAfter(Number(report.seq), undefined, false);
       };
 
       const handleReport = (report: Report) => {
@@ -323,7 +365,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         }
         if (seq <= lastInStream || seq <= (previous?.seq ?? 0)) {
           stats.reportsDuplicate++;
-          ackAfter(seq, previous?.written ?? Promise.resolve());
+          ackAfter(seq, previous?.written);
           return;
         }
         // Hello and report labels together must stay within the cap every viewer of the fleet checks.
@@ -356,10 +398,9 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         const written = deps.writer.add({ machineId: h.machineId, seq, timeMs, metrics });
         const entry = { seq, written };
         latest.set(h.machineId, entry);
-        written.catch(() => {
+        ackAfter(seq, written, true, () => {
           if (latest.get(h.machineId) === entry) latest.delete(h.machineId);
         });
-        ackAfter(seq, written);
       };
 
       // A stream that never says hello holds a slot for nothing.
@@ -388,7 +429,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
             throw new ConnectError('empty stream message', Code.InvalidArgument);
           }
         }
-        await durableChain;
+        await allSettled();
         await sideEffects;
       })().finally(() => clearTimeout(helloTimer));
       reading.then(
