@@ -95,21 +95,31 @@ const COLUMNS = ['time', 'machine_id', 'seq', ...METRIC_NAMES];
  */
 const UNNEST_INSERT_SQL = `INSERT INTO metrics (${COLUMNS.join(', ')}) SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::bigint[], ${METRIC_NAMES.map((_, i) => `$${i + 4}::float8[]`).join(', ')}) ON CONFLICT (machine_id, seq, time) DO NOTHING`;
 
-/** The column arrays of UNNEST_INSERT_SQL: times as ISO text, values bounded by value(). */
-function unnestParams(rows: readonly HistoryRow[]): unknown[][] {
+/** A text element of a PostgreSQL array literal: always quoted, `"` and `\` escaped. */
+const arrayText = (v: string) => `"${v.replace(/["\\]/g, '\\$&')}"`;
+
+/**
+ * The column parameters of UNNEST_INSERT_SQL as PostgreSQL array literals, built here in one pass
+ * (the driver's generic array encoding walks and escapes every element): times as quoted ISO text,
+ * ids quoted and escaped, seqs and values as plain numbers, NULL where value() says no value.
+ */
+function unnestParams(rows: readonly HistoryRow[]): string[] {
   const n = rows.length;
   const times = new Array<string>(n);
   const ids = new Array<string>(n);
-  const seqs = new Array<number>(n);
-  const columns = METRIC_NAMES.map(() => new Array<number | null>(n));
+  const seqs = new Array<string>(n);
+  const columns = METRIC_NAMES.map(() => new Array<string>(n));
   for (let r = 0; r < n; r++) {
     const row = rows[r];
-    times[r] = iso(row.timeMs);
-    ids[r] = row.machineId;
-    seqs[r] = row.seq;
-    for (let c = 0; c < METRIC_NAMES.length; c++) columns[c][r] = value(METRIC_NAMES[c], row.metrics[METRIC_NAMES[c]]);
+    times[r] = `"${iso(row.timeMs)}"`;
+    ids[r] = arrayText(row.machineId);
+    seqs[r] = String(row.seq);
+    for (let c = 0; c < METRIC_NAMES.length; c++) {
+      const v = value(METRIC_NAMES[c], row.metrics[METRIC_NAMES[c]]);
+      columns[c][r] = v === null ? 'NULL' : String(v);
+    }
   }
-  return [times, ids, seqs, ...columns];
+  return [times, ids, seqs, ...columns].map((column) => `{${column.join(',')}}`);
 }
 
 // --- plain-path SQL, built from METRIC_NAMES only ---------------------------------------------
