@@ -4,7 +4,8 @@
 // machine only the newest update of a batch is written: an older one waiting in the same batch is
 // superseded (counted), which is what the per-stream "newest wins" did before, now across the hub.
 // One flush runs at a time; updates that arrive meanwhile wait for the next one, so under overload the
-// batch grows instead of the number of writes in flight. History is not here: it has its own writer,
+// batch grows instead of the number of writes in flight. A second update of a machine while no flush
+// runs sends the batch at once, so nothing is superseded while the writes keep up. History is not here: it has its own writer,
 // and acks never wait for this.
 //
 // The merging is pure (`mergeLive`); the timer and the I/O are the shell around it.
@@ -92,6 +93,9 @@ export function createLiveBatcher<T>(options: LiveBatcherOptions<T>): LiveBatche
   return {
     stats,
     add(machineId, value) {
+      // A machine's second update while nothing is being written: the batch has waited long enough
+      // (no update is dropped while the writes keep up).
+      if (!running && pending.has(machineId)) run();
       if (mergeLive(pending, machineId, value)) stats.superseded++;
       pendingDone ??= deferred();
       const promise = pendingDone.promise;

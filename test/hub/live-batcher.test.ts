@@ -17,14 +17,26 @@ describe('mergeLive', () => {
 });
 
 describe('createLiveBatcher', () => {
-  it('writes what arrived in one turn of the event loop as one batch, newest per machine', async () => {
+  it('writes what arrived in one turn of the event loop as one batch', async () => {
     const batches: number[][] = [];
     const b = createLiveBatcher<number>({ flush: async (items) => void batches.push([...items]), onError: () => {} });
-    const done = [b.add('a', 1), b.add('b', 2), b.add('a', 3)];
+    const done = [b.add('a', 1), b.add('b', 2), b.add('c', 3)];
     expect(batches).toEqual([]); // nothing is written synchronously
     await Promise.all(done);
-    expect(batches).toEqual([[3, 2]]);
-    expect(b.stats).toMatchObject({ batches: 1, items: 2, superseded: 1, largestBatch: 2 });
+    expect(batches).toEqual([[1, 2, 3]]);
+    expect(b.stats).toMatchObject({ batches: 1, items: 3, superseded: 0, largestBatch: 3 });
+  });
+
+  it('with a delay, a second update of a machine sends the waiting batch at once instead of superseding', async () => {
+    const batches: number[][] = [];
+    const b = createLiveBatcher<number>({ flush: async (items) => void batches.push([...items]), onError: () => {}, delayMs: 200 });
+    void b.add('a', 1);
+    void b.add('b', 2);
+    void b.add('a', 3); // a's second update: [1, 2] goes now
+    expect(batches).toEqual([[1, 2]]);
+    await b.drain();
+    expect(batches).toEqual([[1, 2], [3]]);
+    expect(b.stats.superseded).toBe(0);
   });
 
   it('runs one flush at a time; what arrives meanwhile goes out in the next batch, in order', async () => {
