@@ -30,6 +30,8 @@ import { LIMITS, validateHello, validateReport } from './validate-report.ts';
 export interface HistorySink {
   /** Resolves once the row is durable. */
   add(row: HistoryRow): Promise<void>;
+  /** Backpressure (history-writer.ts ready()): a promise to wait on before reading more, or undefined. */
+  ready?(): Promise<void> | undefined;
 }
 
 export interface IngestStats {
@@ -411,6 +413,9 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
       const reading = (async () => {
         const iterator = requests[Symbol.asyncIterator]();
         for (;;) {
+          // History is behind: read nothing more until it caught up (the collector waits; nothing is lost).
+          const backlog = deps.writer.ready?.();
+          if (backlog) await backlog;
           let next: IteratorResult<StreamRequest>;
           try {
             next = await iterator.next();
