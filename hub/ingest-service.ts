@@ -413,8 +413,9 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
       const reading = (async () => {
         const iterator = requests[Symbol.asyncIterator]();
         for (;;) {
-          // History is behind: read nothing more until it caught up (the collector waits; nothing is lost).
-          const backlog = deps.writer.ready?.();
+          // History is behind: read no more reports until it caught up (the collector waits; nothing is
+          // lost). The hello is always read, so a new stream does not run into the hello timeout.
+          const backlog = hello ? deps.writer.ready?.() : undefined;
           if (backlog) await backlog;
           let next: IteratorResult<StreamRequest>;
           try {
