@@ -93,6 +93,26 @@ describe('ingest acks', () => {
     expect(s.failure()).toBeUndefined();
   });
 
+  it('while history is behind (ready() pending) no further report is read; the hello still is', async () => {
+    const added: number[] = [];
+    let release!: () => void;
+    let behind: Promise<void> | undefined = new Promise<void>((r) => (release = r));
+    const sink: HistorySink = {
+      add: async (row) => void added.push(row.seq),
+      ready: () => behind,
+    };
+    const s = openStream(sink, 'acks-3');
+    for (const seq of [1, 2, 3]) s.report(seq);
+    for (let i = 0; i < 10; i++) await turn();
+    expect(s.kinds[0]).toBe('welcome'); // the hello went through
+    expect(added).toEqual([]);
+    behind = undefined;
+    release();
+    await s.end();
+    expect(added).toEqual([1, 2, 3]);
+    expect(s.acks.at(-1)).toBe(3);
+  });
+
   it('a failed write closes the stream UNAVAILABLE and nothing after it is acked', async () => {
     const w = manualWriter();
     const s = openStream(w.sink, 'acks-2');
