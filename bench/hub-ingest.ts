@@ -8,7 +8,7 @@
 // the event's receivedAtMs, read by bench/event-observer.ts), hub CPU and memory, and loss: every
 // report sent must be acked and be in the table exactly once.
 // The limit in the same run: the same number of rows bulk-loaded straight into the same table with the
-// hub's batched INSERT and with COPY (psql); reported as hub rows/s ÷ raw rows/s.
+// hub's own batch statement (HistoryStore.write) and with COPY (psql); reported as hub rows/s ÷ raw rows/s.
 // Targets: ≥ 10,000 reports/s sustained with zero loss; ≥ half the raw bulk rate; p99 receipt →
 // publish < 50 ms at 1,000 collectors × 1 Hz. A missed target starts a profiling pass (node --cpu-prof
 // on a fresh hub process) whose top frames are written down.
@@ -282,7 +282,7 @@ async function main(): Promise<void> {
       const startMs = Date.now() - 3_600_000;
       const insertRowsList = makeRows(`b${runTag}-rawinsert-`, maxStreams, rawCount, startMs);
       const insert = await insertRows(db.url, insertRowsList);
-      console.log(`batched INSERT (the hub's statement, 1000 rows each): ${fmt(insert.rowsPerSecond, 0)} rows/s (${fmt(insert.ms / 1000, 1)} s)`);
+      console.log(`HistoryStore.write (the hub's statement, 1000 rows each): ${fmt(insert.rowsPerSecond, 0)} rows/s (${fmt(insert.ms / 1000, 1)} s)`);
       const copyRowsList = makeRows(`b${runTag}-rawcopy-`, maxStreams, rawCount, startMs);
       const copy = await copyRows(db.url, copyRowsList);
       console.log(`COPY FROM STDIN (psql): ${fmt(copy.rowsPerSecond, 0)} rows/s (${fmt(copy.ms / 1000, 1)} s)`);
