@@ -1,6 +1,6 @@
 // History rows made without the hub, and two ways of bulk-loading them straight into the `metrics`
 // table: the hub's own batch statement (HistoryStore.write, one INSERT … SELECT FROM unnest per 1000 rows, one
-// statement at a time, exactly what the hub's writer issues) and COPY … FROM STDIN through psql.
+// statement at a time, the statement the hub's writer issues) and COPY … FROM STDIN through psql.
 // The benchmarks use them as the limit the hub's ingest rate is compared with, and to fill history.
 import { spawn } from 'node:child_process';
 import { pino } from 'pino';
