@@ -1,6 +1,6 @@
 // History rows made without the hub, and two ways of bulk-loading them straight into the `metrics`
-// table: the hub's own batched multi-row INSERT (HistoryStore.write, 1000 rows per statement, one
-// statement at a time, exactly what the hub's writer issues) and COPY … FROM STDIN through psql.
+// table: the hub's own batch statement (HistoryStore.write, one INSERT … SELECT FROM unnest per 1000 rows, one
+// statement at a time, the statement the hub's writer issues) and COPY … FROM STDIN through psql.
 // The benchmarks use them as the limit the hub's ingest rate is compared with, and to fill history.
 import { spawn } from 'node:child_process';
 import { pino } from 'pino';
@@ -53,7 +53,7 @@ export interface LoadTiming {
   rowsPerSecond: number;
 }
 
-/** The hub's INSERT, one batch of INSERT_CHUNK_ROWS at a time, without the hub around it. */
+/** The hub's batch statement, INSERT_CHUNK_ROWS rows at a time, without the hub around it. */
 export async function insertRows(dbUrl: string, rows: readonly HistoryRow[]): Promise<LoadTiming> {
   const log = pino({ level: 'warn' });
   const client = createPgClient(dbUrl, { log, maxConnections: 1 });

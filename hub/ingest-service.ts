@@ -22,6 +22,7 @@ import type { HistoryRow, HistoryStore } from './history/history-store.ts';
 import type { Logger } from './log.ts';
 import type { MachineRecord, StateStore } from './state/state-store.ts';
 import { carryTopProcesses, type TopProcessesCarry } from './top-processes-carry.ts';
+import { createLiveBatcher } from './live-batcher.ts';
 import { boundReportForState } from './state/bound-report.ts';
 import { neutralizeHello, neutralizeReport } from './text-sanitizer.ts';
 import { LIMITS, validateHello, validateReport } from './validate-report.ts';
@@ -30,6 +31,8 @@ import { DEFAULT_INTERVAL_MS } from '../proto/status.ts';
 export interface HistorySink {
   /** Resolves once the row is durable. */
   add(row: HistoryRow): Promise<void>;
+  /** Backpressure (history-writer.ts ready()): a promise to wait on before reading more, or undefined. */
+  ready?(): Promise<void> | undefined;
 }
 
 export interface IngestStats {
@@ -50,7 +53,8 @@ export interface IngestStats {
 
 interface LiveUpdate {
   record: MachineRecord;
-  encoded: Uint8Array;
+  /** Encoded (and bounded) only when its batch is written: a superseded update is never encoded. */
+  report: Report;
   receivedAtMs: number;
   receivedAtHrMs: number;
 }
@@ -72,6 +76,8 @@ export interface IngestDeps {
   maxReportAgeMs?: number;
   /** Byte cap of the latest report kept in current state (default STATE_REPORT_MAX_BYTES). */
   stateReportMaxBytes?: number;
+  /** Live updates (current state + events) are written in batches at most this long after the first (0: next turn of the event loop). */
+  liveBatchDelayMs?: number;
   now?: () => number;
 }
 
@@ -118,6 +124,49 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
    * the write fails, so the collector's resend is stored.
    */
   const latest = new Map<string, { seq: number; written: Promise<unknown> }>();
+
+  /** Current state and events of every stream, written per batch (live-batcher.ts): one state write and one publish per batch. */
+  const live = createLiveBatcher<LiveUpdate>({
+    delayMs: deps.liveBatchDelayMs ?? 0,
+    async flush(updates) {
+      const items = updates.map((u) => {
+        // Unknown fields are not kept: what a collector invents is not stored. Big lists are trimmed to
+        // the state byte cap (the full report is ~1 MiB at worst; current state keeps one per machine).
+        const bounded = boundReportForState(u.report, deps.stateReportMaxBytes);
+        if (bounded.trimmed) stats.reportsTrimmedForState++;
+        return { record: u.record, report: bounded.bytes };
+      });
+      try {
+        if (deps.state.putMany) await deps.state.putMany(items);
+        else await Promise.all(items.map((i) => deps.state.put(i.record, i.report)));
+      } catch (err) {
+        deps.log.warn({ err: (err as Error).message, machines: items.length }, 'state update failed');
+      }
+      const events = updates.map((u) => ({ record: u.record, receivedAtMs: u.receivedAtMs }));
+      try {
+        if (deps.events.publishMany) await deps.events.publishMany(events);
+        else await Promise.all(events.map((e) => deps.events.publish(e)));
+        if (deps.onPublished) {
+          const t = performance.now();
+          for (const u of updates) deps.onPublished(t - u.receivedAtHrMs);
+        }
+      } catch (err) {
+        deps.log.warn({ err: (err as Error).message, machines: events.length }, 'event publish failed');
+      }
+    },
+    onError(err, updates) {
+      deps.log.warn({ err: (err as Error).message, machines: updates.length }, 'live update failed');
+    },
+  });
+
+  /** Streams with an ack waiting: sent once per stream per turn of the event loop, the highest seq only. */
+  const acksDue = new Set<() => void>();
+  let acksScheduled = false;
+  const sendAcks = () => {
+    acksScheduled = false;
+    for (const send of acksDue) send();
+    acksDue.clear();
+  };
 
   async function knownDurableSeq(machineId: string): Promise<number> {
     const cached = durableSeq.get(machineId);
@@ -179,58 +228,86 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
       };
       let lastAcked = 0;
       let lastInStream = 0;
-      let durableChain: Promise<unknown> = Promise.resolve();
+      /** Acks waiting for their rows to be durable, in arrival order (an ack never overtakes an earlier report). */
+      const waiting: Array<{ seq: number; stored: boolean; done: boolean }> = [];
+      let waitingHead = 0;
+      let writeFailed = false;
+      let whenSettled: (() => void) | undefined;
       let sideEffects: Promise<unknown> = Promise.resolve();
-      /** The live update waiting for the running one: at most one per stream, the newest wins. */
-      let pendingLive: LiveUpdate | undefined;
-      let liveRunning = false;
-      const runLive = async (first: LiveUpdate) => {
-        for (let u: LiveUpdate | undefined = first; u; u = pendingLive) {
-          pendingLive = undefined;
-          try {
-            await deps.state.put(u.record, u.encoded);
-          } catch (err) {
-            deps.log.warn({ err: (err as Error).message, machine: u.record.id }, 'state update failed');
-          }
-          release();
-          try {
-            await deps.events.publish({ record: u.record, receivedAtMs: u.receivedAtMs });
-            deps.onPublished?.(performance.now() - u.receivedAtHrMs);
-          } catch (err) {
-            deps.log.warn({ err: (err as Error).message, machine: u.record.id }, 'event publish failed');
-          }
-        }
-        liveRunning = false;
-      };
       /** Current state and the event are live views: they never hold up durability or acks, and when
        * they fall behind, a newer report replaces the waiting one instead of queueing without bound. */
       const updateLive = (u: LiveUpdate) => {
-        if (liveRunning) {
-          if (pendingLive) stats.liveUpdatesSuperseded++;
-          pendingLive = u;
-          return;
-        }
-        liveRunning = true;
-        sideEffects = runLive(u);
+        const written = live.add(u.record.id, u);
+        stats.liveUpdatesSuperseded = live.stats.superseded;
+        sideEffects = reserved ? written.then(release) : written;
       };
 
       /** `stored`: the seq is in history (moves the machine's durable seq); false for a refused report,
        * acked on this stream only so the collector stops resending it. */
+      let ackSent = 0;
+      const sendAck = () => {
+        if (lastAcked <= ackSent) return;
+        ackSent = lastAcked;
+        out.push(create(StreamResponseSchema, { kind: { case: 'ack', value: { seq: BigInt(ackSent) } } }));
+      };
       const ack = (seq: number, stored: boolean) => {
         if (seq <= lastAcked) return;
         lastAcked = seq;
         const id = hello!.machineId;
         if (stored) durableSeq.set(id, Math.max(durableSeq.get(id) ?? 0, seq));
-        out.push(create(StreamResponseSchema, { kind: { case: 'ack', value: { seq: BigInt(seq) } } }));
+        // Acks are cumulative: the seqs a history batch made durable go out as one ack per stream.
+        acksDue.add(sendAck);
+        if (!acksScheduled) {
+          acksScheduled = true;
+          setImmediate(sendAcks);
+        }
       };
-      /** Acks `seq` once everything before it is durable and `durable` has settled. */
-      const ackAfter = (seq: number, durable: Promise<unknown>, stored = true) => {
-        const step = Promise.all([durableChain, durable]).then(() => ack(seq, stored));
-        durableChain = step;
-        step.catch((err: unknown) => {
-          deps.log.error({ err, machine: hello?.machineId }, 'history write failed; closing the stream so the collector replays');
-          out.fail(new ConnectError('history is unavailable; reconnect and replay', Code.Unavailable));
-        });
+      /** Acks the settled prefix of `waiting`. */
+      const drainWaiting = () => {
+        if (writeFailed) return;
+        while (waitingHead < waiting.length && waiting[waitingHead].done) {
+          const w = waiting[waitingHead++];
+          ack(w.seq, w.stored);
+        }
+        if (waitingHead === waiting.length) {
+          waiting.length = 0;
+          waitingHead = 0;
+          whenSettled?.();
+          whenSettled = undefined;
+        } else if (waitingHead > 1024) {
+          waiting.splice(0, waitingHead);
+          waitingHead = 0;
+        }
+      };
+      const writeFailedNow = (err: unknown) => {
+        if (writeFailed) return;
+        writeFailed = true;
+        deps.log.error({ err, machine: hello?.machineId }, 'history write failed; closing the stream so the collector replays');
+        out.fail(new ConnectError('history is unavailable; reconnect and replay', Code.Unavailable));
+        whenSettled?.();
+        whenSettled = undefined;
+      };
+      /** Resolves once every waiting ack is sent, or a write failed (the stream is failed then). */
+      const allSettled = () => (writeFailed || waitingHead === waiting.length ? Promise.resolve() : new Promise<void>((r) => (whenSettled = r)));
+      /** Acks `seq` once everything before it is durable and `durable` has settled (undefined: nothing to wait for). */
+      const ackAfter = (seq: number, durable: Promise<unknown> | undefined, stored = true, onFailed?: () => void) => {
+        const w = { seq, stored, done: false };
+        waiting.push(w);
+        if (!durable) {
+          w.done = true;
+          drainWaiting();
+          return;
+        }
+        durable.then(
+          () => {
+            w.done = true;
+            drainWaiting();
+          },
+          (err: unknown) => {
+            onFailed?.();
+            writeFailedNow(err);
+          },
+        );
       };
 
       const handleHello = async (h: Hello) => {
@@ -249,6 +326,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         }
         const lastSeq = await knownDurableSeq(h.machineId);
         lastAcked = lastSeq;
+        ackSent = lastSeq;
         lastInStream = lastSeq; // what another stream accepted but did not make durable yet is caught by `latest`
         out.push(
           create(StreamResponseSchema, {
@@ -263,7 +341,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         stats.reportsRejected++;
         deps.log.warn({ machine: hello!.machineId, seq: String(report.seq), reason }, 'report rejected');
         out.push(create(StreamResponseSchema, { kind: { case: 'reject', value: { seq: report.seq, reason } } }));
-        if (ackable) ackAfter(Number(report.seq), Promise.resolve(), false);
+        if (ackable) ackAfter(Number(report.seq), undefined, false);
       };
 
       const handleReport = (report: Report) => {
@@ -290,7 +368,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         }
         if (seq <= lastInStream || seq <= (previous?.seq ?? 0)) {
           stats.reportsDuplicate++;
-          ackAfter(seq, previous?.written ?? Promise.resolve());
+          ackAfter(seq, previous?.written);
           return;
         }
         // Hello and report labels together must stay within the cap every viewer of the fleet checks.
@@ -319,18 +397,13 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
           metrics,
           problems: sourceProblems(report),
         };
-        // Unknown fields are not kept: what a collector invents is not stored. Big lists are trimmed to
-        // the state byte cap (the full report is ~1 MiB at worst; current state keeps one per machine).
-        const bounded = boundReportForState(report, deps.stateReportMaxBytes);
-        if (bounded.trimmed) stats.reportsTrimmedForState++;
-        updateLive({ record, encoded: bounded.bytes, receivedAtMs, receivedAtHrMs });
+        updateLive({ record, report, receivedAtMs, receivedAtHrMs });
         const written = deps.writer.add({ machineId: h.machineId, seq, timeMs, metrics });
         const entry = { seq, written };
         latest.set(h.machineId, entry);
-        written.catch(() => {
+        ackAfter(seq, written, true, () => {
           if (latest.get(h.machineId) === entry) latest.delete(h.machineId);
         });
-        ackAfter(seq, written);
       };
 
       // A stream that never says hello holds a slot for nothing.
@@ -341,6 +414,10 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
       const reading = (async () => {
         const iterator = requests[Symbol.asyncIterator]();
         for (;;) {
+          // History is behind: read no more reports until it caught up (the collector waits; nothing is
+          // lost). The hello is always read, so a new stream does not run into the hello timeout.
+          const backlog = hello ? deps.writer.ready?.() : undefined;
+          if (backlog) await backlog;
           let next: IteratorResult<StreamRequest>;
           try {
             next = await iterator.next();
@@ -359,11 +436,15 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
             throw new ConnectError('empty stream message', Code.InvalidArgument);
           }
         }
-        await durableChain;
+        await allSettled();
         await sideEffects;
       })().finally(() => clearTimeout(helloTimer));
       reading.then(
-        () => out.end(),
+        () => {
+          acksDue.delete(sendAck);
+          sendAck();
+          out.end();
+        },
         (err: unknown) => {
           if (!hello && err instanceof ConnectError) stats.streamsRefused++;
           out.fail(err);

@@ -12,7 +12,8 @@
 // - Rules are indexed by machine scope: a report is evaluated against the rules without a machine list
 //   plus the rules that list its machine, so 500 rules scoped to other machines cost nothing per report.
 // - Every hub keeps the active alerts in view (refreshed each second, at once after its own commits) to
-//   colour machine status, and reloads rules when another hub changed them.
+//   colour machine status, and reloads rules when another hub changed them. The refresh reads the
+//   active index only when its version moved (or every ACTIVE_FULL_REFRESH_MS), not all of it each second.
 import { randomUUID } from 'node:crypto';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ReportSchema } from '../../proto/gen/sysmonstm/v1/report_pb.js';
@@ -29,6 +30,13 @@ import type { AlertMessage } from './notification.ts';
 
 export const ALERTS_GROUP = 'alerts';
 const MAX_COMMIT_ATTEMPTS = 12;
+/** The active index is read in full at least this often, whatever its version says. */
+export const ACTIVE_FULL_REFRESH_MS = 30_000;
+
+/** Pure: whether the once-a-second refresh must read every active alert. */
+export function activeReadDue(seenVersion: number | undefined, version: number | undefined, lastFullAtMs: number, nowMs: number): boolean {
+  return version === undefined || seenVersion === undefined || version !== seenVersion || nowMs - lastFullAtMs >= ACTIVE_FULL_REFRESH_MS;
+}
 
 export interface AlertEngineDeps {
   store: AlertStore;
@@ -127,6 +135,9 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
   let refreshing: Promise<void> | undefined;
   let refreshSoon: NodeJS.Immediate | undefined;
   let closed = false;
+  /** The active index version last read in full, and when. */
+  let seenActiveVersion: number | undefined;
+  let lastActiveReadAtMs = 0;
 
   // ---- rules ---------------------------------------------------------------------------------
   function notify(machineId: string | null): void {
@@ -173,7 +184,13 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
           await loadRules();
           log.info({ rules: rules.length }, 'alert rules reloaded');
         }
-        setActive(await state.active());
+        const version = await state.activeVersion?.();
+        const t = now();
+        if (activeReadDue(seenActiveVersion, version, lastActiveReadAtMs, t)) {
+          setActive(await state.active());
+          seenActiveVersion = version;
+          lastActiveReadAtMs = t;
+        }
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'could not refresh alert rules or active alerts');
       } finally {
@@ -445,7 +462,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
     async start() {
       await loadRules();
       setActive(await state.active());
-      stopConsuming = deps.events.consume(ALERTS_GROUP, onReports, { claimIdleMs: deps.claimIdleMs });
+      stopConsuming = deps.events.consume(ALERTS_GROUP, onReports, { claimIdleMs: deps.claimIdleMs, idle: () => rules.length === 0 });
       state.consumeOutbox(record);
       const runTick = () => {
         if (ticking || closed) return;

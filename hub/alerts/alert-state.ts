@@ -57,6 +57,12 @@ export interface AlertStateStore {
    */
   commit(machine: string, expectedVersion: number, rules: Record<string, AlertState>, active: readonly ActiveChange[], outbox: readonly OutboxEntry[]): Promise<boolean>;
   active(): Promise<ActiveAlert[]>;
+  /**
+   * A number that changes whenever the active index does (absent: no such number, read active()
+   * each time). Lets every hub's once-a-second refresh skip reading all active alerts when nothing
+   * changed.
+   */
+  activeVersion?(): Promise<number>;
   /** Hands every outbox entry to one hub's handler; resolving marks them done, throwing retries them later. */
   consumeOutbox(handler: (entries: OutboxEntry[]) => Promise<void>): void;
   rulesVersion(): Promise<number>;

@@ -3,6 +3,7 @@
 //   <prefix>alerts:active           hash "<rule> <machine>" → JSON ActiveAlert
 //   <prefix>alerts:outbox           stream of OutboxEntry JSON, consumed by the group "recorder"
 //   <prefix>alerts:rules-version    counter bumped on every rule change
+//   <prefix>alerts:active-version   counter bumped by every commit that changes the active index
 //   <prefix>alerts:lease:<name>     SET NX PX leases
 // One Lua script checks the version, writes the state, updates the active index and appends to the
 // outbox atomically, so a transition is either fully made (and will be recorded) or not at all.
@@ -15,7 +16,7 @@ import type { AlertState } from './evaluate.ts';
 export const OUTBOX_MAXLEN = 100_000;
 export const RECORDER_GROUP = 'recorder';
 
-// KEYS: state hash, active hash, outbox stream.
+// KEYS: state hash, active hash, outbox stream, active-version counter.
 // ARGV: expected version, state JSON, outbox maxlen, n active changes, n × (field, JSON or ''), outbox entries...
 const COMMIT_SCRIPT = `
 local current = redis.call('HGET', KEYS[1], 'v')
@@ -27,6 +28,7 @@ for _ = 1, n do
   if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[2], ARGV[i]) else redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
   i = i + 2
 end
+if n > 0 then redis.call('INCR', KEYS[4]) end
 while i <= #ARGV do
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[i])
   i = i + 1
@@ -38,6 +40,7 @@ type CommitCommand = (
   stateKey: string,
   activeKey: string,
   outboxKey: string,
+  activeVersionKey: string,
   ...args: Array<string | number>
 ) => Promise<number>;
 
@@ -53,10 +56,11 @@ export function createRedisAlertState(command: Redis, openBlocking: () => Redis,
   const activeHash = `${prefix}alerts:active`;
   const outboxKey = `${prefix}alerts:outbox`;
   const versionKey = `${prefix}alerts:rules-version`;
-  if (!(command as unknown as { sysmonstmAlertCommit?: CommitCommand }).sysmonstmAlertCommit) {
-    command.defineCommand('sysmonstmAlertCommit', { numberOfKeys: 3, lua: COMMIT_SCRIPT });
+  const activeVersionKey = `${prefix}alerts:active-version`;
+  if (!(command as unknown as { sysmonstmAlertCommitV2?: CommitCommand }).sysmonstmAlertCommitV2) {
+    command.defineCommand('sysmonstmAlertCommitV2', { numberOfKeys: 4, lua: COMMIT_SCRIPT });
   }
-  const commit = (command as unknown as { sysmonstmAlertCommit: CommitCommand }).sysmonstmAlertCommit.bind(command);
+  const commit = (command as unknown as { sysmonstmAlertCommitV2: CommitCommand }).sysmonstmAlertCommitV2.bind(command);
   let reader: StreamGroupReader | undefined;
   // The group exists before the first transition is written, so no entry is ever missed by it.
   const groupReady = ensureGroup(command, outboxKey, RECORDER_GROUP, '0').catch((err: unknown) => {
@@ -92,7 +96,7 @@ export function createRedisAlertState(command: Redis, openBlocking: () => Redis,
       const args: Array<string | number> = [String(expectedVersion), JSON.stringify(rules), OUTBOX_MAXLEN, changes.length];
       for (const c of changes) args.push(activeKey(c.ruleId, c.machine), c.alert ? JSON.stringify(c.alert) : '');
       for (const e of entries) args.push(JSON.stringify(e));
-      return (await commit(stateKey(machine), activeHash, outboxKey, ...args)) === 1;
+      return (await commit(stateKey(machine), activeHash, outboxKey, activeVersionKey, ...args)) === 1;
     },
     async active() {
       const all = await command.hgetall(activeHash);
@@ -130,6 +134,9 @@ export function createRedisAlertState(command: Redis, openBlocking: () => Redis,
           if (entries.length) await handler(entries);
         },
       });
+    },
+    async activeVersion() {
+      return Number((await command.get(activeVersionKey)) ?? 0);
     },
     async rulesVersion() {
       return Number((await command.get(versionKey)) ?? 0);

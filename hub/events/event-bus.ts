@@ -21,11 +21,18 @@ export type ReportBatchHandler = (events: ReportEvent[]) => Promise<void>;
 export interface ConsumeOptions {
   /** Redis: events pending this long at a silent member (a crashed hub) are claimed by another. */
   claimIdleMs?: number;
+  /**
+   * While this answers true, batches are acknowledged without being decoded or handed to the handler
+   * (alerting without rules has nothing to evaluate: it spares a JSON.parse of every report).
+   */
+  idle?: () => boolean;
 }
 
 export interface EventBus {
   readonly kind: 'redis' | 'memory';
   publish(event: ReportEvent): Promise<void>;
+  /** publish() for a batch, in order (one round trip where the bus has a server). */
+  publishMany?(events: readonly ReportEvent[]): Promise<void>;
   /** Delivers events published from now on; returns the unsubscribe function. */
   subscribe(handler: ReportEventHandler): () => void;
   /**

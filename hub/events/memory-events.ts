@@ -34,9 +34,17 @@ export function createMemoryEvents(log: Logger): EventBus {
         kick(group);
       }
     },
-    consume(name, handler) {
+    async publishMany(events) {
+      for (const event of events) deliver(handlers, event, (err) => log.error({ err }, 'event handler failed'));
+      for (const group of groups.values()) {
+        group.queue.push(...events);
+        kick(group);
+      }
+    },
+    consume(name, handler, options = {}) {
       if (groups.has(name)) throw new Error(`event group "${name}" already has a member in this process`);
-      const group: Group = { handler, queue: [], running: undefined };
+      const idle = options.idle;
+      const group: Group = { handler: idle ? (events) => (idle() ? Promise.resolve() : handler(events)) : handler, queue: [], running: undefined };
       groups.set(name, group);
       return async () => {
         groups.delete(name);

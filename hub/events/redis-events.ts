@@ -3,6 +3,7 @@
 // same stream through a consumer group (redis-stream-group.ts), one member per hub.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
+import { eventJson } from '../state/record-json.ts';
 import { deliver, type EventBus, type ReportEvent, type ReportEventHandler } from './event-bus.ts';
 import { consumerName, startStreamGroupReader, type StreamGroupReader } from './redis-stream-group.ts';
 
@@ -15,7 +16,11 @@ export function createRedisEvents(
   openBlocking: () => Redis,
   log: Logger,
   options: { prefix?: string } = {},
-): EventBus & { readonly streamKey: string } {
+): EventBus & {
+  readonly streamKey: string;
+  publishMany(events: readonly ReportEvent[]): Promise<void>;
+  publishEach(events: readonly ReportEvent[]): Promise<Array<Error | null>>;
+} {
   const streamKey = `${options.prefix ?? 'sysmonstm:'}events`;
   const handlers = new Set<ReportEventHandler>();
   const groupReaders = new Set<StreamGroupReader>();
@@ -54,11 +59,30 @@ export function createRedisEvents(
     }
   }
 
+  /** One pipeline of XADDs; per event, null when it is on the stream, else why not. */
+  async function publishEach(events: readonly ReportEvent[]): Promise<Array<Error | null>> {
+    if (events.length === 0) return [];
+    const pipeline = command.pipeline();
+    for (const event of events) pipeline.xadd(streamKey, 'MAXLEN', '~', EVENTS_STREAM_MAXLEN, '*', 'e', eventJson(event));
+    let results: Array<[Error | null, unknown]>;
+    try {
+      results = (await pipeline.exec()) ?? [];
+    } catch (err) {
+      return events.map(() => err as Error);
+    }
+    return events.map((_, i) => results[i]?.[0] ?? (results[i] ? null : new Error('no reply from Redis')));
+  }
+
   return {
     kind: 'redis',
     streamKey,
     async publish(event) {
       await command.xadd(streamKey, 'MAXLEN', '~', EVENTS_STREAM_MAXLEN, '*', 'e', JSON.stringify(event));
+    },
+    publishEach,
+    async publishMany(events) {
+      const failed = (await publishEach(events)).find((e) => e !== null);
+      if (failed) throw failed;
     },
     consume(group, handler, consumeOptions = {}) {
       const reader = startStreamGroupReader({
@@ -71,6 +95,7 @@ export function createRedisEvents(
         claimIdleMs: consumeOptions.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS,
         log,
         async handle(entries) {
+          if (consumeOptions.idle?.()) return;
           const events: ReportEvent[] = [];
           for (const entry of entries) {
             try {

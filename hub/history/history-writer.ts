@@ -57,6 +57,13 @@ export interface HistoryWriterStats {
 
 export interface HistoryWriter {
   add(row: HistoryRow): Promise<void>;
+  /**
+   * Backpressure: undefined while the backlog is below half of maxPendingRows; above, a promise that
+   * resolves once it is down to a quarter. Ingest waits on it before reading the next message, so an
+   * overloaded hub slows its collectors down (HTTP/2 flow control) instead of filling the backlog and
+   * closing their streams.
+   */
+  ready(): Promise<void> | undefined;
   /** Resolves when every row added so far is settled (written, spooled or rejected). */
   flush(): Promise<void>;
   /** Flushes, then refuses new rows. Idempotent. */
@@ -71,6 +78,13 @@ interface Entry {
   reject(err: Error): void;
 }
 
+/**
+ * Rows per batch at most (a batch is one statement). Large enough that a backlog drains in few
+ * round trips: with the event loop saturated by 10,000 streams each round trip waits long for its
+ * turn, and 1,000-row batches then wrote ~700 rows/s while the backlog filled.
+ */
+export const DEFAULT_MAX_BATCH_ROWS = 5000;
+
 /** Capped exponential backoff, deterministic: base, 2·base, 4·base … max. `attempt` starts at 1. */
 export function retryDelayMs(attempt: number, baseMs: number, maxMs: number): number {
   return backoffCeilingMs(attempt - 1, baseMs, maxMs);
@@ -84,7 +98,7 @@ export function isRetryable(err: unknown): boolean {
 export function createHistoryWriter(store: Pick<HistoryStore, 'write'>, options: HistoryWriterOptions): HistoryWriter {
   const log = options.log;
   const flushIntervalMs = options.flushIntervalMs ?? 250;
-  const maxBatchRows = options.maxBatchRows ?? 1000;
+  const maxBatchRows = options.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS;
   const maxPendingRows = options.maxPendingRows ?? 100_000;
   const retryBaseMs = options.retryBaseMs ?? 100;
   const retryMaxMs = options.retryMaxMs ?? 5000;
@@ -129,6 +143,10 @@ export function createHistoryWriter(store: Pick<HistoryStore, 'write'>, options:
       wake = done;
     });
 
+  const highWater = Math.max(1, Math.floor(maxPendingRows / 2));
+  const lowWater = Math.floor(maxPendingRows / 4);
+  let drained: { promise: Promise<void>; resolve: () => void } | undefined;
+
   function settle(entries: readonly Entry[], err?: Error) {
     for (const e of entries) {
       if (err) e.reject(err);
@@ -136,6 +154,10 @@ export function createHistoryWriter(store: Pick<HistoryStore, 'write'>, options:
     }
     inFlight -= entries.length;
     stats.pendingRows = queue.length + inFlight;
+    if (drained && stats.pendingRows <= lowWater) {
+      drained.resolve();
+      drained = undefined;
+    }
   }
 
   /** Appends a batch to the spool and settles it; false when the spool failed (the caller keeps trying the database). */
@@ -283,6 +305,14 @@ export function createHistoryWriter(store: Pick<HistoryStore, 'write'>, options:
       schedule();
       return settled;
     },
+    ready() {
+      if (drained) return drained.promise;
+      if (closed || queue.length + inFlight < highWater) return undefined;
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      drained = { promise, resolve };
+      return promise;
+    },
     async flush(): Promise<void> {
       const waiting = queue.map((e) => e.settled);
       await pump(); // runs until the queue is empty, so it covers the in-flight batch and `waiting`
@@ -291,6 +321,8 @@ export function createHistoryWriter(store: Pick<HistoryStore, 'write'>, options:
     close(): Promise<void> {
       closing ??= (async () => {
         closed = true;
+        drained?.resolve();
+        drained = undefined;
         clearInterval(replayTimer);
         giveUpAtMs = Date.now() + closeTimeoutMs;
         wake?.();

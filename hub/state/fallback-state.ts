@@ -141,6 +141,23 @@ export function createFallbackState(
         if (redis.status === 'ready') void resync();
       }
     },
+    async putMany(items) {
+      for (const { record, report } of items) {
+        forgotten.delete(record.id);
+        await memory.put(record, report);
+      }
+      if (!redisUsable()) {
+        for (const { record } of items) dirty.add(record.id);
+        return;
+      }
+      try {
+        await redisState.putMany(items);
+      } catch (err) {
+        for (const { record } of items) dirty.add(record.id);
+        noteFailure(err);
+        if (redis.status === 'ready') void resync();
+      }
+    },
     async get(id) {
       if (dirty.has(id)) return memory.get(id);
       return (await fromRedis(() => redisState.get(id))) ?? memory.get(id);

@@ -6,14 +6,20 @@ export function createMemoryState(ringSize = RECENT_RING_SIZE): StateStore {
   const records = new Map<string, MachineRecord>();
   const reports = new Map<string, Uint8Array>();
   const rings = new Map<string, RecentRing>();
+  const put = (record: MachineRecord, report: Uint8Array) => {
+    records.set(record.id, record);
+    reports.set(record.id, report);
+    let ring = rings.get(record.id);
+    if (!ring) rings.set(record.id, (ring = createRecentRing(ringSize)));
+    ring.push({ t: record.sampledAtMs, metrics: record.metrics });
+  };
   return {
     kind: 'memory',
     async put(record, report) {
-      records.set(record.id, record);
-      reports.set(record.id, report);
-      let ring = rings.get(record.id);
-      if (!ring) rings.set(record.id, (ring = createRecentRing(ringSize)));
-      ring.push({ t: record.sampledAtMs, metrics: record.metrics });
+      put(record, report);
+    },
+    async putMany(items) {
+      for (const { record, report } of items) put(record, report);
     },
     async get(id) {
       return records.get(id);

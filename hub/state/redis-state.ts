@@ -1,9 +1,11 @@
 // Current state in Redis, shared by every hub replica: one hash per machine (record JSON + latest
 // encoded report), a set of machine ids, and a capped list as the recent ring. One pipeline per put.
 import type { Redis } from 'ioredis';
+import { recordJson } from './record-json.ts';
 import { RECENT_RING_SIZE, type MachineRecord, type RecentPoint, type StateStore } from './state-store.ts';
 
 export interface RedisStateStore extends StateStore {
+  putMany(items: ReadonlyArray<{ record: MachineRecord; report: Uint8Array }>): Promise<void>;
   /**
    * Writes a machine's latest record and report, and merges `points` (by time) into its recent ring:
    * used to bring Redis back up to date after an outage (fallback-state.ts).
@@ -31,6 +33,22 @@ export function createRedisState(redis: Redis, options: { prefix?: string; ringS
         .rpush(ringKey(record.id), JSON.stringify(point))
         .ltrim(ringKey(record.id), -ringSize, -1)
         .exec();
+    },
+    async putMany(items) {
+      if (items.length === 0) return;
+      // One pipeline for the whole batch (not a transaction: each machine's keys are its own).
+      const pipeline = redis.pipeline();
+      for (const { record, report } of items) {
+        const ring = ringKey(record.id);
+        pipeline
+          .hset(machineKey(record.id), 'record', recordJson(record), 'report', Buffer.from(report.buffer, report.byteOffset, report.byteLength))
+          .sadd(idsKey, record.id)
+          .rpush(ring, JSON.stringify({ t: record.sampledAtMs, metrics: record.metrics } satisfies RecentPoint))
+          .ltrim(ring, -ringSize, -1);
+      }
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed) throw failed[0];
     },
     async get(id) {
       const raw = await redis.hget(machineKey(id), 'record');

@@ -31,6 +31,8 @@ export interface StateStore {
   readonly kind: 'redis' | 'memory';
   /** Stores the latest record and encoded report, and appends to the recent ring. */
   put(record: MachineRecord, report: Uint8Array): Promise<void>;
+  /** put() for many machines at once (one round trip where the store has a server); at most one item per machine. */
+  putMany?(items: ReadonlyArray<{ record: MachineRecord; report: Uint8Array }>): Promise<void>;
   get(id: string): Promise<MachineRecord | undefined>;
   list(): Promise<MachineRecord[]>;
   count(): Promise<number>;

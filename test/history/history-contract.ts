@@ -85,7 +85,21 @@ export function historyContract(path: HistoryPath, label: string, makeHarness: (
       expect((await store.query(id, 'cpu_percent', t0, t0 + 10_000, 'raw')).map((p) => p[1])).toEqual([1, 2, 3, 4]);
     });
 
-    test('a large write is split into chunks and stored completely', async () => {
+    test('ids and values survive the batch encoding exactly (quotes, backslashes, commas, braces; extreme and tiny numbers)', async () => {
+      const ids = [`q"${suffix}`, `b\\${suffix}\\`, `c,${suffix}`, `{${suffix}}`, `s ${suffix} NULL`];
+      const t0 = Date.now() - 40 * MINUTE_MS;
+      const rows = ids.map((id, i) => row(id, 7, t0 + i, 1e-7 * (i + 1), { memory_used_bytes: 2 ** 59 + i * 2 ** 20, temperature_c: -273.15, load_avg_1m: 0.1 + 0.2 }));
+      await store.write(rows);
+      for (const [i, id] of ids.entries()) {
+        expect(await store.lastSeq(id)).toBe(7);
+        expect(await store.query(id, 'cpu_percent', t0, t0 + 10, 'raw')).toEqual([[t0 + i, 1e-7 * (i + 1)]]);
+        expect(await store.query(id, 'memory_used_bytes', t0, t0 + 10, 'raw')).toEqual([[t0 + i, 2 ** 59 + i * 2 ** 20]]);
+        expect(await store.query(id, 'temperature_c', t0, t0 + 10, 'raw')).toEqual([[t0 + i, -273.15]]);
+        expect(await store.query(id, 'load_avg_1m', t0, t0 + 10, 'raw')).toEqual([[t0 + i, 0.1 + 0.2]]);
+      }
+    });
+
+    test('a large write is stored completely', async () => {
       const id = machine();
       const t0 = Date.now() - 3 * HOUR_MS;
       const rows = Array.from({ length: 2500 }, (_, i) => row(id, i + 1, t0 + i * 1000, i % 100));

@@ -140,6 +140,30 @@ describe('history writer', () => {
     await writer.close();
   });
 
+  test('ready(): undefined below half of maxPendingRows; above, a promise that resolves once a quarter is left', async () => {
+    const id = machine();
+    const writer = createHistoryWriter(store, { ...fast, log: captured.log, maxPendingRows: 8, flushIntervalMs: 10 });
+    await proxy.cut();
+    const t = Date.now() - 5000;
+    const pending = [1, 2, 3].map((s) => writer.add(row(id, s, t + s, s)));
+    expect(writer.ready()).toBeUndefined(); // 3 < 4
+    pending.push(writer.add(row(id, 4, t + 4, 4)));
+    const wait = writer.ready();
+    expect(wait).toBeInstanceOf(Promise);
+    expect(writer.ready()).toBe(wait); // one promise for every waiting stream
+    let resolved = false;
+    void wait!.then(() => (resolved = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(resolved).toBe(false); // the database is away: the backlog stays
+    await proxy.restore();
+    await Promise.all(pending);
+    await wait;
+    expect(resolved).toBe(true);
+    expect(writer.ready()).toBeUndefined();
+    expect(await count(id)).toBe(4);
+    await writer.close();
+  });
+
   test('close() flushes what is queued, is idempotent, and refuses new rows', async () => {
     const id = machine();
     const writer = createHistoryWriter(store, { log: captured.log, flushIntervalMs: 60_000 });

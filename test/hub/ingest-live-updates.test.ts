@@ -35,6 +35,12 @@ describe('ingest under a slow live path', () => {
         await new Promise((r) => setTimeout(r, 20));
         return memory.put(...args);
       },
+      // The batched write ingest uses: as slow per batch.
+      async putMany(items: Parameters<NonNullable<typeof memory.putMany>>[0]) {
+        puts += items.length;
+        await new Promise((r) => setTimeout(r, 20));
+        return memory.putMany!(items);
+      },
     };
     const events = createMemoryEvents(log);
     const published: ReportEvent[] = [];

@@ -47,6 +47,23 @@ function contract(name: string, make: () => Promise<StateStore>) {
       expect(await s.ping()).toBe(true);
     });
 
+    test('putMany writes a batch of machines like one put each', async () => {
+      const s = await make();
+      // The report bytes may be a view into a larger buffer (what the protobuf encoder hands out).
+      const big = new Uint8Array([9, 9, 7, 8, 9, 9]);
+      await s.putMany!([
+        { record: record('pm-a', 1, 10), report: big.subarray(2, 4) },
+        { record: record('pm-b', 1, 20), report: new Uint8Array([4]) },
+      ]);
+      await s.putMany!([{ record: record('pm-a', 2, 30), report: new Uint8Array([5, 6]) }]);
+      await s.putMany!([]);
+      expect(await s.get('pm-a')).toEqual(record('pm-a', 2, 30));
+      expect(await s.get('pm-b')).toEqual(record('pm-b', 1, 20));
+      expect(await s.latestReport('pm-b')).toEqual(new Uint8Array([4]));
+      expect(await s.latestReport('pm-a')).toEqual(new Uint8Array([5, 6]));
+      expect((await s.recent('pm-a')).map((p) => p.metrics.cpu_percent)).toEqual([10, 30]);
+    });
+
     test('recent ring keeps the newest points, oldest first', async () => {
       const s = await make();
       for (let seq = 1; seq <= 8; seq++) await s.put(record('r', seq, seq), new Uint8Array());

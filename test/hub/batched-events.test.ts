@@ -1,0 +1,119 @@
+// Report events published per batch: real Redis for the stream side (one pipeline of XADDs, in order,
+// the same JSON a single publish writes), and the fallback bus's routing when part of a batch fails.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { EventBus, ReportEvent } from '../../hub/events/event-bus.ts';
+import { createFallbackEvents } from '../../hub/events/fallback-events.ts';
+import { createMemoryEvents } from '../../hub/events/memory-events.ts';
+import { createRedisEvents } from '../../hub/events/redis-events.ts';
+import type { MachineRecord } from '../../hub/state/state-store.ts';
+
+const log = pino({ level: 'silent' });
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `sysmonstm-test:${randomUUID()}:`;
+const redis = new Redis(REDIS_URL);
+
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+});
+
+const record = (id: string, seq: number): MachineRecord => ({
+  id,
+  hostname: id,
+  displayName: id,
+  labels: {},
+  lastSeenMs: 1000 + seq,
+  sampledAtMs: 900 + seq,
+  lastSeq: seq,
+  intervalMs: 1000,
+  metrics: { cpu_percent: seq } as unknown as MachineRecord['metrics'],
+});
+
+describe('batched events', () => {
+  it('Redis: publishMany appends every event in order, as publish() would', async () => {
+    const bus = createRedisEvents(redis, () => new Redis(REDIS_URL), log, { prefix });
+    const events: ReportEvent[] = [1, 2, 3].map((seq) => ({ record: record(`b-${seq}`, seq), receivedAtMs: 5000 + seq }));
+    await bus.publish({ record: record('single', 9), receivedAtMs: 1 });
+    await bus.publishMany(events);
+    await bus.publishMany([]);
+    const entries = await redis.xrange(bus.streamKey, '-', '+');
+    const written = entries.map(([, fields]) => fields[1]);
+    expect(written).toEqual([JSON.stringify({ record: record('single', 9), receivedAtMs: 1 }), ...events.map((e) => JSON.stringify(e))]);
+    await bus.close();
+  });
+
+  it('a consumer group member that is idle acknowledges batches without handling them, then handles again', async () => {
+    const bus = createRedisEvents(redis, () => new Redis(REDIS_URL), log, { prefix: `${prefix}idle:` });
+    let idle = true;
+    const handled: number[] = [];
+    const stop = bus.consume('g', async (events) => void handled.push(...events.map((e) => e.record.lastSeq)), { idle: () => idle });
+    await new Promise((r) => setTimeout(r, 200)); // the group exists once the reader started
+    await bus.publishMany([1, 2].map((seq) => ({ record: record('i', seq), receivedAtMs: seq })));
+    const until = async (ok: () => Promise<boolean>) => {
+      for (let i = 0; i < 100 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    const pendingNone = async () => ((await redis.xpending(bus.streamKey, 'g')) as [number])[0] === 0;
+    const lastDelivered = async () => {
+      const [group] = (await redis.xinfo('GROUPS', bus.streamKey)) as unknown[][];
+      return String(group[group.indexOf('last-delivered-id') + 1]);
+    };
+    const [[lastId]] = await redis.xrevrange(bus.streamKey, '+', '-', 'COUNT', 1);
+    await until(async () => (await lastDelivered()) === lastId && (await pendingNone()));
+    expect(await lastDelivered()).toBe(lastId);
+    expect(await pendingNone()).toBe(true);
+    expect(handled).toEqual([]);
+    idle = false;
+    await bus.publishMany([{ record: record('i', 3), receivedAtMs: 3 }]);
+    await until(async () => handled.length > 0);
+    expect(handled).toEqual([3]);
+    await stop();
+    await bus.close();
+
+    const memory = createMemoryEvents(log);
+    const seen: number[] = [];
+    let memIdle = true;
+    memory.consume('g', async (events) => void seen.push(...events.map((e) => e.record.lastSeq)), { idle: () => memIdle });
+    await memory.publish({ record: record('m', 1), receivedAtMs: 1 });
+    await new Promise((r) => setTimeout(r, 10));
+    memIdle = false;
+    await memory.publish({ record: record('m', 2), receivedAtMs: 2 });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(seen).toEqual([2]);
+    await memory.close();
+  });
+
+  it('fallback: the events of a batch Redis did not take are delivered in this hub, the others are not', async () => {
+    const onRedis: ReportEvent[] = [];
+    const fakeRedisBus: EventBus & { publishEach(events: readonly ReportEvent[]): Promise<Array<Error | null>> } = {
+      kind: 'redis',
+      publish: async (e) => void onRedis.push(e),
+      async publishEach(events) {
+        // The second event of each batch fails (a command refused mid-pipeline).
+        return events.map((e, i) => (i === 1 ? new Error('OOM command not allowed') : (onRedis.push(e), null)));
+      },
+      subscribe: () => () => {},
+      consume: () => async () => {},
+      close: async () => {},
+    };
+    const status = { status: 'ready' as string };
+    const bus = createFallbackEvents(fakeRedisBus, status as never, log);
+    const local: number[] = [];
+    bus.subscribe((e) => void local.push(e.record.lastSeq));
+    const batch = [1, 2, 3].map((seq) => ({ record: record(`f-${seq}`, seq), receivedAtMs: seq }));
+    await bus.publishMany!(batch);
+    expect(onRedis.map((e) => e.record.lastSeq)).toEqual([1, 3]);
+    expect(local).toEqual([2]);
+    expect(bus.stats()).toEqual({ publishedToRedis: 2, deliveredLocally: 1 });
+
+    // Redis not ready: the whole batch stays in this hub.
+    status.status = 'reconnecting';
+    await bus.publishMany!([4, 5].map((seq) => ({ record: record(`f-${seq}`, seq), receivedAtMs: seq })));
+    expect(local).toEqual([2, 4, 5]);
+    expect(bus.stats()).toEqual({ publishedToRedis: 2, deliveredLocally: 3 });
+    await bus.close();
+  });
+});
