@@ -22,6 +22,7 @@ import { createFallbackEvents } from './events/fallback-events.ts';
 import { createFleetQuery } from './fleet/fleet-query.ts';
 import { createFleetView } from './fleet/fleet-view.ts';
 import { createMachineForgetter } from './fleet/machine-forgetter.ts';
+import { createMachineSettingsStore } from './fleet/machine-settings.ts';
 import { createFleetService } from './fleet-service.ts';
 import { createBackupScheduler, type BackupScheduler } from './backup/backup-scheduler.ts';
 import { embeddedTarget, pgDumpTarget } from './backup/backup-targets.ts';
@@ -214,7 +215,10 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   const fleetQuery = createFleetQuery({ state, history, statusOf: alerting.engine.statusOf });
   // DELETE /api/machines/{id} and the FORGET_OFFLINE_AFTER sweep (fleet/machine-forgetter.ts).
   const forgetter = createMachineForgetter({ state, events, alerts: alerting.engine, log, forgetOfflineAfterMs: config.forgetOfflineAfterMs });
+  // The owner's per-machine settings (the report interval): SQL, sent in the Welcome, pushed live.
+  const machineSettings = createMachineSettingsStore(db, log);
   const ingest = createIngestService({
+    intervalFor: machineSettings.intervalFor,
     state,
     events,
     history: durableHistory,
@@ -278,7 +282,20 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     metrics,
     dashboardAuth: security.dashboardAuth,
     alerts: { api: alerting.api, adminToken: config.adminToken },
-    machines: { forget: (id) => forgetter.forget(id, 'DELETE /api/machines/{id}'), adminToken: config.adminToken },
+    machines: {
+      forget: (id) => forgetter.forget(id, 'DELETE /api/machines/{id}'),
+      adminToken: config.adminToken,
+      settings: {
+        // In current state, or in history (current state in memory is empty after a restart).
+        known: async (id) => (await state.get(id)) !== undefined || (await durableHistory.lastSeq(id)) > 0,
+        get: machineSettings.get,
+        put: async (id, settings) => {
+          await machineSettings.put(id, settings);
+          const pushed = ingest.pushSettings(id, settings);
+          log.info({ machine: id, intervalMs: settings.intervalMs, pushed }, 'machine settings changed');
+        },
+      },
+    },
     publicViews: { views: publicViews, adminToken: config.adminToken, edgeUrl: config.edgeUrl },
   });
   const httpServer = createAdaptorServer({ fetch: app.fetch }) as Server;
