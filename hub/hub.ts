@@ -40,6 +40,7 @@ import { openHistorySpool } from './history/history-spool.ts';
 import { openHistory } from './history/open-history.ts';
 import { limitConnections } from './connection-limits.ts';
 import { createIngestService } from './ingest-service.ts';
+import { grpcErrorInterceptor } from './grpc-errors.ts';
 import type { Logger } from './log.ts';
 import { createRedisGateway, type RedisGateway } from './redis.ts';
 import { createRoutes } from './routes.ts';
@@ -246,7 +247,8 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       : peerContextValues,
     readMaxBytes: LIMITS.maxMessageBytes,
     shutdownSignal: shutdown.signal,
-    interceptors: security.interceptors,
+    // Outermost: whatever a service throws leaves as one precise gRPC code (grpc-errors.ts).
+    interceptors: [grpcErrorInterceptor(), ...security.interceptors],
   });
   // GRPC_TLS_CERT/KEY: TLS on the gRPC port (collectors use an https:// hub URL).
   // A collector needs one stream; the cap bounds what a single connection can hold open.
