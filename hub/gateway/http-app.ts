@@ -10,7 +10,7 @@ import type { FleetQuery } from '../fleet/fleet-query.ts';
 import type { Logger } from '../log.ts';
 import { installDashboardAuth, type DashboardAuth } from './dashboard-auth.ts';
 import type { AlertApi } from '../alerts/alert-api.ts';
-import { createAlertRoutes, peerAddress } from './alert-routes.ts';
+import { createAlertRoutes, jsonBody, peerAddress } from './alert-routes.ts';
 import { authorizeAdmin } from './admin-auth.ts';
 import { SAFE_METHODS, type OriginGuard } from './origin-guard.ts';
 import { createPublicViewRoutes, type PublicViewRoutesDeps } from './public-view-routes.ts';
@@ -128,13 +128,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
       app.put('/api/machines/:id/settings', async (c) => {
         requireAdmin(c);
         const id = c.req.param('id');
-        let body: unknown;
-        try {
-          body = await c.req.json();
-        } catch {
-          throw new HttpError(400, 'the body must be JSON {"intervalMs": N}');
-        }
-        const parsed = parseMachineSettings(body);
+        const parsed = parseMachineSettings(await jsonBody(c));
         if (!parsed.ok) throw new HttpError(400, parsed.error);
         if (!(await settings.known(id))) throw new HttpError(404, `unknown machine "${id}"`);
         await settings.put(id, parsed.settings);
