@@ -13,6 +13,8 @@ import {
 } from '../proto/gen/sysmonstm/v1/config_pb.js';
 import type { ActiveAlertJson, AlertApi, ChannelJson, RuleJson } from './alerts/alert-api.ts';
 import { authorizeAdmin, peerAddressKey } from './gateway/admin-auth.ts';
+import { badRequest, notFound } from './errors.ts';
+import { parseMachineSettings, type MachineSettingsJson } from '../proto/machine-settings.ts';
 
 /** The REST JSON of a rule from its message; absent optional fields stay absent so the defaults apply. */
 export function ruleMessageToJson(rule: AlertRuleMessage | undefined): Record<string, unknown> {
@@ -87,8 +89,24 @@ function savedChannel(c: ChannelJson) {
   return { id: c.id, name: c.name, channel: { type: c.type, url: c.url, hasSecret: c.has_secret }, createdAtMs: BigInt(c.created_at) };
 }
 
-export function createConfigService(deps: { api: AlertApi; adminToken: string | undefined }): ServiceImpl<typeof ConfigService> {
+/** What GetMachineSettings / SetMachineSettings need: the same object as the REST routes'. */
+export interface MachineSettingsApi {
+  known(id: string): Promise<boolean>;
+  get(id: string): Promise<MachineSettingsJson>;
+  /** Stores the settings and pushes them to the machine's live stream. */
+  put(id: string, settings: MachineSettingsJson): Promise<void>;
+}
+
+export function createConfigService(deps: { api: AlertApi; adminToken: string | undefined; machineSettings?: MachineSettingsApi }): ServiceImpl<typeof ConfigService> {
   const { api } = deps;
+  const settingsApi = () => {
+    if (!deps.machineSettings) throw new ConnectError('machine settings are not served here', Code.Unimplemented);
+    return deps.machineSettings;
+  };
+  const knownMachine = async (id: string) => {
+    if (!id) throw badRequest('machine_id is required');
+    if (!(await settingsApi().known(id))) throw notFound(`unknown machine "${id}"`);
+  };
   const admin = (ctx: HandlerContext) => {
     const decision = authorizeAdmin({ adminToken: deps.adminToken, authorization: ctx.requestHeader.get('authorization'), peerAddress: ctx.values.get(peerAddressKey) });
     if (!decision.ok) throw new ConnectError(decision.message, decision.status === 401 ? Code.Unauthenticated : Code.PermissionDenied);
@@ -166,6 +184,19 @@ export function createConfigService(deps: { api: AlertApi; adminToken: string | 
         lastError: d.last_error ?? '',
       })),
     }),
+    getMachineSettings: async (req) => {
+      await knownMachine(req.machineId);
+      return { settings: await settingsApi().get(req.machineId) };
+    },
+    setMachineSettings: (req, ctx) =>
+      write(ctx, async () => {
+        // Absent settings: intervalMs 0, the collector's own (proto3 has no "missing" for a number).
+        const parsed = parseMachineSettings({ intervalMs: req.settings?.intervalMs ?? 0 });
+        if (!parsed.ok) throw badRequest(parsed.error);
+        await knownMachine(req.machineId);
+        await settingsApi().put(req.machineId, parsed.settings);
+        return { settings: parsed.settings };
+      }),
     retryDeadLetter: (req, ctx) =>
       write(ctx, async () => {
         await api.retryDeadLetter(String(req.id));

@@ -219,7 +219,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   // The owner's per-machine settings (the report interval): SQL, sent in the Welcome, pushed live.
   const machineSettings = createMachineSettingsStore(db, log);
   const ingest = createIngestService({
-    intervalFor: machineSettings.intervalFor,
+    intervalFor: (id) => machineSettings.intervalFor(id),
     state,
     events,
     history: durableHistory,
@@ -231,6 +231,18 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     onPublished: (latencyMs) => metrics.observeIngestLatency(latencyMs),
   });
 
+  // GET/PUT /api/machines/{id}/settings and their gRPC twins (ConfigService).
+  const settingsApi = {
+    // In current state, or in history (current state in memory is empty after a restart).
+    known: async (id: string) => (await state.get(id)) !== undefined || (await durableHistory.lastSeq(id)) > 0,
+    get: (id: string) => machineSettings.get(id),
+    put: async (id: string, settings: { intervalMs: number }) => {
+      await machineSettings.put(id, settings);
+      const pushed = ingest.pushSettings(id, settings);
+      log.info({ machine: id, intervalMs: settings.intervalMs, pushed }, 'machine settings changed');
+    },
+  };
+
   // A machine forgotten by any hub: this hub's memory copy and ingest cache of it go too.
   const unsubscribeForgotten = events.subscribe((event) => {
     if (!event.forgotten) return;
@@ -240,7 +252,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
 
   const shutdown = new AbortController();
   const grpcHandler = connectNodeAdapter({
-    routes: createRoutes({ ingest, fleet: createFleetService(fleetQuery), config: createConfigService({ api: alerting.api, adminToken: config.adminToken }) }),
+    routes: createRoutes({ ingest, fleet: createFleetService(fleetQuery), config: createConfigService({ api: alerting.api, adminToken: config.adminToken, machineSettings: settingsApi }) }),
     // The peer address: alerting writes without ADMIN_TOKEN are allowed from loopback only.
     contextValues: options.grpcPeerAddress
       ? (req) => createContextValues().set(peerAddressKey, options.grpcPeerAddress!(req as http2.Http2ServerRequest))
@@ -287,16 +299,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     machines: {
       forget: (id) => forgetter.forget(id, 'DELETE /api/machines/{id}'),
       adminToken: config.adminToken,
-      settings: {
-        // In current state, or in history (current state in memory is empty after a restart).
-        known: async (id) => (await state.get(id)) !== undefined || (await durableHistory.lastSeq(id)) > 0,
-        get: machineSettings.get,
-        put: async (id, settings) => {
-          await machineSettings.put(id, settings);
-          const pushed = ingest.pushSettings(id, settings);
-          log.info({ machine: id, intervalMs: settings.intervalMs, pushed }, 'machine settings changed');
-        },
-      },
+      settings: settingsApi,
     },
     publicViews: { views: publicViews, adminToken: config.adminToken, edgeUrl: config.edgeUrl },
   });

@@ -5,11 +5,16 @@
 //   - a PUT reaches the live collector at once (the Settings message): reports come at the new cadence
 //     and /api/machines says intervalMs 200 after the next report;
 //   - after a hub restart the setting is still there, and a collector started afresh (its own interval
-//     1 s) is told it in the Welcome; intervalMs 0 gives the collector its own interval back.
+//     1 s) is told it in the Welcome; intervalMs 0 gives the collector its own interval back;
+//   - the gRPC twins (ConfigService GetMachineSettings / SetMachineSettings): same validation, codes
+//     and effect.
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
+import { ConfigService } from '../../proto/gen/sysmonstm/v1/config_pb.js';
 import { runCli, type CliProcess } from '../support/hub-process.ts';
 import { createTestDatabase, freePort, tempDir, waitFor } from '../support/servers.ts';
 
@@ -133,4 +138,28 @@ describe('per-machine report interval: REST → Welcome / Settings → a real co
     const own = await reportsIn(3000);
     expect(own).toBeLessThanOrEqual(4);
   }, 60_000);
+
+  test('the gRPC twins: ConfigService GetMachineSettings and SetMachineSettings', async () => {
+    const config = createClient(ConfigService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort}` }));
+    const code = async (call: Promise<unknown>) => {
+      try {
+        await call;
+        return 'OK';
+      } catch (err) {
+        return Code[ConnectError.from(err).code];
+      }
+    };
+    const admin = { headers: bearer };
+    expect((await config.getMachineSettings({ machineId: MACHINE })).settings?.intervalMs).toBe(0);
+    expect(await code(config.getMachineSettings({ machineId: 'nobody-here' }))).toBe('NotFound');
+    expect(await code(config.setMachineSettings({ machineId: MACHINE, settings: { intervalMs: 300 } }))).toBe('Unauthenticated');
+    expect(await code(config.setMachineSettings({ machineId: MACHINE, settings: { intervalMs: 99 } }, admin))).toBe('InvalidArgument');
+    expect(await code(config.setMachineSettings({ machineId: '', settings: { intervalMs: 300 } }, admin))).toBe('InvalidArgument');
+    expect(await code(config.setMachineSettings({ machineId: 'nobody-here', settings: { intervalMs: 300 } }, admin))).toBe('NotFound');
+    expect((await config.setMachineSettings({ machineId: MACHINE, settings: { intervalMs: 300 } }, admin)).settings?.intervalMs).toBe(300);
+    expect((await api('GET', `/api/machines/${MACHINE}/settings`)).body).toEqual({ intervalMs: 300 });
+    await waitFor('intervalMs 300 in /api/machines', async () => (await listed())!.intervalMs === 300, 5_000);
+    expect((await config.setMachineSettings({ machineId: MACHINE }, admin)).settings?.intervalMs).toBe(0);
+    await waitFor('intervalMs 1000 again', async () => (await listed())!.intervalMs === 1000, 5_000);
+  }, 30_000);
 });
