@@ -68,9 +68,10 @@ describe.skipIf(!hasChromium)('the machine page', () => {
       expect(await page.title()).toBe(`${MACHINE} · sysmonstm`);
       expect(await page.locator('.machine-host').textContent()).toBe(`${MACHINE}.local · ${MACHINE}`);
       await expect.poll(() => page.locator('.machine-seen').textContent()).toMatch(/^last report (just now|\d+ s ago) · every 300 ms$/);
-      expect(await page.locator('.labels .label').allTextContents()).toEqual(['env=test', 'rack']);
+      expect(await page.locator('.machine-header .labels .label').allTextContents()).toEqual(['env=test', 'rack']);
       expect(await page.locator('.machine').getAttribute('data-fresh')).toBe('live');
       expect(await page.locator('.freshness-note').isHidden()).toBe(true);
+      expect(await page.locator('.interval-control').isVisible()).toBe(true);
 
       const tile = (label: string) => page.locator('.tile', { has: page.locator('dt', { hasText: label }) }).locator('dd');
       await expect.poll(() => tile('CPU').textContent()).toBe('42.0%');
@@ -117,6 +118,7 @@ describe.skipIf(!hasChromium)('the machine page', () => {
       expect(await page.locator('.machine-name').textContent()).toBe('mp-nobody');
       expect(await page.locator('.machine .empty a').getAttribute('href')).toBe('/#/');
       expect(await page.locator('.forget').isHidden()).toBe(true);
+      expect(await page.locator('.interval-control').isHidden()).toBe(true);
     } finally {
       await g.close();
     }

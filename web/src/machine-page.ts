@@ -295,9 +295,11 @@ export function createMachinePage(
       setText(title, id);
       document.title = `${id} · sysmonstm`;
       forget?.setOffline(false);
+      if (intervalControl) intervalControl.root.hidden = true;
       return;
     }
     notFound.hidden = true;
+    if (intervalControl) intervalControl.root.hidden = false;
     const now = store.serverNow();
     setText(title, m.name || m.id);
     document.title = `${m.name || m.id} · sysmonstm`;
