@@ -184,8 +184,14 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
           replaced = true;
           out.fail(new ConnectError('a newer stream for the same machine id replaced this one', Code.Aborted));
         },
-        send: (res: StreamResponse) => out.push(res),
+        // Settings pushed before this stream's Welcome wait for it (the Welcome comes first on a stream).
+        send: (res: StreamResponse) => {
+          if (welcomed) out.push(res);
+          else heldSettings = res;
+        },
       };
+      let welcomed = false;
+      let heldSettings: StreamResponse | undefined;
       let lastAcked = 0;
       let lastInStream = 0;
       let durableChain: Promise<unknown> = Promise.resolve();
@@ -265,6 +271,8 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
             kind: { case: 'welcome', value: { lastSeq: BigInt(lastSeq), settings: { intervalMs } } },
           }),
         );
+        welcomed = true;
+        if (heldSettings) out.push(heldSettings);
         deps.log.info({ machine: h.machineId, hostname: h.hostname, lastSeq, intervalMs }, 'collector connected');
       };
 

@@ -19,7 +19,7 @@ describe('ingest: Settings in the Welcome and pushed live', () => {
   test('welcome, push, no stream', async () => {
     const asked: string[] = [];
     const wanted = new Map([['is-a', 250]]);
-    const ingest = createIngestService({
+    const ingest: ReturnType<typeof createIngestService> = createIngestService({
       state: createMemoryState(),
       events: createMemoryEvents(log),
       history: { lastSeq: async () => 0 },
@@ -28,6 +28,8 @@ describe('ingest: Settings in the Welcome and pushed live', () => {
       maxMachines: 10,
       intervalFor: async (id) => {
         asked.push(id);
+        // The owner changes is-c while its hello is being answered: the push waits for the Welcome.
+        if (id === 'is-c') expect(ingest.pushSettings('is-c', { intervalMs: 700 })).toBe(true);
         await new Promise((r) => setTimeout(r, 5));
         return wanted.get(id) ?? 0;
       },
@@ -69,5 +71,25 @@ describe('ingest: Settings in the Welcome and pushed live', () => {
     }
     for await (const res of client.stream(once())) other.push(res);
     expect(other[0].kind.case === 'welcome' && other[0].kind.value.settings?.intervalMs).toBe(0);
+
+    // A push while the hello is answered comes right after the Welcome, never before it.
+    wanted.set('is-c', 300);
+    let finish: () => void = () => {};
+    const finished = new Promise<void>((r) => (finish = r));
+    async function* held(): AsyncGenerator<StreamRequest> {
+      yield create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'is-c', hostname: 'is-c' } } });
+      await finished;
+    }
+    const third: StreamResponse[] = [];
+    const readingThird = (async () => {
+      for await (const res of client.stream(held())) third.push(res);
+    })();
+    await waitFor('welcome and settings', () => third.length >= 2);
+    expect(third.map((r) => [r.kind.case, (r.kind.value as { settings?: { intervalMs: number }; intervalMs?: number }).settings?.intervalMs ?? (r.kind.value as { intervalMs?: number }).intervalMs])).toEqual([
+      ['welcome', 300],
+      ['settings', 700],
+    ]);
+    finish();
+    await readingThird;
   });
 });
