@@ -12,8 +12,9 @@ import {
   type NotificationChannel,
 } from '../proto/gen/sysmonstm/v1/config_pb.js';
 import type { ActiveAlertJson, AlertApi, ChannelJson, RuleJson } from './alerts/alert-api.ts';
-import { toConnectError } from './errors.ts';
 import { authorizeAdmin, peerAddressKey } from './gateway/admin-auth.ts';
+import { badRequest, notFound } from './errors.ts';
+import { parseMachineSettings, type MachineSettingsJson } from '../proto/machine-settings.ts';
 
 /** The REST JSON of a rule from its message; absent optional fields stay absent so the defaults apply. */
 export function ruleMessageToJson(rule: AlertRuleMessage | undefined): Record<string, unknown> {
@@ -88,30 +89,37 @@ function savedChannel(c: ChannelJson) {
   return { id: c.id, name: c.name, channel: { type: c.type, url: c.url, hasSecret: c.has_secret }, createdAtMs: BigInt(c.created_at) };
 }
 
-async function converting<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toConnectError(err);
-  }
+/** What GetMachineSettings / SetMachineSettings need: the same object as the REST routes'. */
+export interface MachineSettingsApi {
+  known(id: string): Promise<boolean>;
+  get(id: string): Promise<MachineSettingsJson>;
+  /** Stores the settings and pushes them to the machine's live stream. */
+  put(id: string, settings: MachineSettingsJson): Promise<void>;
 }
 
-export function createConfigService(deps: { api: AlertApi; adminToken: string | undefined }): ServiceImpl<typeof ConfigService> {
+export function createConfigService(deps: { api: AlertApi; adminToken: string | undefined; machineSettings?: MachineSettingsApi }): ServiceImpl<typeof ConfigService> {
   const { api } = deps;
+  const settingsApi = () => {
+    if (!deps.machineSettings) throw new ConnectError('machine settings are not served here', Code.Unimplemented);
+    return deps.machineSettings;
+  };
+  const knownMachine = async (id: string) => {
+    if (!id) throw badRequest('machine_id is required');
+    if (!(await settingsApi().known(id))) throw notFound(`unknown machine "${id}"`);
+  };
   const admin = (ctx: HandlerContext) => {
     const decision = authorizeAdmin({ adminToken: deps.adminToken, authorization: ctx.requestHeader.get('authorization'), peerAddress: ctx.values.get(peerAddressKey) });
     if (!decision.ok) throw new ConnectError(decision.message, decision.status === 401 ? Code.Unauthenticated : Code.PermissionDenied);
   };
-  /** A write: authorised first, then run with errors converted. */
-  const write = <T>(ctx: HandlerContext, fn: () => Promise<T>) =>
-    converting(async () => {
-      admin(ctx);
-      return fn();
-    });
+  /** A write: authorised first. What it throws becomes a gRPC code in grpc-errors.ts. */
+  const write = async <T>(ctx: HandlerContext, fn: () => Promise<T>): Promise<T> => {
+    admin(ctx);
+    return fn();
+  };
 
   return {
-    listRules: () => converting(async () => ({ rules: (await api.listRules()).map(ruleJsonToMessage) })),
-    getRule: (req) => converting(async () => ({ rule: ruleJsonToMessage(await api.getRule(req.id)) })),
+    listRules: async () => ({ rules: (await api.listRules()).map(ruleJsonToMessage) }),
+    getRule: async (req) => ({ rule: ruleJsonToMessage(await api.getRule(req.id)) }),
     createRule: (req, ctx) => write(ctx, async () => ({ rule: ruleJsonToMessage(await api.createRule(ruleMessageToJson(req.rule))) })),
     updateRule: (req, ctx) => write(ctx, async () => ({ rule: ruleJsonToMessage(await api.updateRule(req.id, ruleMessageToJson(req.rule))) })),
     deleteRule: (req, ctx) =>
@@ -119,7 +127,7 @@ export function createConfigService(deps: { api: AlertApi; adminToken: string | 
         await api.deleteRule(req.id);
         return {};
       }),
-    listChannels: () => converting(async () => ({ channels: (await api.listChannels()).map(savedChannel) })),
+    listChannels: async () => ({ channels: (await api.listChannels()).map(savedChannel) }),
     createChannel: (req, ctx) =>
       write(ctx, async () => {
         const ch = req.channel;
@@ -135,49 +143,60 @@ export function createConfigService(deps: { api: AlertApi; adminToken: string | 
         await api.deleteChannel(req.id);
         return {};
       }),
-    listAlerts: (req) => converting(async () => ({ alerts: (await api.listAlerts({ machine: req.machine || undefined })).map(alertMessage) })),
-    listAlertHistory: (req) =>
-      converting(async () => ({
-        events: (
-          await api.history({
-            limit: req.limit ? String(req.limit) : undefined,
-            machine: req.machine || undefined,
-            rule_id: req.ruleId || undefined,
-            before: req.beforeId ? String(req.beforeId) : undefined,
-          })
-        ).map((e) => ({
-          id: BigInt(e.id),
-          timeMs: BigInt(e.time),
-          ruleId: e.rule_id,
-          ruleName: e.rule_name,
-          machine: e.machine,
-          state: e.state,
-          severity: e.severity,
-          value: e.value ?? undefined,
-          detail: e.detail ?? '',
-        })),
+    listAlerts: async (req) => ({ alerts: (await api.listAlerts({ machine: req.machine || undefined })).map(alertMessage) }),
+    listAlertHistory: async (req) => ({
+      events: (
+        await api.history({
+          limit: req.limit ? String(req.limit) : undefined,
+          machine: req.machine || undefined,
+          rule_id: req.ruleId || undefined,
+          before: req.beforeId ? String(req.beforeId) : undefined,
+        })
+      ).map((e) => ({
+        id: BigInt(e.id),
+        timeMs: BigInt(e.time),
+        ruleId: e.rule_id,
+        ruleName: e.rule_name,
+        machine: e.machine,
+        state: e.state,
+        severity: e.severity,
+        value: e.value ?? undefined,
+        detail: e.detail ?? '',
       })),
+    }),
     acknowledgeAlert: (req, ctx) => write(ctx, async () => ({ alert: alertMessage(await api.acknowledge({ rule_id: req.ruleId, machine: req.machine })) })),
     silenceAlert: (req, ctx) =>
       write(ctx, async () => {
         const result = await api.silence({ rule_id: req.ruleId, machine: req.machine, duration_s: req.durationS });
         return { silencedUntilMs: BigInt(result.silenced_until ?? 0) };
       }),
-    listDeadLetters: (req) =>
-      converting(async () => ({
-        deadLetters: (await api.deadLetters({ limit: req.limit ? String(req.limit) : undefined })).map((d) => ({
-          id: BigInt(d.id),
-          createdAtMs: BigInt(d.created_at),
-          failedAtMs: BigInt(d.failed_at),
-          kind: d.kind,
-          ruleId: d.rule_id,
-          machine: d.machine,
-          channelType: d.channel.type,
-          channelUrl: d.channel.url,
-          attempts: d.attempts,
-          lastError: d.last_error ?? '',
-        })),
+    listDeadLetters: async (req) => ({
+      deadLetters: (await api.deadLetters({ limit: req.limit ? String(req.limit) : undefined })).map((d) => ({
+        id: BigInt(d.id),
+        createdAtMs: BigInt(d.created_at),
+        failedAtMs: BigInt(d.failed_at),
+        kind: d.kind,
+        ruleId: d.rule_id,
+        machine: d.machine,
+        channelType: d.channel.type,
+        channelUrl: d.channel.url,
+        attempts: d.attempts,
+        lastError: d.last_error ?? '',
       })),
+    }),
+    getMachineSettings: async (req) => {
+      await knownMachine(req.machineId);
+      return { settings: await settingsApi().get(req.machineId) };
+    },
+    setMachineSettings: (req, ctx) =>
+      write(ctx, async () => {
+        // Absent settings: intervalMs 0, the collector's own (proto3 has no "missing" for a number).
+        const parsed = parseMachineSettings({ intervalMs: req.settings?.intervalMs ?? 0 });
+        if (!parsed.ok) throw badRequest(parsed.error);
+        await knownMachine(req.machineId);
+        await settingsApi().put(req.machineId, parsed.settings);
+        return { settings: parsed.settings };
+      }),
     retryDeadLetter: (req, ctx) =>
       write(ctx, async () => {
         await api.retryDeadLetter(String(req.id));

@@ -10,7 +10,6 @@ import {
   MachineSummarySchema,
 } from '../proto/gen/sysmonstm/v1/fleet_pb.js';
 import { ReportSchema } from '../proto/gen/sysmonstm/v1/report_pb.js';
-import { toConnectError } from './errors.ts';
 import type { FleetQuery, MachineSummaryJson } from './fleet/fleet-query.ts';
 
 const STATUS = {
@@ -35,40 +34,29 @@ function toProtoSummary(s: MachineSummaryJson) {
   });
 }
 
-async function converting<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toConnectError(err);
-  }
-}
-
 export function createFleetService(fleet: FleetQuery): ServiceImpl<typeof FleetService> {
   return {
-    listMachines: () =>
-      converting(async () => create(ListMachinesResponseSchema, { machines: (await fleet.list()).map(toProtoSummary) })),
-    getMachine: (req) =>
-      converting(async () => {
-        const detail = await fleet.detail(req.id);
-        return create(GetMachineResponseSchema, {
-          summary: toProtoSummary(detail),
-          report: fromJson(ReportSchema, detail.report),
-        });
-      }),
-    getHistory: (req) =>
-      converting(async () => {
-        const h = await fleet.history(req.id, {
-          metric: req.metric || undefined,
-          from: req.fromMs ? String(req.fromMs) : undefined,
-          to: req.toMs ? String(req.toMs) : undefined,
-          step: req.step || undefined,
-        });
-        return create(GetHistoryResponseSchema, {
-          machine: h.machine,
-          metric: h.metric,
-          step: h.step,
-          points: h.points.map(([tMs, value]) => ({ tMs: BigInt(tMs), value })),
-        });
-      }),
+    listMachines: async () => create(ListMachinesResponseSchema, { machines: (await fleet.list()).map(toProtoSummary) }),
+    getMachine: async (req) => {
+      const detail = await fleet.detail(req.id);
+      return create(GetMachineResponseSchema, {
+        summary: toProtoSummary(detail),
+        report: fromJson(ReportSchema, detail.report),
+      });
+    },
+    getHistory: async (req) => {
+      const h = await fleet.history(req.id, {
+        metric: req.metric || undefined,
+        from: req.fromMs ? String(req.fromMs) : undefined,
+        to: req.toMs ? String(req.toMs) : undefined,
+        step: req.step || undefined,
+      });
+      return create(GetHistoryResponseSchema, {
+        machine: h.machine,
+        metric: h.metric,
+        step: h.step,
+        points: h.points.map(([tMs, value]) => ({ tMs: BigInt(tMs), value })),
+      });
+    },
   };
 }

@@ -17,7 +17,7 @@ import { isLoopback, peerAddressKey } from './gateway/admin-auth.ts';
 import type { DashboardAuth } from './gateway/dashboard-auth.ts';
 
 /** The ConfigService methods that only read (their REST twins are GETs). */
-export const CONFIG_READ_METHODS: ReadonlySet<string> = new Set(['ListRules', 'GetRule', 'ListChannels', 'ListAlerts', 'ListAlertHistory', 'ListDeadLetters']);
+export const CONFIG_READ_METHODS: ReadonlySet<string> = new Set(['ListRules', 'GetRule', 'ListChannels', 'ListAlerts', 'ListAlertHistory', 'ListDeadLetters', 'GetMachineSettings']);
 
 export type GrpcAccess = { ok: true } | { ok: false; code: Code; message: string };
 

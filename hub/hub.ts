@@ -22,6 +22,7 @@ import { createFallbackEvents } from './events/fallback-events.ts';
 import { createFleetQuery } from './fleet/fleet-query.ts';
 import { createFleetView } from './fleet/fleet-view.ts';
 import { createMachineForgetter } from './fleet/machine-forgetter.ts';
+import { createMachineSettingsStore } from './fleet/machine-settings.ts';
 import { createFleetService } from './fleet-service.ts';
 import { createBackupScheduler, type BackupScheduler } from './backup/backup-scheduler.ts';
 import { embeddedTarget, pgDumpTarget } from './backup/backup-targets.ts';
@@ -39,6 +40,7 @@ import { openHistorySpool } from './history/history-spool.ts';
 import { openHistory } from './history/open-history.ts';
 import { limitConnections } from './connection-limits.ts';
 import { createIngestService } from './ingest-service.ts';
+import { grpcErrorInterceptor } from './grpc-errors.ts';
 import type { Logger } from './log.ts';
 import { createRedisGateway, type RedisGateway } from './redis.ts';
 import { createRoutes } from './routes.ts';
@@ -214,7 +216,10 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   const fleetQuery = createFleetQuery({ state, history, statusOf: alerting.engine.statusOf });
   // DELETE /api/machines/{id} and the FORGET_OFFLINE_AFTER sweep (fleet/machine-forgetter.ts).
   const forgetter = createMachineForgetter({ state, events, alerts: alerting.engine, log, forgetOfflineAfterMs: config.forgetOfflineAfterMs });
+  // The owner's per-machine settings (the report interval): SQL, sent in the Welcome, pushed live.
+  const machineSettings = createMachineSettingsStore(db, log);
   const ingest = createIngestService({
+    intervalFor: (id) => machineSettings.intervalFor(id),
     state,
     events,
     history: durableHistory,
@@ -226,6 +231,18 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     onPublished: (latencyMs) => metrics.observeIngestLatency(latencyMs),
   });
 
+  // GET/PUT /api/machines/{id}/settings and their gRPC twins (ConfigService).
+  const settingsApi = {
+    // In current state, or in history (current state in memory is empty after a restart).
+    known: async (id: string) => (await state.get(id)) !== undefined || (await durableHistory.lastSeq(id)) > 0,
+    get: (id: string) => machineSettings.get(id),
+    put: async (id: string, settings: { intervalMs: number }) => {
+      await machineSettings.put(id, settings);
+      const pushed = ingest.pushSettings(id, settings);
+      log.info({ machine: id, intervalMs: settings.intervalMs, pushed }, 'machine settings changed');
+    },
+  };
+
   // A machine forgotten by any hub: this hub's memory copy and ingest cache of it go too.
   const unsubscribeForgotten = events.subscribe((event) => {
     if (!event.forgotten) return;
@@ -235,14 +252,15 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
 
   const shutdown = new AbortController();
   const grpcHandler = connectNodeAdapter({
-    routes: createRoutes({ ingest, fleet: createFleetService(fleetQuery), config: createConfigService({ api: alerting.api, adminToken: config.adminToken }) }),
+    routes: createRoutes({ ingest, fleet: createFleetService(fleetQuery), config: createConfigService({ api: alerting.api, adminToken: config.adminToken, machineSettings: settingsApi }) }),
     // The peer address: alerting writes without ADMIN_TOKEN are allowed from loopback only.
     contextValues: options.grpcPeerAddress
       ? (req) => createContextValues().set(peerAddressKey, options.grpcPeerAddress!(req as http2.Http2ServerRequest))
       : peerContextValues,
     readMaxBytes: LIMITS.maxMessageBytes,
     shutdownSignal: shutdown.signal,
-    interceptors: security.interceptors,
+    // Outermost: whatever a service throws leaves as one precise gRPC code (grpc-errors.ts).
+    interceptors: [grpcErrorInterceptor(), ...security.interceptors],
   });
   // GRPC_TLS_CERT/KEY: TLS on the gRPC port (collectors use an https:// hub URL).
   // A collector needs one stream; the cap bounds what a single connection can hold open.
@@ -278,7 +296,11 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     metrics,
     dashboardAuth: security.dashboardAuth,
     alerts: { api: alerting.api, adminToken: config.adminToken },
-    machines: { forget: (id) => forgetter.forget(id, 'DELETE /api/machines/{id}'), adminToken: config.adminToken },
+    machines: {
+      forget: (id) => forgetter.forget(id, 'DELETE /api/machines/{id}'),
+      adminToken: config.adminToken,
+      settings: settingsApi,
+    },
     publicViews: { views: publicViews, adminToken: config.adminToken, edgeUrl: config.edgeUrl },
   });
   const httpServer = createAdaptorServer({ fetch: app.fetch }) as Server;

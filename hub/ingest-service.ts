@@ -68,8 +68,8 @@ export interface IngestDeps {
   maxMachines: number;
   /** Collector tokens (COLLECTOR_TOKEN / COLLECTOR_TOKENS_FILE); undefined = every collector is accepted. */
   auth?: CollectorAuth;
-  /** Interval the owner wants this machine to sample at (0 = the collector's own). */
-  intervalFor?: (machineId: string) => number;
+  /** Interval the owner wants this machine to sample at (0 = the collector's own), asked at every hello. */
+  intervalFor?: (machineId: string) => number | Promise<number>;
   /** Called once a report's state update and event are published, with the time since receipt (ms, high resolution). */
   onPublished?: (latencyMs: number) => void;
   /** Reports older than this are refused (the raw history retention; capped by LIMITS.maxAgeMs). */
@@ -101,6 +101,8 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
    * is read from history again).
    */
   machineForgotten(machineId: string): void;
+  /** Sends Settings to the machine's live stream on this hub; false when it has none here. */
+  pushSettings(machineId: string, settings: { intervalMs: number }): boolean;
 } {
   const now = deps.now ?? Date.now;
   const stats: IngestStats = {
@@ -114,7 +116,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
     reportsTrimmedForState: 0,
   };
   /** The live stream of each machine id: a newer one closes it. */
-  const liveStreams = new Map<string, { close(): void }>();
+  const liveStreams = new Map<string, { close(): void; send(res: StreamResponse): void }>();
   /** Highest durable seq per machine, learned from history once and kept current by acks. */
   const durableSeq = new Map<string, number>();
   /**
@@ -200,6 +202,12 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
     machineForgotten(machineId) {
       if (!liveStreams.has(machineId)) durableSeq.delete(machineId);
     },
+    pushSettings(machineId, settings) {
+      const live = liveStreams.get(machineId);
+      if (!live) return false;
+      live.send(create(StreamResponseSchema, { kind: { case: 'settings', value: { intervalMs: settings.intervalMs } } }));
+      return true;
+    },
     async *stream(requests: AsyncIterable<StreamRequest>, ctx?: HandlerContext) {
       let grant;
       try {
@@ -225,7 +233,14 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
           replaced = true;
           out.fail(new ConnectError('a newer stream for the same machine id replaced this one', Code.Aborted));
         },
+        // Settings pushed before this stream's Welcome wait for it (the Welcome comes first on a stream).
+        send: (res: StreamResponse) => {
+          if (welcomed) out.push(res);
+          else heldSettings = res;
+        },
       };
+      let welcomed = false;
+      let heldSettings: StreamResponse | undefined;
       let lastAcked = 0;
       let lastInStream = 0;
       /** Acks waiting for their rows to be durable, in arrival order (an ack never overtakes an earlier report). */
@@ -325,15 +340,18 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
           previousStream.close();
         }
         const lastSeq = await knownDurableSeq(h.machineId);
+        const intervalMs = (await deps.intervalFor?.(h.machineId)) ?? 0;
         lastAcked = lastSeq;
         ackSent = lastSeq;
         lastInStream = lastSeq; // what another stream accepted but did not make durable yet is caught by `latest`
         out.push(
           create(StreamResponseSchema, {
-            kind: { case: 'welcome', value: { lastSeq: BigInt(lastSeq), settings: { intervalMs: deps.intervalFor?.(h.machineId) ?? 0 } } },
+            kind: { case: 'welcome', value: { lastSeq: BigInt(lastSeq), settings: { intervalMs } } },
           }),
         );
-        deps.log.info({ machine: h.machineId, hostname: h.hostname, lastSeq }, 'collector connected');
+        welcomed = true;
+        if (heldSettings) out.push(heldSettings);
+        deps.log.info({ machine: h.machineId, hostname: h.hostname, lastSeq, intervalMs }, 'collector connected');
       };
 
       let topProcesses: TopProcessesCarry | undefined;

@@ -19,7 +19,8 @@ export function peerAddress(c: Context): string | undefined {
   return (env?.server?.incoming ?? env?.incoming)?.socket?.remoteAddress;
 }
 
-async function jsonBody(c: Context): Promise<unknown> {
+/** A JSON request body (Content-Type: application/json), or a 400. */
+export async function jsonBody(c: Context): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/json\b/i.test(type)) throw new HttpError(400, 'the body must be JSON (Content-Type: application/json)');
   try {

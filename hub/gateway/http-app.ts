@@ -2,7 +2,7 @@
 // Errors leave as JSON {error} with the right status through one onError.
 import { existsSync } from 'node:fs';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HUB_SECURITY_HEADERS } from '../../proto/security-headers.ts';
 import { HttpError } from '../errors.ts';
@@ -10,10 +10,11 @@ import type { FleetQuery } from '../fleet/fleet-query.ts';
 import type { Logger } from '../log.ts';
 import { installDashboardAuth, type DashboardAuth } from './dashboard-auth.ts';
 import type { AlertApi } from '../alerts/alert-api.ts';
-import { createAlertRoutes, peerAddress } from './alert-routes.ts';
+import { createAlertRoutes, jsonBody, peerAddress } from './alert-routes.ts';
 import { authorizeAdmin } from './admin-auth.ts';
 import { SAFE_METHODS, type OriginGuard } from './origin-guard.ts';
 import { createPublicViewRoutes, type PublicViewRoutesDeps } from './public-view-routes.ts';
+import { parseMachineSettings, type MachineSettingsJson } from '../../proto/machine-settings.ts';
 
 export interface HttpAppDeps {
   fleet: FleetQuery;
@@ -28,7 +29,18 @@ export interface HttpAppDeps {
   /** Alerting: rules, alerts, channels, dead letters (alert-routes.ts); writes need ADMIN_TOKEN or loopback. */
   alerts?: { api: AlertApi; adminToken: string | undefined };
   /** DELETE /api/machines/{id}: forgets a machine (false: unknown); authorised like alerting writes. */
-  machines?: { forget(id: string): Promise<boolean>; adminToken: string | undefined };
+  machines?: {
+    forget(id: string): Promise<boolean>;
+    adminToken: string | undefined;
+    /** GET/PUT /api/machines/{id}/settings (machine-settings.ts); PUT authorised like alerting writes. */
+    settings?: {
+      /** Whether the hub knows the machine, from current state or history (404 otherwise). */
+      known(id: string): Promise<boolean>;
+      get(id: string): Promise<MachineSettingsJson>;
+      /** Stores the settings and pushes them to the machine's live stream. */
+      put(id: string, settings: MachineSettingsJson): Promise<void>;
+    };
+  };
   /** Host and Origin checks against rebinding and cross-site requests (origin-guard.ts). */
   originGuard?: OriginGuard;
   /** GET /metrics in Prometheus text format (hub/gateway/prometheus-metrics.ts). */
@@ -99,12 +111,32 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   );
   if (deps.machines) {
     const machines = deps.machines;
-    app.delete('/api/machines/:id', async (c) => {
+    const requireAdmin = (c: Context) => {
       const decision = authorizeAdmin({ adminToken: machines.adminToken, authorization: c.req.header('authorization'), peerAddress: peerAddress(c) });
       if (!decision.ok) {
         if (decision.status === 401) c.header('WWW-Authenticate', 'Bearer realm="sysmonstm"');
         throw new HttpError(decision.status, decision.message);
       }
+    };
+    if (machines.settings) {
+      const settings = machines.settings;
+      app.get('/api/machines/:id/settings', async (c) => {
+        const id = c.req.param('id');
+        if (!(await settings.known(id))) throw new HttpError(404, `unknown machine "${id}"`);
+        return c.json(await settings.get(id));
+      });
+      app.put('/api/machines/:id/settings', async (c) => {
+        requireAdmin(c);
+        const id = c.req.param('id');
+        const parsed = parseMachineSettings(await jsonBody(c));
+        if (!parsed.ok) throw new HttpError(400, parsed.error);
+        if (!(await settings.known(id))) throw new HttpError(404, `unknown machine "${id}"`);
+        await settings.put(id, parsed.settings);
+        return c.json(parsed.settings);
+      });
+    }
+    app.delete('/api/machines/:id', async (c) => {
+      requireAdmin(c);
       const id = c.req.param('id');
       if (!(await machines.forget(id))) throw new HttpError(404, `unknown machine "${id}"`);
       return c.body(null, 204);

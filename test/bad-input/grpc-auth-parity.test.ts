@@ -41,6 +41,8 @@ const RPCS: Array<{ service: DescService; method: string; write: boolean; reques
   { service: ConfigService, method: 'silenceAlert', write: true, request: { ruleId: 'no-such-rule', machine: 'parity-1', durationS: 60 } },
   { service: ConfigService, method: 'listDeadLetters', write: false, request: {} },
   { service: ConfigService, method: 'retryDeadLetter', write: true, request: { id: 999_999n } },
+  { service: ConfigService, method: 'getMachineSettings', write: false, request: { machineId: 'parity-1' } },
+  { service: ConfigService, method: 'setMachineSettings', write: true, request: { machineId: 'parity-1', settings: { intervalMs: 0 } } },
 ];
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;

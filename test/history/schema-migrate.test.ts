@@ -12,10 +12,10 @@ import { createTestDatabase, tempDir } from '../support/servers.ts';
 import { captureLog } from './test-log.ts';
 
 describe('migration files', () => {
-  test('the repository files: common 0001 and 0003, one 0002 and 0004 per path, common 0005, every metric column in the raw table', () => {
+  test('the repository files: common 0001 and 0003, one 0002 and 0004 per path, common 0005 and 0006, every metric column in the raw table', () => {
     const all = loadMigrations();
-    expect(migrationsFor(all, 'timescaledb').map((m) => m.name)).toEqual(['0001_metrics', 'timescale/0002_rollups', '0003_alerts', 'timescale/0004_value_ranges', '0005_public_views']);
-    expect(migrationsFor(all, 'postgres').map((m) => m.name)).toEqual(['0001_metrics', 'postgres/0002_rollups', '0003_alerts', 'postgres/0004_value_ranges', '0005_public_views']);
+    expect(migrationsFor(all, 'timescaledb').map((m) => m.name)).toEqual(['0001_metrics', 'timescale/0002_rollups', '0003_alerts', 'timescale/0004_value_ranges', '0005_public_views', '0006_machine_settings']);
+    expect(migrationsFor(all, 'postgres').map((m) => m.name)).toEqual(['0001_metrics', 'postgres/0002_rollups', '0003_alerts', 'postgres/0004_value_ranges', '0005_public_views', '0006_machine_settings']);
     // The CHECK of 0004 holds every metric to the bounds the history store applies before it writes.
     for (const m of all.filter((x) => x.version === 4)) {
       for (const name of METRIC_NAMES) {

@@ -3,6 +3,7 @@
 // (kept in sessionStorage for this tab only) as `Authorization: Bearer`. Answers are checked for the
 // shape the views rely on; a failure throws an Error with the hub's own message.
 import type { ActiveAlertJson, AlertEventJson, ChannelJson, ChannelTestJson, StoredRuleJson } from '../../proto/alert-json.ts';
+import { intervalProblem, type MachineSettingsJson } from '../../proto/machine-settings.ts';
 import type { RuleJson } from './rule-form.ts';
 
 const TIMEOUT_MS = 15_000;
@@ -112,6 +113,18 @@ export async function deleteRule(id: string): Promise<void> {
 /** DELETE /api/machines/{id}: forgets the machine (admin, like the alerting writes). */
 export async function forgetMachine(id: string): Promise<void> {
   await request('DELETE', `/api/machines/${encodeURIComponent(id)}`);
+}
+
+/** GET /api/machines/{id}/settings: what the owner set (intervalMs 0: the collector's own). */
+export async function fetchMachineSettings(id: string, signal?: AbortSignal): Promise<MachineSettingsJson> {
+  const body = await request('GET', `/api/machines/${encodeURIComponent(id)}/settings`, undefined, signal);
+  if (!isRecord(body) || intervalProblem(body.intervalMs) !== undefined) throw new Error('the hub sent settings the dashboard cannot read');
+  return { intervalMs: body.intervalMs as number };
+}
+
+/** PUT /api/machines/{id}/settings (admin, like the alerting writes): the hub pushes it to the collector. */
+export async function saveMachineSettings(id: string, settings: MachineSettingsJson): Promise<void> {
+  await request('PUT', `/api/machines/${encodeURIComponent(id)}/settings`, settings);
 }
 
 export async function acknowledgeAlert(ruleId: string, machine: string): Promise<void> {

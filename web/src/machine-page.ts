@@ -28,6 +28,7 @@ import {
 import { freshness } from './freshness.ts';
 import type { AlertsStore } from './alerts-store.ts';
 import { createForgetControl } from './forget-machine.ts';
+import { createIntervalControl } from './interval-control.ts';
 import { createMachineAlerts } from './machine-alerts.ts';
 import { fetchHistory, fetchMachineDetail, fetchRecent, type DashboardMode, type ReportJson } from './hub-api.ts';
 import { breakGaps, countPoints, createMetricWindow, gapThresholdS, nominalStepMs } from './metric-window.ts';
@@ -160,12 +161,15 @@ export function createMachinePage(
   const seen = el('span', { class: 'machine-seen' });
   const labels = el('ul', { class: 'labels' });
   const freshnessNote = el('p', { class: 'freshness-note', attrs: { role: 'status' } });
+  // Hub only: the owner sets how often the collector reports (pushed to it by the hub).
+  const intervalControl = mode === 'hub' ? createIntervalControl(id) : undefined;
   const header = el('header', { class: 'machine-header' }, [
     back,
     el('div', { class: 'machine-title' }, [el('span', { class: 'dot', attrs: { 'aria-hidden': 'true' } }), title, badge]),
     el('p', { class: 'machine-meta' }, [host, seen]),
     labels,
     freshnessNote,
+    intervalControl?.root,
   ]);
 
   // ---- tiles ---------------------------------------------------------------------------------
@@ -291,9 +295,11 @@ export function createMachinePage(
       setText(title, id);
       document.title = `${id} · sysmonstm`;
       forget?.setOffline(false);
+      if (intervalControl) intervalControl.root.hidden = true;
       return;
     }
     notFound.hidden = true;
+    if (intervalControl) intervalControl.root.hidden = false;
     const now = store.serverNow();
     setText(title, m.name || m.id);
     document.title = `${m.name || m.id} · sysmonstm`;
@@ -585,6 +591,7 @@ export function createMachinePage(
       unsubscribe();
       machineAlerts?.destroy();
       forget?.destroy();
+      intervalControl?.destroy();
       for (const { chart } of charts) chart.destroy();
       perCoreChart?.destroy();
       root.remove();

@@ -4,6 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
+import type { Settings } from "./ingest_pb.js";
 
 /**
  * Describes the file sysmonstm/v1/config.proto.
@@ -890,9 +891,81 @@ export declare type RetryDeadLetterResponse = Message<"sysmonstm.v1.RetryDeadLet
 export declare const RetryDeadLetterResponseSchema: GenMessage<RetryDeadLetterResponse>;
 
 /**
+ * @generated from message sysmonstm.v1.GetMachineSettingsRequest
+ */
+export declare type GetMachineSettingsRequest = Message<"sysmonstm.v1.GetMachineSettingsRequest"> & {
+  /**
+   * @generated from field: string machine_id = 1;
+   */
+  machineId: string;
+};
+
+/**
+ * Describes the message sysmonstm.v1.GetMachineSettingsRequest.
+ * Use `create(GetMachineSettingsRequestSchema)` to create a new message.
+ */
+export declare const GetMachineSettingsRequestSchema: GenMessage<GetMachineSettingsRequest>;
+
+/**
+ * @generated from message sysmonstm.v1.GetMachineSettingsResponse
+ */
+export declare type GetMachineSettingsResponse = Message<"sysmonstm.v1.GetMachineSettingsResponse"> & {
+  /**
+   * @generated from field: sysmonstm.v1.Settings settings = 1;
+   */
+  settings?: Settings | undefined;
+};
+
+/**
+ * Describes the message sysmonstm.v1.GetMachineSettingsResponse.
+ * Use `create(GetMachineSettingsResponseSchema)` to create a new message.
+ */
+export declare const GetMachineSettingsResponseSchema: GenMessage<GetMachineSettingsResponse>;
+
+/**
+ * @generated from message sysmonstm.v1.SetMachineSettingsRequest
+ */
+export declare type SetMachineSettingsRequest = Message<"sysmonstm.v1.SetMachineSettingsRequest"> & {
+  /**
+   * @generated from field: string machine_id = 1;
+   */
+  machineId: string;
+
+  /**
+   * interval_ms: 0 (the collector's own) or 100 .. 3600000.
+   *
+   * @generated from field: sysmonstm.v1.Settings settings = 2;
+   */
+  settings?: Settings | undefined;
+};
+
+/**
+ * Describes the message sysmonstm.v1.SetMachineSettingsRequest.
+ * Use `create(SetMachineSettingsRequestSchema)` to create a new message.
+ */
+export declare const SetMachineSettingsRequestSchema: GenMessage<SetMachineSettingsRequest>;
+
+/**
+ * @generated from message sysmonstm.v1.SetMachineSettingsResponse
+ */
+export declare type SetMachineSettingsResponse = Message<"sysmonstm.v1.SetMachineSettingsResponse"> & {
+  /**
+   * @generated from field: sysmonstm.v1.Settings settings = 1;
+   */
+  settings?: Settings | undefined;
+};
+
+/**
+ * Describes the message sysmonstm.v1.SetMachineSettingsResponse.
+ * Use `create(SetMachineSettingsResponseSchema)` to create a new message.
+ */
+export declare const SetMachineSettingsResponseSchema: GenMessage<SetMachineSettingsResponse>;
+
+/**
  * Alerting configuration and state: rules, saved notification channels, active alerts and their
- * history, acknowledge and silence, notification dead letters. The same answers and the same
- * validation as the REST API (/api/rules, /api/alerts, /api/channels, /api/notifications/...).
+ * history, acknowledge and silence, notification dead letters; and each machine's settings (its
+ * report interval). The same answers and the same validation as the REST API (/api/rules,
+ * /api/alerts, /api/channels, /api/notifications/..., /api/machines/{id}/settings).
  * Writes need `authorization: Bearer <ADMIN_TOKEN>`, or a loopback peer when the hub has no token.
  * Enumerated fields are strings with the REST values (metric "cpu_percent", op ">", severity
  * "critical", channel type "webhook") so that one validator serves both faces.
@@ -1011,6 +1084,24 @@ export declare const ConfigService: GenService<{
     methodKind: "unary";
     input: typeof RetryDeadLetterRequestSchema;
     output: typeof RetryDeadLetterResponseSchema;
+  },
+  /**
+   * @generated from rpc sysmonstm.v1.ConfigService.GetMachineSettings
+   */
+  getMachineSettings: {
+    methodKind: "unary";
+    input: typeof GetMachineSettingsRequestSchema;
+    output: typeof GetMachineSettingsResponseSchema;
+  },
+  /**
+   * Stored and pushed to the machine's collector as the IngestService Settings message.
+   *
+   * @generated from rpc sysmonstm.v1.ConfigService.SetMachineSettings
+   */
+  setMachineSettings: {
+    methodKind: "unary";
+    input: typeof SetMachineSettingsRequestSchema;
+    output: typeof SetMachineSettingsResponseSchema;
   },
 }>;
 
