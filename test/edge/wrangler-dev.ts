@@ -5,7 +5,7 @@
 // Exported for other suites (the collector → hub → edge chain): start it, point the hub's EDGE_URL
 // at `ingestUrl` with EDGE_API_KEY = `hubToken`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, tempDir } from '../support/servers.ts';
 
@@ -27,9 +27,13 @@ export interface EdgeConfigFiles {
 export function writeEdgeConfig(options: { useRepoAssets?: boolean } = {}): EdgeConfigFiles {
   const tmp = tempDir('edge');
   const repoAssets = path.join(REPO_ROOT, 'web/dist');
-  let assetsDir = repoAssets;
-  if (!(options.useRepoAssets ?? true) || !existsSync(path.join(repoAssets, 'index.html'))) {
-    assetsDir = path.join(tmp.path, 'assets');
+  // A copy of the built dashboard, never web/dist itself: wrangler dev watches its assets directory and
+  // reloads on a change, dropping every socket (1006) — and the browser tests rebuild web/dist while
+  // the edge tests run beside them.
+  const assetsDir = path.join(tmp.path, 'assets');
+  if ((options.useRepoAssets ?? true) && existsSync(path.join(repoAssets, 'index.html'))) {
+    cpSync(repoAssets, assetsDir, { recursive: true });
+  } else {
     mkdirSync(assetsDir, { recursive: true });
     writeFileSync(path.join(assetsDir, 'index.html'), FIXTURE_INDEX_HTML);
   }

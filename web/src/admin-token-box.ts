@@ -52,3 +52,14 @@ export function createAdminTokenBox(): AdminTokenBox {
     },
   };
 }
+
+/** For a hidden box beside one action (Forget, the report interval): shows it once the hub is known to
+ *  need a token and this tab has none; `alive` false (the page left) or `signal` aborted: nothing. */
+export function revealWhenRequired(box: AdminTokenBox, alive: () => boolean, signal?: AbortSignal): void {
+  void fetchAdminTokenRequired(signal)
+    .then((required) => {
+      if (alive() && required && adminToken() === '') box.root.hidden = false;
+    })
+    .catch(() => {});
+  void box.refresh();
+}

@@ -2,8 +2,8 @@
 // click asks for confirmation, a second click within CONFIRM_MS sends DELETE /api/machines/{id} with
 // the admin token of the alerting tabs (the same token box, shown when the hub needs a token or the
 // hub refused it), and on success the dashboard returns to the fleet.
-import { createAdminTokenBox } from './admin-token-box.ts';
-import { ApiError, fetchAdminTokenRequired, adminToken, forgetMachine } from './alerts-api.ts';
+import { createAdminTokenBox, revealWhenRequired } from './admin-token-box.ts';
+import { ApiError, forgetMachine } from './alerts-api.ts';
 import { el, setText } from './dom.ts';
 
 export const CONFIRM_MS = 5000;
@@ -69,12 +69,7 @@ export function createForgetControl(machineId: string, deps: { nameOf: () => str
   });
 
   // The token box only when this hub needs a token and none is set yet (or a write was refused).
-  void fetchAdminTokenRequired()
-    .then((required) => {
-      if (!destroyed && required && adminToken() === '') tokenBox.root.hidden = false;
-    })
-    .catch(() => {});
-  void tokenBox.refresh();
+  revealWhenRequired(tokenBox, () => !destroyed);
 
   return {
     root,

@@ -3,8 +3,8 @@
 // same token box, shown when the hub needs a token and none is set, or when the hub refused it). The
 // hub pushes the interval to the live collector; "every … s" in the header follows with the next
 // report. An empty field means the collector's own COLLECTION_INTERVAL.
-import { createAdminTokenBox } from './admin-token-box.ts';
-import { adminToken, ApiError, fetchAdminTokenRequired, fetchMachineSettings, saveMachineSettings } from './alerts-api.ts';
+import { createAdminTokenBox, revealWhenRequired } from './admin-token-box.ts';
+import { ApiError, fetchMachineSettings, saveMachineSettings } from './alerts-api.ts';
 import { el, setText } from './dom.ts';
 import { intervalProblem, REPORT_INTERVAL_MAX_MS, REPORT_INTERVAL_MIN_MS } from '../../proto/machine-settings.ts';
 
@@ -85,12 +85,7 @@ export function createIntervalControl(machineId: string): IntervalControl {
     if (e.key === 'Enter') submit();
   });
 
-  void fetchAdminTokenRequired(abort.signal)
-    .then((required) => {
-      if (!destroyed && required && adminToken() === '') tokenBox.root.hidden = false;
-    })
-    .catch(() => {});
-  void tokenBox.refresh();
+  revealWhenRequired(tokenBox, () => !destroyed, abort.signal);
 
   return {
     root,
