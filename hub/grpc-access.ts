@@ -19,6 +19,11 @@ import type { DashboardAuth } from './gateway/dashboard-auth.ts';
 /** The ConfigService methods that only read (their REST twins are GETs). */
 export const CONFIG_READ_METHODS: ReadonlySet<string> = new Set(['ListRules', 'GetRule', 'ListChannels', 'ListAlerts', 'ListAlertHistory', 'ListDeadLetters', 'GetMachineSettings']);
 
+/** The services behind the dashboard gate (IngestService has its collector tokens instead). */
+export function isGuardedService(service: string): boolean {
+  return service === FleetService.typeName || service === ConfigService.typeName;
+}
+
 export type GrpcAccess = { ok: true } | { ok: false; code: Code; message: string };
 
 /** Pure: may this call go on to its handler? */
@@ -30,8 +35,7 @@ export function decideGrpcAccess(input: {
   hasDashboardAccess: boolean;
   peerAddress: string | undefined;
 }): GrpcAccess {
-  const guarded = input.service === FleetService.typeName || input.service === ConfigService.typeName;
-  if (!guarded) return { ok: true };
+  if (!isGuardedService(input.service)) return { ok: true };
   if (input.dashboardTokenSet) {
     return input.hasDashboardAccess ? { ok: true } : { ok: false, code: Code.Unauthenticated, message: `${input.service.split('.').pop()} needs "authorization: Bearer <DASHBOARD_TOKEN>"` };
   }
@@ -46,8 +50,7 @@ export function grpcAccessInterceptor(dashboardAuth: DashboardAuth | undefined):
   return (next) => async (req) => {
     const peerAddress = req.contextValues.get(peerAddressKey);
     // Wrong tokens count against the address as they do on HTTP (one throttle for both ports).
-    const guarded = req.service.typeName === FleetService.typeName || req.service.typeName === ConfigService.typeName;
-    const wait = guarded && dashboardAuth ? dashboardAuth.throttled(peerAddress) : undefined;
+    const wait = dashboardAuth && isGuardedService(req.service.typeName) ? dashboardAuth.throttled(peerAddress) : undefined;
     if (wait !== undefined) throw new ConnectError(`too many wrong tokens from this address; try again in ${wait} s`, Code.ResourceExhausted);
     const decision = decideGrpcAccess({
       service: req.service.typeName,
