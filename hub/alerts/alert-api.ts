@@ -7,7 +7,7 @@ import { badRequest, conflict, notFound } from '../errors.ts';
 import { MACHINE_ID_PATTERN, MACHINE_ID_RULE } from '../../proto/machine-id.ts';
 import { checkId, parseRuleInput, parseSavedChannelInput, RULE_LIMITS, type AlertRule, type ChannelRef, type ChannelSpec } from './alert-rule.ts';
 import type { ActiveAlertJson, AlertEventJson, ChannelJson, ChannelRefJson, ChannelTestJson, StoredRuleJson as RuleJson } from '../../proto/alert-json.ts';
-import type { ActiveAlert } from './alert-state.ts';
+import type { ActiveAlert } from './rule-state-store.ts';
 import { sendTestNotification } from './channel-test.ts';
 import type { AlertStore, DeadLetter, StoredRule } from './alert-store.ts';
 import type { AlertEngine } from './alert-engine.ts';

@@ -23,9 +23,9 @@ import type { EventBus, ReportEvent } from '../events/event-bus.ts';
 import type { Logger } from '../log.ts';
 import type { MachineRecord, StateStore } from '../state/state-store.ts';
 import { describeCondition, ruleApplies, ruleValue, type AlertRule, type ChannelSpec, type FilesystemUse, type Severity } from './alert-rule.ts';
-import type { ActiveAlert, ActiveChange, AlertStateStore, MachineAlerts, OutboxEntry } from './alert-state.ts';
+import type { ActiveAlert, ActiveChange, RuleStateStore, MachineRuleStates, OutboxEntry } from './rule-state-store.ts';
 import type { AlertStore, QueuedNotification } from './alert-store.ts';
-import { acknowledge, evaluate, isRecordedStep, OK_STATE, silence, type AlertState, type Sample } from './evaluate.ts';
+import { acknowledge, evaluate, isRecordedStep, OK_STATE, silence, type RuleState, type Sample } from './evaluate.ts';
 import type { AlertMessage } from './notification.ts';
 
 export const ALERTS_GROUP = 'alerts';
@@ -40,7 +40,7 @@ export function activeReadDue(seenVersion: number | undefined, version: number |
 
 export interface AlertEngineDeps {
   store: AlertStore;
-  state: AlertStateStore;
+  state: RuleStateStore;
   events: EventBus;
   machines: Pick<StateStore, 'list' | 'get' | 'latestReport'>;
   log: Logger;
@@ -209,7 +209,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
   };
 
   // ---- evaluation ------------------------------------------------------------------------------
-  function toActive(rule: AlertRule, machine: string, st: AlertState, nowMs: number): ActiveAlert | null {
+  function toActive(rule: AlertRule, machine: string, st: RuleState, nowMs: number): ActiveAlert | null {
     if (st.phase === 'ok') return null;
     return {
       rule_id: rule.id,
@@ -247,15 +247,15 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
   }
 
   interface Step {
-    rules: Record<string, AlertState>;
+    rules: Record<string, RuleState>;
     active: ActiveChange[];
     outbox: OutboxEntry[];
     changed: boolean;
   }
 
   /** Advances one machine's rule states over its inputs, in order. Pure apart from the ids it draws. */
-  function step(current: MachineAlerts, machine: string, inputs: readonly Input[], filesystems: FilesystemUse[] | undefined, nowMs: number): Step {
-    const next: Record<string, AlertState> = { ...current.rules };
+  function step(current: MachineRuleStates, machine: string, inputs: readonly Input[], filesystems: FilesystemUse[] | undefined, nowMs: number): Step {
+    const next: Record<string, RuleState> = { ...current.rules };
     const outbox: OutboxEntry[] = [];
     const touched = new Set<string>();
     let changed = false;
@@ -432,8 +432,8 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
   async function act(
     ruleId: string,
     machine: string,
-    change: (st: AlertState | undefined, rule: AlertRule, nowMs: number) => { state: AlertState | null; entry: Pick<OutboxEntry, 'state' | 'detail'> } | undefined,
-  ): Promise<AlertState | null | undefined> {
+    change: (st: RuleState | undefined, rule: AlertRule, nowMs: number) => { state: RuleState | null; entry: Pick<OutboxEntry, 'state' | 'detail'> } | undefined,
+  ): Promise<RuleState | null | undefined> {
     const rule = rulesById.get(ruleId) ?? (await store.getRule(ruleId));
     if (!rule) throw notFound(`unknown rule "${ruleId}"`);
     for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {

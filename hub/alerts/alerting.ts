@@ -10,13 +10,13 @@ import type { RedisGateway } from '../redis.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { createAlertApi, type AlertApi } from './alert-api.ts';
 import { createAlertEngine, type AlertEngine } from './alert-engine.ts';
-import { ALERT_STATE_FILE } from './alert-state-file.ts';
-import type { AlertStateStore } from './alert-state.ts';
+import { ALERT_STATE_FILE } from './rule-state-file.ts';
+import type { RuleStateStore } from './rule-state-store.ts';
 import { createAlertStore } from './alert-store.ts';
-import { createMemoryAlertState } from './memory-alert-state.ts';
+import { createMemoryRuleState } from './memory-rule-state.ts';
 import { startNotificationDispatcher, type NotificationDispatcher } from './notification-dispatcher.ts';
 import { createDestinationGuard, type Resolve } from './notify-destination.ts';
-import { createRedisAlertState } from './redis-alert-state.ts';
+import { createRedisRuleState } from './redis-rule-state.ts';
 
 export interface AlertingConfig {
   tickIntervalMs: number;
@@ -52,9 +52,9 @@ export async function startAlerting(deps: {
 }): Promise<Alerting> {
   const log = deps.log.child({ part: 'alerts' });
   const store = createAlertStore(deps.db);
-  const state: AlertStateStore = deps.redis
-    ? createRedisAlertState(deps.redis.command, () => deps.redis!.dedicated('alerts-outbox'), log, { prefix: deps.redisPrefix, claimIdleMs: deps.config.claimIdleMs })
-    : createMemoryAlertState(log, { file: deps.dataDir === undefined ? undefined : path.join(deps.dataDir, ALERT_STATE_FILE) });
+  const state: RuleStateStore = deps.redis
+    ? createRedisRuleState(deps.redis.command, () => deps.redis!.dedicated('alerts-outbox'), log, { prefix: deps.redisPrefix, claimIdleMs: deps.config.claimIdleMs })
+    : createMemoryRuleState(log, { file: deps.dataDir === undefined ? undefined : path.join(deps.dataDir, ALERT_STATE_FILE) });
   const destinations = createDestinationGuard({ allowPrivate: deps.config.notifyAllowPrivate ?? false, resolve: deps.resolve });
   const dispatcher = startNotificationDispatcher({
     store,

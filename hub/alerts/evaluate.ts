@@ -19,7 +19,7 @@ import type { EvaluableRule } from './alert-rule.ts';
 
 export type AlertPhase = 'ok' | 'pending' | 'firing';
 
-export interface AlertState {
+export interface RuleState {
   phase: AlertPhase;
   /** When the current phase began (sample time, ms). */
   sinceMs: number;
@@ -37,7 +37,7 @@ export interface AlertState {
   silencedUntilMs: number;
 }
 
-export const OK_STATE: Readonly<AlertState> = Object.freeze({
+export const OK_STATE: Readonly<RuleState> = Object.freeze({
   phase: 'ok',
   sinceMs: 0,
   value: null,
@@ -59,7 +59,7 @@ export type TransitionKind = 'pending' | 'firing' | 'resolved' | 'ok';
 export type NoticeKind = 'firing' | 'reminder' | 'resolved';
 
 export interface Evaluation {
-  state: AlertState;
+  state: RuleState;
   transition: TransitionKind | undefined;
   notice: NoticeKind | undefined;
   /** False when nothing worth storing changed (an ok rule seeing another harmless sample). */
@@ -74,18 +74,18 @@ export function clears(rule: Pick<EvaluableRule, 'op' | 'clear_threshold'>, valu
   return rule.op === '>' ? value <= rule.clear_threshold : value >= rule.clear_threshold;
 }
 
-export function isSilenced(state: Pick<AlertState, 'silencedUntilMs'>, nowMs: number): boolean {
+export function isSilenced(state: Pick<RuleState, 'silencedUntilMs'>, nowMs: number): boolean {
   return nowMs < state.silencedUntilMs;
 }
 
-const unchanged = (state: AlertState): Evaluation => ({ state, transition: undefined, notice: undefined, changed: false });
+const unchanged = (state: RuleState): Evaluation => ({ state, transition: undefined, notice: undefined, changed: false });
 
-export function evaluate(rule: EvaluableRule, state: AlertState, sample: Sample, nowMs: number): Evaluation {
+export function evaluate(rule: EvaluableRule, state: RuleState, sample: Sample, nowMs: number): Evaluation {
   if (sample.timeMs <= state.lastSampleMs) return unchanged(state);
   if (sample.value === null || !Number.isFinite(sample.value)) return unchanged(state);
   const value = sample.value;
   const t = sample.timeMs;
-  let next: AlertState = { ...state, value, lastSampleMs: t };
+  let next: RuleState = { ...state, value, lastSampleMs: t };
   let transition: TransitionKind | undefined;
   let notice: NoticeKind | undefined;
 
@@ -139,12 +139,12 @@ export function isRecordedStep(ev: Pick<Evaluation, 'transition' | 'notice'>): b
 }
 
 /** Acknowledging stops reminders for the current episode. Only a pending or firing alert can be acknowledged. */
-export function acknowledge(state: AlertState): AlertState | undefined {
+export function acknowledge(state: RuleState): RuleState | undefined {
   if (state.phase === 'ok') return undefined;
   return { ...state, acknowledged: true };
 }
 
 /** Holds notifications back until `untilMs` (0 lifts a silence). Allowed in any phase: a silence may precede trouble. */
-export function silence(state: AlertState, untilMs: number): AlertState {
+export function silence(state: RuleState, untilMs: number): RuleState {
   return { ...state, silencedUntilMs: Math.max(0, untilMs) };
 }

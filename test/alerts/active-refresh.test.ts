@@ -5,9 +5,9 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ACTIVE_FULL_REFRESH_MS, activeReadDue } from '../../hub/alerts/alert-engine.ts';
-import type { ActiveAlert } from '../../hub/alerts/alert-state.ts';
+import type { ActiveAlert } from '../../hub/alerts/rule-state-store.ts';
 import { OK_STATE } from '../../hub/alerts/evaluate.ts';
-import { createRedisAlertState } from '../../hub/alerts/redis-alert-state.ts';
+import { createRedisRuleState } from '../../hub/alerts/redis-rule-state.ts';
 
 const log = pino({ level: 'silent' });
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -34,7 +34,7 @@ describe('activeReadDue', () => {
 
 describe('Redis active version', () => {
   it('moves with a commit that changes the active index, not with one that only writes rule states', async () => {
-    const state = createRedisAlertState(redis, () => {
+    const state = createRedisRuleState(redis, () => {
       const r = new Redis(REDIS_URL);
       blocking.push(r);
       return r;

@@ -2,7 +2,7 @@
 // the transition and the notification after every step.
 import { describe, expect, test } from 'vitest';
 import type { EvaluableRule } from '../../hub/alerts/alert-rule.ts';
-import { acknowledge, evaluate, isRecordedStep, OK_STATE, silence, type AlertPhase, type AlertState, type NoticeKind, type TransitionKind } from '../../hub/alerts/evaluate.ts';
+import { acknowledge, evaluate, isRecordedStep, OK_STATE, silence, type AlertPhase, type RuleState, type NoticeKind, type TransitionKind } from '../../hub/alerts/evaluate.ts';
 
 /** Test times are seconds after an arbitrary epoch offset (a sample at time 0 would be "older" than the initial state). */
 const at = (t: number) => (1_000 + t) * 1000;
@@ -16,7 +16,7 @@ interface Step {
   /** Evaluation time (s); default t. */
   now?: number;
   /** Applied to the state before this step (an acknowledgement or a silence arriving). */
-  before?: (s: AlertState) => AlertState;
+  before?: (s: RuleState) => RuleState;
   phase: AlertPhase;
   transition?: TransitionKind;
   notice?: NoticeKind;
@@ -192,7 +192,7 @@ const CASES: Case[] = [
 describe('evaluate(rule, state, sample, now)', () => {
   test.each(CASES)('$name', ({ rule, steps }) => {
     const r = { ...RULE, ...rule };
-    let state: AlertState = OK_STATE;
+    let state: RuleState = OK_STATE;
     steps.forEach((step, i) => {
       if (step.before) state = step.before(state);
       const result = evaluate(r, state, { value: step.value, timeMs: at(step.t) }, at(step.now ?? step.t));

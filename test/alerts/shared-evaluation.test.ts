@@ -9,7 +9,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createAlertStore } from '../../hub/alerts/alert-store.ts';
-import type { OutboxEntry } from '../../hub/alerts/alert-state.ts';
+import type { OutboxEntry } from '../../hub/alerts/rule-state-store.ts';
 import { verifySignature } from '../../hub/alerts/notification.ts';
 import { parseHubConfig } from '../../hub/config.ts';
 import { createPgClient } from '../../hub/db.ts';

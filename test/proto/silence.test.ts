@@ -21,7 +21,7 @@ import { toSummary } from '../../hub/fleet/fleet-query.ts';
 import type { MachineRecord } from '../../hub/state/state-store.ts';
 import { createAlertEngine } from '../../hub/alerts/alert-engine.ts';
 import type { AlertStore } from '../../hub/alerts/alert-store.ts';
-import { createMemoryAlertState } from '../../hub/alerts/memory-alert-state.ts';
+import { createMemoryRuleState } from '../../hub/alerts/memory-rule-state.ts';
 import { createMemoryEvents } from '../../hub/events/memory-events.ts';
 import { createLogger } from '../../hub/log.ts';
 import { createMemoryState } from '../../hub/state/memory-state.ts';
@@ -78,7 +78,7 @@ describe('its users', () => {
   it("the hub's alert engine colours a machine offline exactly after offlineAfterMs(its interval)", () => {
     const log = createLogger({ level: 'silent', format: 'json', name: 'test' });
     // Never started, so no rule is loaded and the store is not read: statusOf falls back to the thresholds.
-    const engine = createAlertEngine({ store: {} as AlertStore, state: createMemoryAlertState(log), events: createMemoryEvents(log), machines: createMemoryState(), log, tickIntervalMs: 1000, claimIdleMs: 1000 });
+    const engine = createAlertEngine({ store: {} as AlertStore, state: createMemoryRuleState(log), events: createMemoryEvents(log), machines: createMemoryState(), log, tickIntervalMs: 1000, claimIdleMs: 1000 });
     for (const interval of INTERVALS) {
       const m = { id: 'm', metrics: record(interval, 0).metrics, lastSeenMs: 0, intervalMs: interval };
       expect(engine.statusOf(m, offlineAfterMs(interval)), `${interval}`).toBe('healthy');

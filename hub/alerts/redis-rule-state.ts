@@ -1,5 +1,5 @@
-// AlertStateStore on Redis, shared by every hub on the same Redis (and key prefix):
-//   <prefix>alerts:m:<machine>      hash {v: version, s: JSON of every rule's AlertState}
+// RuleStateStore on Redis, shared by every hub on the same Redis (and key prefix):
+//   <prefix>alerts:m:<machine>      hash {v: version, s: JSON of every rule's RuleState}
 //   <prefix>alerts:active           hash "<rule> <machine>" → JSON ActiveAlert
 //   <prefix>alerts:outbox           stream of OutboxEntry JSON, consumed by the group "recorder"
 //   <prefix>alerts:rules-version    counter bumped on every rule change
@@ -10,8 +10,8 @@
 import type { Redis } from 'ioredis';
 import { consumerName, ensureGroup, startStreamGroupReader, type StreamGroupReader } from '../events/redis-stream-group.ts';
 import type { Logger } from '../log.ts';
-import { activeKey, type ActiveAlert, type AlertStateStore, type MachineAlerts, type OutboxEntry } from './alert-state.ts';
-import type { AlertState } from './evaluate.ts';
+import { activeKey, type ActiveAlert, type RuleStateStore, type MachineRuleStates, type OutboxEntry } from './rule-state-store.ts';
+import type { RuleState } from './evaluate.ts';
 
 export const OUTBOX_MAXLEN = 100_000;
 export const RECORDER_GROUP = 'recorder';
@@ -44,13 +44,13 @@ type CommitCommand = (
   ...args: Array<string | number>
 ) => Promise<number>;
 
-export interface RedisAlertStateOptions {
+export interface RedisRuleStateOptions {
   prefix?: string;
   /** Outbox entries pending this long at a silent hub are claimed by another. */
   claimIdleMs: number;
 }
 
-export function createRedisAlertState(command: Redis, openBlocking: () => Redis, log: Logger, options: RedisAlertStateOptions): AlertStateStore & { readonly outboxKey: string } {
+export function createRedisRuleState(command: Redis, openBlocking: () => Redis, log: Logger, options: RedisRuleStateOptions): RuleStateStore & { readonly outboxKey: string } {
   const prefix = options.prefix ?? 'sysmonstm:';
   const stateKey = (machine: string) => `${prefix}alerts:m:${machine}`;
   const activeHash = `${prefix}alerts:active`;
@@ -71,7 +71,7 @@ export function createRedisAlertState(command: Redis, openBlocking: () => Redis,
     kind: 'redis',
     outboxKey,
     async load(machines) {
-      const out = new Map<string, MachineAlerts>();
+      const out = new Map<string, MachineRuleStates>();
       if (machines.length === 0) return out;
       const pipeline = command.pipeline();
       for (const m of machines) pipeline.hmget(stateKey(m), 'v', 's');
@@ -80,10 +80,10 @@ export function createRedisAlertState(command: Redis, openBlocking: () => Redis,
         const [err, value] = results[i] ?? [new Error('no reply'), null];
         if (err) throw err;
         const [v, s] = value as [string | null, string | null];
-        let rules: Record<string, AlertState> = {};
+        let rules: Record<string, RuleState> = {};
         if (s) {
           try {
-            rules = JSON.parse(s) as Record<string, AlertState>;
+            rules = JSON.parse(s) as Record<string, RuleState>;
           } catch {
             log.warn({ machine: m }, 'unreadable alert state; starting it over');
           }

@@ -1,24 +1,24 @@
-// AlertStateStore in process memory, for the single-hub default (no REDIS_URL). The outbox is a queue
+// RuleStateStore in process memory, for the single-hub default (no REDIS_URL). The outbox is a queue
 // drained in order by the one local handler; a failing handler (the database is down) is retried with
 // backoff, never skipped. With a `file` (the hub passes DATA_DIR/alert-state.json) the state is loaded
 // from it at start and written back at most every `saveDelayMs` after a change and at close, so active
 // alerts, silences, acknowledgements and unrecorded transitions survive a restart.
 import type { Logger } from '../log.ts';
-import { readAlertSnapshot, writeAlertSnapshot } from './alert-state-file.ts';
-import { activeKey, type ActiveAlert, type AlertStateStore, type MachineAlerts, type OutboxEntry } from './alert-state.ts';
+import { readAlertSnapshot, writeAlertSnapshot } from './rule-state-file.ts';
+import { activeKey, type ActiveAlert, type RuleStateStore, type MachineRuleStates, type OutboxEntry } from './rule-state-store.ts';
 
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 30_000;
 
-export interface MemoryAlertStateOptions {
+export interface MemoryRuleStateOptions {
   /** Where the state is kept between runs; none: memory only. */
   file?: string;
   /** Longest wait between a change and its write (default 1 s). */
   saveDelayMs?: number;
 }
 
-export function createMemoryAlertState(log: Logger, options: MemoryAlertStateOptions = {}): AlertStateStore {
-  const machines = new Map<string, MachineAlerts>();
+export function createMemoryRuleState(log: Logger, options: MemoryRuleStateOptions = {}): RuleStateStore {
+  const machines = new Map<string, MachineRuleStates>();
   const active = new Map<string, ActiveAlert>();
   const outbox: OutboxEntry[] = [];
   const { file } = options;

@@ -1,7 +1,7 @@
 // The alert state file's codec: a snapshot round-trips; a damaged or foreign file is refused with a
 // reason (the hub then starts without it) instead of being half loaded.
 import { describe, expect, test } from 'vitest';
-import { decodeAlertSnapshot, encodeAlertSnapshot, type AlertSnapshot } from '../../hub/alerts/alert-state-file.ts';
+import { decodeAlertSnapshot, encodeAlertSnapshot, type AlertSnapshot } from '../../hub/alerts/rule-state-file.ts';
 import { OK_STATE } from '../../hub/alerts/evaluate.ts';
 
 const snapshot: AlertSnapshot = {

@@ -7,14 +7,14 @@
 //   the old or the new file, never a torn one.
 import { readFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
-import type { ActiveAlert, MachineAlerts, OutboxEntry } from './alert-state.ts';
-import type { AlertPhase, AlertState } from './evaluate.ts';
+import type { ActiveAlert, MachineRuleStates, OutboxEntry } from './rule-state-store.ts';
+import type { AlertPhase, RuleState } from './evaluate.ts';
 
 export const ALERT_STATE_FILE = 'alert-state.json';
 const FORMAT = 1;
 
 export interface AlertSnapshot {
-  machines: Map<string, MachineAlerts>;
+  machines: Map<string, MachineRuleStates>;
   active: ActiveAlert[];
   outbox: OutboxEntry[];
 }
@@ -28,7 +28,7 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
 const isNumOrNull = (v: unknown) => v === null || isNum(v);
 const PHASES: readonly AlertPhase[] = ['ok', 'pending', 'firing'];
 
-function checkState(v: unknown, where: string): AlertState {
+function checkState(v: unknown, where: string): RuleState {
   if (!isRecord(v)) throw new Error(`${where} is not an object`);
   if (!PHASES.includes(v.phase as AlertPhase)) throw new Error(`${where}.phase is not ok, pending or firing`);
   for (const k of ['sinceMs', 'lastSampleMs', 'lastNotifiedMs', 'silencedUntilMs'] as const) if (!isNum(v[k])) throw new Error(`${where}.${k} is not a number`);
@@ -74,10 +74,10 @@ export function decodeAlertSnapshot(text: string): AlertSnapshot {
   }
   if (!isRecord(raw) || raw.format !== FORMAT) throw new Error(`not an alert state file of format ${FORMAT}`);
   if (!isRecord(raw.machines) || !Array.isArray(raw.active) || !Array.isArray(raw.outbox)) throw new Error('machines, active and outbox are missing');
-  const machines = new Map<string, MachineAlerts>();
+  const machines = new Map<string, MachineRuleStates>();
   for (const [id, m] of Object.entries(raw.machines)) {
     if (!isRecord(m) || !Number.isInteger(m.version) || (m.version as number) < 0 || !isRecord(m.rules)) throw new Error(`machines.${id} needs a version and rules`);
-    const rules: Record<string, AlertState> = {};
+    const rules: Record<string, RuleState> = {};
     for (const [ruleId, st] of Object.entries(m.rules)) rules[ruleId] = checkState(st, `machines.${id}.rules.${ruleId}`);
     machines.set(id, { version: m.version as number, rules });
   }

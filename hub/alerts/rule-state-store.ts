@@ -1,5 +1,6 @@
-// The shared side of alerting, behind one interface with a Redis and a memory implementation:
-// - per machine, the state of every rule (AlertState), replaced only by compare-and-set on a version,
+// RuleStateStore: the shared side of alerting (the SQL side is alert-store.ts), behind one interface
+// with a Redis and a memory implementation:
+// - per machine, the state of every rule (RuleState), replaced only by compare-and-set on a version,
 //   so two hubs evaluating the same machine at once cannot both make the same transition;
 // - the index of active (pending/firing) alerts, for GET /api/alerts and the status colours;
 // - the outbox: what happened (transitions, reminders, actions), written atomically with the state and
@@ -8,12 +9,12 @@
 //   runs each offline-evaluation tick).
 import type { ActiveAlertJson } from '../../proto/alert-json.ts';
 import type { AlertMetric, Severity } from './alert-rule.ts';
-import type { AlertState, NoticeKind } from './evaluate.ts';
+import type { RuleState, NoticeKind } from './evaluate.ts';
 
-export interface MachineAlerts {
+export interface MachineRuleStates {
   /** 0: nothing stored yet. */
   version: number;
-  rules: Record<string, AlertState>;
+  rules: Record<string, RuleState>;
 }
 
 /** An active alert as GET /api/alerts shows it (proto/alert-json.ts), without the rule's name and metric. */
@@ -47,15 +48,15 @@ export interface ActiveChange {
   alert: ActiveAlert | null;
 }
 
-export interface AlertStateStore {
+export interface RuleStateStore {
   readonly kind: 'redis' | 'memory';
-  load(machines: readonly string[]): Promise<Map<string, MachineAlerts>>;
+  load(machines: readonly string[]): Promise<Map<string, MachineRuleStates>>;
   /**
    * Replaces a machine's rule states if its version is still `expectedVersion`, and in the same atomic
    * step applies the active-index changes and appends the outbox entries. False: another evaluation
    * won; load and try again.
    */
-  commit(machine: string, expectedVersion: number, rules: Record<string, AlertState>, active: readonly ActiveChange[], outbox: readonly OutboxEntry[]): Promise<boolean>;
+  commit(machine: string, expectedVersion: number, rules: Record<string, RuleState>, active: readonly ActiveChange[], outbox: readonly OutboxEntry[]): Promise<boolean>;
   active(): Promise<ActiveAlert[]>;
   /**
    * A number that changes whenever the active index does (absent: no such number, read active()
