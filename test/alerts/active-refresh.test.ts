@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ACTIVE_FULL_REFRESH_MS, activeReadDue } from '../../hub/alerts/alert-engine.ts';
+import { ACTIVE_FULL_REFRESH_MS, activeReadDue } from '../../hub/alerts/active-view.ts';
 import type { ActiveAlert } from '../../hub/alerts/rule-state-store.ts';
 import { OK_STATE } from '../../hub/alerts/evaluate.ts';
 import { createRedisRuleState } from '../../hub/alerts/redis-rule-state.ts';
