@@ -113,11 +113,11 @@ export function createDeadlineQueue<K>(): DeadlineQueue<K> {
         pop();
         const slot = slots.get(key);
         if (!slot || slot.queued !== t) continue; // deleted, or superseded by an earlier push
-        if (slot.deadline <= nowMs) {
+        if (slot.deadline <= t) {
           slots.delete(key);
           due.push(key);
         } else {
-          slot.queued = slot.deadline; // moved later since: back in at its current deadline
+          slot.queued = slot.deadline; // moved later since: back in at its current deadline (maybe due too, in its turn)
           push(key, slot.deadline);
         }
       }
