@@ -39,7 +39,9 @@ export interface EventBus {
    * Shared work: every event goes to one member of `group` among all hubs on the bus (a Redis consumer
    * group; in memory the one local member), in batches, in publish order. The batch is acknowledged
    * when the handler resolves; when it throws, the events are handed out again later (Redis: claimed
-   * after `claimIdleMs`), so handlers must be idempotent. Returns a function that stops consuming.
+   * after `claimIdleMs`; the memory bus, with nowhere to keep them, logs and drops them), so handlers
+   * must be idempotent. Returns a function that stops consuming. One shared contract suite checks every
+   * implementation (test/hub/event-bus-contract.ts).
    */
   consume(group: string, handler: ReportBatchHandler, options?: ConsumeOptions): () => Promise<void>;
   close(): Promise<void>;
