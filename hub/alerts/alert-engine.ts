@@ -120,7 +120,11 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
   let refreshSoon: NodeJS.Immediate | undefined;
   let closed = false;
 
-  const offlineRulesOf = (m: SeenMachine) => ruleIndex.offlineRulesFor(m.id).filter((r) => ruleApplies(r, m));
+  /** The offline rules that apply to a machine (no copy when all of its candidates do: once per report). */
+  const offlineRulesOf = (m: SeenMachine): readonly AlertRule[] => {
+    const candidates = ruleIndex.offlineRulesFor(m.id);
+    return candidates.every((r) => ruleApplies(r, m)) ? candidates : candidates.filter((r) => ruleApplies(r, m));
+  };
 
   // ---- rules and the active view -------------------------------------------------------------
   async function loadRules(): Promise<void> {
@@ -226,7 +230,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
     const r = event.record;
     if (!r || typeof r.id !== 'string') return;
     if (event.forgotten) offline.forget(r.id);
-    else if (typeof r.lastSeenMs === 'number') offline.seen({ id: r.id, labels: r.labels ?? {}, lastSeenMs: r.lastSeenMs });
+    else if (typeof r.lastSeenMs === 'number') offline.seen(r.labels ? r : { id: r.id, labels: {}, lastSeenMs: r.lastSeenMs });
   }
 
   /** Every machine in the state store into the offline deadlines; a failure is retried by the next tick. */

@@ -139,12 +139,23 @@ function silentPast(lastSeenMs: number, atMs: number, thresholdS: number): boole
   return Math.max(0, (atMs - lastSeenMs) / 1000) > thresholdS;
 }
 
+/** The silence (whole ms) at which `thresholdS` is first exceeded; it depends on nothing else, so it is kept per threshold. */
+const breachAfter = new Map<number, number>();
+function breachAfterMs(thresholdS: number): number {
+  let d = breachAfter.get(thresholdS);
+  if (d === undefined) {
+    d = Math.max(0, Math.floor(thresholdS * 1000));
+    while (!silentPast(0, d, thresholdS)) d++;
+    while (d > 1 && silentPast(0, d - 1, thresholdS)) d--;
+    if (breachAfter.size > 10_000) breachAfter.clear();
+    breachAfter.set(thresholdS, d);
+  }
+  return d;
+}
+
 /** The first whole millisecond at which a silence since `lastSeenMs` exceeds `thresholdS`. */
 export function silentPastAt(lastSeenMs: number, thresholdS: number): number {
-  let t = lastSeenMs + Math.max(0, Math.floor(thresholdS * 1000));
-  while (!silentPast(lastSeenMs, t, thresholdS)) t++;
-  while (t - 1 > lastSeenMs && silentPast(lastSeenMs, t - 1, thresholdS)) t--;
-  return t;
+  return lastSeenMs + breachAfterMs(thresholdS);
 }
 
 /**
@@ -191,10 +202,16 @@ export function createOfflineWatch(): OfflineWatch {
   const queue = createDeadlineQueue<string>();
   let rulesOf: (machine: SeenMachine) => ReadonlyArray<{ threshold: number }> = () => [];
 
-  /** Keeps the newest of what was seen; returns it. */
+  /** Keeps the newest of what was seen (in place: a report allocates nothing here); returns it. */
   const remember = (m: SeenMachine): SeenMachine => {
     const known = machines.get(m.id);
-    if (known && known.lastSeenMs >= m.lastSeenMs) return known;
+    if (known) {
+      if (known.lastSeenMs < m.lastSeenMs) {
+        known.lastSeenMs = m.lastSeenMs;
+        known.labels = m.labels;
+      }
+      return known;
+    }
     const kept = { id: m.id, labels: m.labels, lastSeenMs: m.lastSeenMs };
     machines.set(m.id, kept);
     return kept;
