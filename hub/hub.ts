@@ -23,6 +23,7 @@ import { createFleetQuery } from './fleet/fleet-query.ts';
 import { createFleetView } from './fleet/fleet-view.ts';
 import { createMachineForgetter } from './fleet/machine-forgetter.ts';
 import { createMachineSettingsStore } from './fleet/machine-settings.ts';
+import { createSettingsFanout } from './fleet/settings-fanout.ts';
 import { createFleetService } from './fleet-service.ts';
 import { createBackupScheduler, type BackupScheduler } from './backup/backup-scheduler.ts';
 import { embeddedTarget, pgDumpTarget } from './backup/backup-targets.ts';
@@ -231,6 +232,13 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     onPublished: (latencyMs) => metrics.observeIngestLatency(latencyMs),
   });
 
+  // A PUT on this hub reaches the collector on whichever hub holds its stream (fleet/settings-fanout.ts).
+  const settingsFanout = createSettingsFanout({
+    push: (id, settings) => ingest.pushSettings(id, settings),
+    log,
+    redis: redis ? { command: redis.command, subscriber: redis.dedicated('settings'), prefix: options.redisPrefix } : undefined,
+  });
+
   // GET/PUT /api/machines/{id}/settings and their gRPC twins (ConfigService).
   const settingsApi = {
     // In current state, or in history (current state in memory is empty after a restart).
@@ -238,7 +246,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     get: (id: string) => machineSettings.get(id),
     put: async (id: string, settings: { intervalMs: number }) => {
       await machineSettings.put(id, settings);
-      const pushed = ingest.pushSettings(id, settings);
+      const pushed = await settingsFanout.changed(id, settings);
       log.info({ machine: id, intervalMs: settings.intervalMs, pushed }, 'machine settings changed');
     },
   };
@@ -404,6 +412,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
         await step('flush history', () => writer.close());
         await step('close history spool', () => spool?.close());
         await step('close fleet view', () => fleetView.close());
+        await step('close settings channel', () => settingsFanout.close());
         await step('stop alerting', () => alerting.close());
         await step('close events', () => events.close());
         await step('close state', () => state.close());

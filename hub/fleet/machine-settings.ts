@@ -1,8 +1,8 @@
 // Per-machine settings the owner sets (today: the report interval), in SQL so they survive restarts and
 // every hub replica on the database reads the same (schema/0006_machine_settings.sql). The ingest
 // service asks `intervalFor` at every hello (the Welcome's Settings); a PUT stores the row and pushes
-// the new Settings to the machine's live stream on this hub. A collector connected to another replica
-// gets it at its next reconnect. When the database cannot be read, the last value this hub read or
+// the new Settings to the machine's live stream, on this hub or, through Redis, on the replica that
+// holds it (settings-fanout.ts). When the database cannot be read, the last value this hub read or
 // wrote is used, so a database outage never stops a collector from connecting.
 import type { SqlExecutor } from '../db.ts';
 import type { MachineSettingsJson } from '../../proto/machine-settings.ts';
