@@ -1,12 +1,46 @@
-import { defineConfig } from 'vitest/config';
+// Two projects, both run by `vitest run` (and so by `npm test`):
+// - node: every suite under test/ in Node (units, integration against real PostgreSQL/Redis, `wrangler
+//   dev` end-to-end edge tests, browsers);
+// - workers: test/**/*.workers.test.ts inside workerd through the Workers Vitest integration, against
+//   the Worker and Durable Objects of wrangler.toml (bindings, vars, SQLite storage, alarms).
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+const WORKERS_TESTS = 'test/**/*.workers.test.ts';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
     // Two cores: integration suites start servers and databases; run files two at a time at most.
     maxWorkers: 2,
     reporters: ['default'],
+    projects: [
+      {
+        test: {
+          name: 'node',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, WORKERS_TESTS],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              // The hub secret, and times short enough to watch within a test: machines go offline
+              // after 1 s of silence, a paused viewer is closed after 0.5 s.
+              bindings: { HUB_TOKEN: 'workers-test-hub-token', OFFLINE_AFTER_MS: '1000', VIEWER_LAG_CLOSE_MS: '500' },
+            },
+          }),
+        ],
+        test: {
+          name: 'workers',
+          include: [WORKERS_TESTS],
+          testTimeout: 15_000,
+          hookTimeout: 30_000,
+        },
+      },
+    ],
   },
 });
