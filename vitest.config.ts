@@ -1,12 +1,31 @@
-// Two projects, both run by `vitest run` (and so by `npm test`):
+// Three projects, all run by `vitest run` (and so by `npm test`):
 // - node: every suite under test/ in Node (units, integration against real PostgreSQL/Redis, `wrangler
 //   dev` end-to-end edge tests, browsers);
 // - workers: test/**/*.workers.test.ts inside workerd through the Workers Vitest integration, against
-//   the Worker and Durable Objects of wrangler.toml (bindings, vars, SQLite storage, alarms).
+//   the Worker and Durable Objects of wrangler.toml (bindings, vars, SQLite storage, alarms);
+// - workers-sharded: test/**/*.sharded.workers.test.ts the same way with RELAY_SHARDS = 3.
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 const WORKERS_TESTS = 'test/**/*.workers.test.ts';
+const SHARDED_TESTS = 'test/**/*.sharded.workers.test.ts';
+
+/** A project running `include` in workerd against wrangler.toml, its [vars] overridden by `vars`. */
+function workersProject(name: string, include: string[], exclude: string[], vars: Record<string, string>) {
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: './wrangler.toml' },
+        miniflare: {
+          // The hub secret, and times short enough to watch within a test: machines go offline after
+          // 1 s of silence, a paused viewer is closed after 0.5 s.
+          bindings: { HUB_TOKEN: 'workers-test-hub-token', OFFLINE_AFTER_MS: '1000', VIEWER_LAG_CLOSE_MS: '500', ...vars },
+        },
+      }),
+    ],
+    test: { name, include, exclude: [...configDefaults.exclude, ...exclude], testTimeout: 15_000, hookTimeout: 30_000 },
+  };
+}
 
 export default defineConfig({
   test: {
@@ -23,24 +42,10 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
-      {
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: './wrangler.toml' },
-            miniflare: {
-              // The hub secret, and times short enough to watch within a test: machines go offline
-              // after 1 s of silence, a paused viewer is closed after 0.5 s.
-              bindings: { HUB_TOKEN: 'workers-test-hub-token', OFFLINE_AFTER_MS: '1000', VIEWER_LAG_CLOSE_MS: '500' },
-            },
-          }),
-        ],
-        test: {
-          name: 'workers',
-          include: [WORKERS_TESTS],
-          testTimeout: 15_000,
-          hookTimeout: 30_000,
-        },
-      },
+      workersProject('workers', [WORKERS_TESTS], [SHARDED_TESTS], {}),
+      // The same Worker with RELAY_SHARDS = 3 (the coordinator in front of the relay shards) and a hub
+      // counted silent after 1.5 s, so the coordinator's liveness alarm runs every 0.5 s.
+      workersProject('workers-sharded', [SHARDED_TESTS], [], { RELAY_SHARDS: '3', HUB_SILENT_AFTER_MS: '1500' }),
     ],
   },
 });
