@@ -3,7 +3,8 @@
 // view:<slug>:0..2 (durable-objects/relay-shards.ts); viewers are spread over the shards in turn and all
 // get the same fleet. Refusals by the coordinator and by the shards come back to the hub as one error
 // frame; the coordinator's alarm tells the shards the hub is alive while it only keeps its socket open.
-// A hub may also open one shard directly with &shard=<i>.
+// A hub may also open one shard directly with &shard=<i>. The dead-man webhook goes out once per view
+// (from shard 0), to a receiver on the Node side of Miniflare that checks its signature.
 import { env, exports } from 'cloudflare:workers';
 import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -147,5 +148,54 @@ describe('relay shards', () => {
     const res = await exports.default.fetch(`${ORIGIN}/ingest?view=${slug}&shard=3`, { headers: { Upgrade: 'websocket', Authorization: `Bearer ${HUB_TOKEN}` } });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toBe('shard must be an integer in 0..2');
+  });
+});
+
+/** A notice as the receiver kept it (test/durable-objects/deadman-receiver.ts, on the Node side). */
+interface ReceivedNotice {
+  event: string | null;
+  verified: boolean;
+  body: Record<string, unknown>;
+}
+
+describe('the dead-man webhook of a sharded view', () => {
+  /** Notices the receiver got for `slug` (test/durable-objects/deadman-receiver.ts). */
+  const noticesFor = async (slug: string) => {
+    const hooks = (env as unknown as { DEADMAN_HOOKS: Fetcher }).DEADMAN_HOOKS;
+    const all = (await (await hooks.fetch('https://deadman-hooks/')).json()) as ReceivedNotice[];
+    return all.filter((n) => n.body.view === slug);
+  };
+
+  it('is sent once by shard 0 when the hub has been silent for DEADMAN_AFTER_S, signed, and resolved once when it is back', async () => {
+    const slug = freshSlug('deadman');
+    const hub = track(await TestHub.forView(slug));
+    const t0 = Date.now();
+    hub.snapshot([machine('m1', { cpu_percent: 1 }, { lastSeen: t0 })], t0);
+    await coordinatorTook(slug, 2);
+    expect(await noticesFor(slug)).toEqual([]);
+    hub.close();
+    // DEADMAN_AFTER_S = 1 in this project: shard 0's own alarm fires it.
+    const [firing] = await waitFor('the firing notice', async () => {
+      const n = await noticesFor(slug);
+      return n.length > 0 && n;
+    });
+    expect(firing).toMatchObject({ event: 'firing', verified: true, body: { version: 1, kind: 'firing', event: 'hub_silent', view: slug } });
+    expect(firing.body.silent_for_s).toBeGreaterThanOrEqual(1);
+    const stored = await runInDurableObject(relayShard(env, slug, 0), (_relay, state) => state.storage.sql.exec("SELECT body FROM relay_state WHERE name = 'hub'").one().body);
+    expect(JSON.parse(String(stored))).toMatchObject({ deadmanFired: true });
+
+    const back = track(await TestHub.forView(slug));
+    back.snapshot([machine('m1', { cpu_percent: 2 }, { lastSeen: Date.now() })], Date.now());
+    const notices = await waitFor('the resolved notice', async () => {
+      const n = await noticesFor(slug);
+      return n.length > 1 && n;
+    });
+    await settle(300);
+    // One of each for the view, however many shards it has.
+    expect((await noticesFor(slug)).map((n) => [n.event, n.verified, n.body.kind])).toEqual([
+      ['firing', true, 'firing'],
+      ['resolved', true, 'resolved'],
+    ]);
+    expect(notices[1].body.summary).toBe(`[RESOLVED] the sysmonstm hub feeding view "${slug}" is back`);
   });
 });

@@ -24,9 +24,12 @@ const open: Array<{ close(): void }> = [];
 afterEach(() => {
   for (const s of open.splice(0)) s.close();
 });
+/** The view's hub socket, once the relay has taken its config frame (viewers are let in from then on). */
 async function hubFor(slug: string, over: Parameters<typeof TestHub.forView>[1] = {}): Promise<TestHub> {
+  const before = await taken(slug);
   const hub = await TestHub.forView(slug, over);
   open.push(hub);
+  await framesTaken(slug, before + 1);
   return hub;
 }
 async function viewerOf(path: string, options: Parameters<typeof TestViewer.open>[1] = {}): Promise<TestViewer> {
@@ -36,12 +39,13 @@ async function viewerOf(path: string, options: Parameters<typeof TestViewer.open
 }
 const relayOf = (slug: string) => relayShard(env, slug, 0);
 const statsOf = (slug: string) => relayOf(slug).stats();
-/** Waits until the relay has taken `n` hub frames (accepted or refused): frames are handled in order. */
-const framesTaken = (slug: string, n: number) =>
-  waitFor(`${n} hub frames taken by ${slug}`, async () => {
-    const s = await statsOf(slug);
-    return s.framesAccepted + s.framesRejected >= n;
-  });
+/** Hub frames the relay has handled (accepted or refused), in the order they came. */
+const taken = async (slug: string) => {
+  const s = await statsOf(slug);
+  return s.framesAccepted + s.framesRejected;
+};
+/** Waits until the relay has taken `n` hub frames in all. */
+const framesTaken = (slug: string, n: number) => waitFor(`${n} hub frames taken by ${slug}`, async () => (await taken(slug)) >= n);
 /** A GET through the Worker's own entry (the REST routes read from shard 0 of the view). */
 const api = async (path: string) => {
   const res = await exports.default.fetch(`${ORIGIN}${path}`);
