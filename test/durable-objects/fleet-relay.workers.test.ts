@@ -2,9 +2,10 @@
 // the hub's socket and the viewers' sockets go through the Worker (worker/index.ts), reads through its
 // REST routes, and the object's own SQLite storage and alarm are inspected with runInDurableObject /
 // runDurableObjectAlarm. Covers ingest → one encoded delta fanned out to every viewer of the view and to
-// no other view, refused hub frames, link access and key rotation (4403), revoke (4404, tombstone), the
+// no other view, refused hub frames, snapshots in parts, link access and key rotation (4403), revoke (4404, tombstone), the
 // checkpoint (written by the alarm only, read back after an eviction), the offline sweep, the hub status
-// frame, slow viewers (paused, resumed with a snapshot, 4408), abusive viewers, and the machine list,
+// frame, slow viewers (paused, resumed with a snapshot, 4408), abusive viewers, the per-address socket
+// and handshake limits (429), and the machine list,
 // recent ring and uptime bitmaps the API answers with. The project's vars are wrangler.toml's with the
 // overrides in vitest.config.ts (OFFLINE_AFTER_MS, VIEWER_LAG_CLOSE_MS).
 import { env, exports } from 'cloudflare:workers';
@@ -124,6 +125,33 @@ describe('ingest and fan-out', () => {
     const v = await viewerOf(`/v/${slug}/ws`);
     await waitFor('the start frames', () => v.snapshots() === 1);
     expect(v.fleet.size).toBe(0);
+  });
+  it('applies a snapshot sent in parts after its last part, and asks for it again when a delta cuts in', async () => {
+    const slug = freshSlug('parts');
+    const hub = await hubFor(slug);
+    const v = await viewerOf(`/v/${slug}/ws`);
+    await waitFor('the empty start', () => v.snapshots() === 1);
+    const t0 = Date.now();
+    const fleet = Array.from({ length: 40 }, (_, i) => machine(`m${String(i).padStart(2, '0')}`, { cpu_percent: i }, { lastSeen: t0 }));
+    const parts = hub.snapshotParts(fleet, t0, 1500);
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    for (const part of parts.slice(0, -1)) hub.send(part);
+    await framesTaken(slug, parts.length); // config + every part but the last
+    expect((await statsOf(slug)).machines).toBe(0); // nothing applied while parts are missing
+    expect(v.fleet.size).toBe(0);
+    hub.send(parts.at(-1)!);
+    await waitFor('the whole fleet at the viewer', () => v.fleet.size === 40);
+    expect(v.fleet.get('m39')?.values.cpu_percent).toBe(39);
+
+    // A delta between parts: the half-received snapshot is dropped, the hub is asked for a new one.
+    const again = hub.snapshotParts(fleet.map((m) => ({ ...m, values: { cpu_percent: 99 } })), t0 + 1000, 1500);
+    hub.send(again[0]);
+    hub.delta([machine('m00', { cpu_percent: 5 }, { lastSeen: t0 + 1000 })], t0 + 1000);
+    await waitFor('the resync request', () => hub.errors.length === 1);
+    expect(hub.errors[0]).toMatchObject({ resync: true });
+    expect(hub.errors[0].error).toMatch(/before the last part of a snapshot/);
+    await settle();
+    expect(v.fleet.get('m01')?.values.cpu_percent).toBe(1); // nothing of the dropped snapshot shown
   });
 });
 
@@ -362,6 +390,49 @@ describe('viewers', () => {
     await waitFor('40 pongs', () => pinger.raw.filter((f) => f === 'pong').length === 40);
     expect(pinger.closeCode).toBeNull();
     expect(await statsOf(slug)).toMatchObject({ viewersClosedForAbuse: 2 });
+  });
+});
+
+describe('viewer limits per client address', () => {
+  it('holds MAX_VIEWERS_PER_IP sockets and VIEWER_CONNECTS_PER_MINUTE handshakes per address, then answers 429', async () => {
+    // wrangler.toml's own limits: 256 sockets, 300 handshakes a minute per address and relay shard.
+    const slug = freshSlug('limits');
+    await hubFor(slug);
+    const from = (ip: string) => ({ headers: { 'CF-Connecting-IP': ip } });
+    const a: TestViewer[] = [];
+    const started = Date.now();
+    for (let i = 0; i < 256; i++) a.push(await viewerOf(`/v/${slug}/ws`, from('198.51.100.7')));
+    const full = await upgrade(`/v/${slug}/ws`, { 'CF-Connecting-IP': '198.51.100.7' });
+    expect(full.status).toBe(429);
+    expect(full.headers.get('Retry-After')).toBe('30');
+    expect(JSON.parse(full.body).error).toMatch(/too many open connections from your address \(at most 256\)/);
+    await viewerOf(`/v/${slug}/ws`, from('198.51.100.8')); // other addresses are let in
+    await viewerOf(`/v/${slug}/ws`, from('2001:db8:1:2::1'));
+    expect((await statsOf(slug)).viewers).toBe(258);
+
+    // 100 sockets closed: room again, but only 44 of the 300 handshakes of a minute are left (plus the
+    // 5 a second the bucket refills): then 429 with Retry-After, well below the socket cap.
+    for (const v of a.slice(0, 100)) v.close();
+    await waitFor('100 sockets gone', async () => (await statsOf(slug)).viewers === 158);
+    let opened = 0;
+    let refused: Awaited<ReturnType<typeof upgrade>> | null = null;
+    while (refused === null && opened < 100) {
+      const attempt = await upgrade(`/v/${slug}/ws`, { 'CF-Connecting-IP': '198.51.100.7' });
+      if (attempt.ws === null) refused = attempt;
+      else {
+        open.push({ close: () => attempt.ws?.close(1000) });
+        opened++;
+      }
+    }
+    const refill = Math.ceil(((Date.now() - started) / 1000) * (300 / 60));
+    expect(opened).toBeGreaterThanOrEqual(44);
+    expect(opened).toBeLessThanOrEqual(44 + refill);
+    expect(refused?.status).toBe(429);
+    expect(JSON.parse(refused!.body).error).toMatch(/too many connection attempts from your address \(at most 300 a minute\)/);
+    expect(Number(refused!.headers.get('Retry-After'))).toBeGreaterThanOrEqual(1);
+    for (const s of open.splice(0)) s.close();
+    await waitFor('every socket closed', async () => (await statsOf(slug)).viewers === 0);
+    expect((await statsOf(slug)).viewersRefused).toBe(2);
   });
 });
 

@@ -14,9 +14,10 @@ import {
   LIVE_METRICS,
   type FleetFrame,
   type MachineView,
+  type SnapshotMessage,
 } from '../../proto/delta.ts';
 import { CARD_METRICS } from '../../proto/public-view.ts';
-import { createSnapshotAssembler, decodeRelayError, decodeViewerExtra, frameType, type HubStatusFrame, type RelayErrorFrame, type UptimeFrame, type ViewConfigFrame, type ViewInfoFrame } from '../../proto/view-frames.ts';
+import { createSnapshotAssembler, decodeRelayError, decodeViewerExtra, frameType, splitSnapshot, type HubStatusFrame, type RelayErrorFrame, type UptimeFrame, type ViewConfigFrame, type ViewInfoFrame } from '../../proto/view-frames.ts';
 import { AckCounter, LAG_FRAME } from '../../durable-objects/viewer-lag.ts';
 
 /** The token the workers project gives the Worker as HUB_TOKEN (vitest.config.ts). */
@@ -182,6 +183,12 @@ export class TestHub extends Socket {
     this.sent.clear();
     for (const m of machines) this.sent.set(m.id, m);
     this.send(this.encoder.restart(machines, ts));
+  }
+  /** The snapshot as parts of at most `maxChars` (proto/view-frames.ts splitSnapshot), not sent yet. */
+  snapshotParts(machines: MachineView[], ts: number, maxChars: number): string[] {
+    this.sent.clear();
+    for (const m of machines) this.sent.set(m.id, m);
+    return splitSnapshot(JSON.parse(this.encoder.restart(machines, ts)) as SnapshotMessage, maxChars);
   }
   /** A delta with what changed since the last frame for each machine given. */
   delta(machines: MachineView[], ts: number, removed: string[] = []): void {
