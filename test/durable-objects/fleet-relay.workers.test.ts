@@ -354,22 +354,38 @@ describe('viewers', () => {
     await waitFor('deltas again', () => slow.fleet.get('m1')?.values.cpu_percent === 99);
   });
 
-  it('closes a viewer paused longer than VIEWER_LAG_CLOSE_MS with 4408', async () => {
+  it('closes a viewer paused longer than VIEWER_LAG_CLOSE_MS with 4408, on the next push or the alarm', async () => {
     const slug = freshSlug('lagclose');
     const hub = await hubFor(slug);
     const t0 = Date.now();
+    let ts = t0;
+    const push = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        ts += 1000;
+        hub.delta([machine('m1', { cpu_percent: ts % 100 }, { lastSeen: ts })], ts);
+      }
+    };
     hub.snapshot([machine('m1', { cpu_percent: 0 }, { lastSeen: t0 })], t0);
     await framesTaken(slug, 2);
-    const slow = await viewerOf(`/v/${slug}/ws`, { acks: false });
-    await waitFor('the snapshot', () => slow.snapshots() === 1);
-    for (let i = 1; i <= 45; i++) hub.delta([machine('m1', { cpu_percent: i }, { lastSeen: t0 + i * 1000 })], t0 + i * 1000);
-    await waitFor('the lag frame', () => slow.lagFrames === 1);
-    await runDurableObjectAlarm(relayOf(slug));
-    expect(slow.closeCode).toBeNull(); // paused, not for long enough yet
+    const first = await viewerOf(`/v/${slug}/ws`, { acks: false });
+    await waitFor('the snapshot', () => first.snapshots() === 1);
+    push(45);
+    await waitFor('the lag frame', () => first.lagFrames === 1);
     await settle(600); // VIEWER_LAG_CLOSE_MS = 500 in this project
+    push(1);
+    expect(await first.closed(1000)).toBe(CLOSE_TOO_SLOW); // at once, not by the relay's own alarm (≥ 5 s away)
+
+    // No more pushes: the alarm closes it.
+    const second = await viewerOf(`/v/${slug}/ws`, { acks: false });
+    await waitFor('the snapshot', () => second.snapshots() === 1);
+    push(45);
+    await waitFor('the lag frame', () => second.lagFrames === 1);
     await runDurableObjectAlarm(relayOf(slug));
-    expect(await slow.closed()).toBe(CLOSE_TOO_SLOW);
-    expect(await statsOf(slug)).toMatchObject({ viewersClosedSlow: 1 });
+    expect(second.closeCode).toBeNull(); // paused, not for long enough yet
+    await settle(600);
+    await runDurableObjectAlarm(relayOf(slug));
+    expect(await second.closed()).toBe(CLOSE_TOO_SLOW);
+    expect(await statsOf(slug)).toMatchObject({ viewersPaused: 2, viewersClosedSlow: 2 });
   });
 
   it('closes a viewer that sends more than acks: 1009 for a large frame, 1008 past its allowance', async () => {

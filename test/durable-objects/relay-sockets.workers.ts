@@ -81,8 +81,9 @@ class Socket {
       /* already closed */
     }
   }
-  closed(): Promise<number> {
-    return waitFor('the socket to close', () => this.closeCode ?? undefined);
+  /** The close code, once closed (within `timeoutMs`). */
+  closed(timeoutMs?: number): Promise<number> {
+    return waitFor('the socket to close', () => this.closeCode ?? undefined, timeoutMs);
   }
 }
 
