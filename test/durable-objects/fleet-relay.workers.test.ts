@@ -373,7 +373,7 @@ describe('viewers', () => {
     await waitFor('the lag frame', () => first.lagFrames === 1);
     await settle(600); // VIEWER_LAG_CLOSE_MS = 500 in this project
     push(1);
-    expect(await first.closed(1000)).toBe(CLOSE_TOO_SLOW); // at once, not by the relay's own alarm (≥ 5 s away)
+    expect(await first.closed(2000)).toBe(CLOSE_TOO_SLOW); // at once, not by the relay's own alarm (≥ 5 s away)
 
     // No more pushes: the alarm closes it.
     const second = await viewerOf(`/v/${slug}/ws`, { acks: false });
