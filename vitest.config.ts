@@ -1,5 +1,5 @@
 // Three projects, all run by `vitest run` (and so by `npm test`):
-// - node: every suite under test/ in Node (units, integration against real PostgreSQL/Redis, `wrangler
+// - node: every other suite under test/, in Node (units, integration against real PostgreSQL/Redis, `wrangler
 //   dev` end-to-end edge tests, browsers);
 // - workers: test/**/*.workers.test.ts inside workerd through the Workers Vitest integration, against
 //   the Worker and Durable Objects of wrangler.toml (bindings, vars, SQLite storage, alarms);

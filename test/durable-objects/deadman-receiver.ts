@@ -1,7 +1,7 @@
-// The dead-man webhook's receiver for the workers-sharded project, on the Node side of Miniflare: the
-// project's outbound service (every fetch the Worker and its objects make goes here, so nothing leaves
-// the machine) keeps the POSTs to DEADMAN_WEBHOOK_URL with their signature checked by node:crypto (not
-// by the relay's own Web Crypto code), and answers everything else 502. The tests, inside workerd, read
+// The dead-man webhook's receiver, on the Node side of Miniflare: the outbound service of the workers
+// projects (every fetch the Worker and its objects make goes here, so nothing leaves the machine) keeps
+// the POSTs to DEADMAN_WEBHOOK_URL (set in workers-sharded) with their signature checked by node:crypto
+// (not by the relay's own Web Crypto code), and answers everything else 502. The tests, inside workerd, read
 // what arrived through the DEADMAN_HOOKS service binding.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
