@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
-import { captureLog } from '../history/test-log.ts';
+import { captureLog } from '../support/test-log.ts';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
 import { createTestDatabase, REDIS_URL, redisPrefix, tempDir, waitFor } from '../support/servers.ts';
 import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';

@@ -6,7 +6,7 @@ import { createPgClient, openPgliteClient, type SqlClient } from '../../hub/db.t
 import { createAlertStore, type AlertStore } from '../../hub/alerts/alert-store.ts';
 import { createSqlHistory } from '../../hub/history/sql-history.ts';
 import type { HistoryStore } from '../../hub/history/history-store.ts';
-import { captureLog } from '../history/test-log.ts';
+import { captureLog } from '../support/test-log.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
 
 const ENTRIES = 130;

@@ -15,7 +15,7 @@ import type { SqlClient } from '../../hub/db.ts';
 import type { HistoryStore } from '../../hub/history/history-store.ts';
 import { openHistory } from '../../hub/history/open-history.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
-import { captureLog, row } from './test-log.ts';
+import { captureLog, row } from '../support/test-log.ts';
 
 const run = promisify(execFile);
 const MINUTE = 60_000;

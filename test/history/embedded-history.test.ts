@@ -9,7 +9,7 @@ import { IncompatibleDataDirError, openPgliteClient, UPSTREAM_PG_MAJOR } from '.
 import { openHistory } from '../../hub/history/open-history.ts';
 import { tempDir } from '../support/servers.ts';
 import { historyContract } from './history-contract.ts';
-import { captureLog, row } from './test-log.ts';
+import { captureLog, row } from '../support/test-log.ts';
 
 historyContract('postgres', 'embedded PGlite (upstream)', async () => {
   const dir = tempDir('history-upstream');

@@ -8,7 +8,7 @@ import type { HistoryPath, HistoryStore } from '../../hub/history/history-store.
 import { createSqlHistory, PLAIN_ROLLUP_GRACE_MS } from '../../hub/history/sql-history.ts';
 import type { MetricName } from '../../proto/metrics.ts';
 import { loadMigrations, migrate, migrationsFor } from '../../schema/migrate.ts';
-import { row } from './test-log.ts';
+import { row } from '../support/test-log.ts';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;

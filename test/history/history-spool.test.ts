@@ -13,7 +13,7 @@ import type { HistoryStore } from '../../hub/history/history-store.ts';
 import { createHistoryWriter } from '../../hub/history/history-writer.ts';
 import { createSqlHistory } from '../../hub/history/sql-history.ts';
 import { createTestDatabase, waitFor } from '../support/servers.ts';
-import { captureLog, row, startTcpProxy, type TcpProxy } from './test-log.ts';
+import { captureLog, row, startTcpProxy, type TcpProxy } from '../support/test-log.ts';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let proxy: TcpProxy;

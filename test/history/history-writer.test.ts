@@ -6,7 +6,7 @@ import type { HistoryRow, HistoryStore } from '../../hub/history/history-store.t
 import { createHistoryWriter, retryDelayMs, type HistoryWriterOptions } from '../../hub/history/history-writer.ts';
 import { createSqlHistory } from '../../hub/history/sql-history.ts';
 import { createTestDatabase } from '../support/servers.ts';
-import { captureLog, row, startTcpProxy, type TcpProxy } from './test-log.ts';
+import { captureLog, row, startTcpProxy, type TcpProxy } from '../support/test-log.ts';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let proxy: TcpProxy;

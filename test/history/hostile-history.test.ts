@@ -10,7 +10,7 @@ import type { HistoryStore } from '../../hub/history/history-store.ts';
 import { createSqlHistory, METRIC_BOUNDS } from '../../hub/history/sql-history.ts';
 import { METRIC_NAMES, type Metrics } from '../../proto/metrics.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
-import { captureLog, row } from './test-log.ts';
+import { captureLog, row } from '../support/test-log.ts';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;

@@ -5,7 +5,7 @@ import { expect, test } from 'vitest';
 import { openHistory } from '../../hub/history/open-history.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
 import { timescalePglite } from '../support/timescale-pglite.ts';
-import { captureLog, row } from './test-log.ts';
+import { captureLog, row } from '../support/test-log.ts';
 
 test('a URL without the timescaledb extension runs the plain PostgreSQL path and logs it', async () => {
   const db = await createTestDatabase();

@@ -6,7 +6,7 @@ import { openPgliteClient } from '../../hub/db.ts';
 import { tempDir } from '../support/servers.ts';
 import { timescalePglite } from '../support/timescale-pglite.ts';
 import { historyContract } from './history-contract.ts';
-import { captureLog } from './test-log.ts';
+import { captureLog } from '../support/test-log.ts';
 
 historyContract('timescaledb', 'PGlite TimescaleDB build', async () => {
   const dir = tempDir('history-pglite');

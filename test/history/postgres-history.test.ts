@@ -3,7 +3,7 @@
 import { createPgClient } from '../../hub/db.ts';
 import { createTestDatabase } from '../support/servers.ts';
 import { historyContract } from './history-contract.ts';
-import { captureLog } from './test-log.ts';
+import { captureLog } from '../support/test-log.ts';
 
 historyContract('postgres', 'PostgreSQL 15', async () => {
   const db = await createTestDatabase();

@@ -9,7 +9,7 @@ import { METRIC_BOUNDS, resolveRetention } from '../../hub/history/sql-history.t
 import { METRIC_NAMES } from '../../proto/metrics.ts';
 import { chooseSchemaPath, loadMigrations, migrate, migrationsFor, type Migration } from '../../schema/migrate.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
-import { captureLog } from './test-log.ts';
+import { captureLog } from '../support/test-log.ts';
 
 describe('migration files', () => {
   test('the repository files: common 0001 and 0003, one 0002 and 0004 per path, common 0005 and 0006, every metric column in the raw table', () => {

@@ -15,7 +15,7 @@ import { labelsWithin } from '../../hub/views/view-projection.ts';
 import { migrate } from '../../schema/migrate.ts';
 import { createTestDatabase, waitFor } from '../support/servers.ts';
 import { machine, MemoryFleetSource } from '../edge/edge-clients.ts';
-import { startCaptureRelay, type CaptureRelay } from './capture-relay.ts';
+import { startCaptureRelay, type CaptureRelay } from '../support/capture-relay.ts';
 
 const KEY = 'edge-key-for-views-test';
 let db: Awaited<ReturnType<typeof createTestDatabase>>;

@@ -12,7 +12,7 @@ import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
 import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
 import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { startCaptureRelay, type CaptureRelay } from './capture-relay.ts';
+import { startCaptureRelay, type CaptureRelay } from '../support/capture-relay.ts';
 
 const EDGE_KEY = 'edge-key-public-views-hub';
 const ADMIN = 'admin-token-public-views-0123';
