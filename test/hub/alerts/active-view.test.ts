@@ -1,10 +1,10 @@
 // The active view: a machine's colour is its worst firing alert of a known rule while rules exist (the
 // thresholds otherwise), listeners hear of exactly the machines whose colour changed, and a refresh
-// reads the index only when its version moved. (activeReadDue itself: active-refresh.test.ts.)
+// reads the index only when its version moved. (activeReadDue itself: active-view.refresh.test.ts.)
 import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
-import { ACTIVE_FULL_REFRESH_MS, createActiveView, worstByMachine } from '../../hub/alerts/active-view.ts';
-import type { ActiveAlert } from '../../hub/alerts/rule-state-store.ts';
+import { ACTIVE_FULL_REFRESH_MS, createActiveView, worstByMachine } from '../../../hub/alerts/active-view.ts';
+import type { ActiveAlert } from '../../../hub/alerts/rule-state-store.ts';
 
 const a = (rule: string, machine: string, state: 'pending' | 'firing', severity: 'warning' | 'critical'): ActiveAlert => ({ rule_id: rule, machine, state, severity, since: 1, value: 1, acknowledged: false, silenced_until: null });
 const record = (id: string) => ({ id, metrics: { cpu_percent: 99 } as never, lastSeenMs: 1000, intervalMs: 1000 });

@@ -6,12 +6,12 @@
 // The same hubs show that a pending alert that never fired is neither stored nor logged at info, and
 // that history averages come back rounded like the reported values.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
-import { captureLog } from '../support/test-log.ts';
-import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
-import { createTestDatabase, REDIS_URL, redisPrefix, tempDir, waitFor } from '../support/servers.ts';
-import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
+import { parseHubConfig } from '../../../hub/config.ts';
+import { startHub, type Hub } from '../../../hub/hub.ts';
+import { captureLog } from '../../support/test-log.ts';
+import { startHttpReceiver, type HttpReceiver } from '../../support/http-receiver.ts';
+import { createTestDatabase, REDIS_URL, redisPrefix, tempDir, waitFor } from '../../support/servers.ts';
+import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../../support/synthetic-collector.ts';
 
 const PATHS = [
   { label: 'embedded PGlite, memory state', database: false, redis: false },

@@ -3,13 +3,13 @@
 // clear error (it used to be skipped without a word); acknowledging there fails the same way.
 import { pino } from 'pino';
 import { afterEach, describe, expect, test } from 'vitest';
-import { createAlertEngine, type AlertEngine } from '../../hub/alerts/alert-engine.ts';
-import type { StoredRule } from '../../hub/alerts/alert-store.ts';
-import { MAX_COMMIT_ATTEMPTS } from '../../hub/alerts/commit-rule-states.ts';
-import { OK_STATE } from '../../hub/alerts/evaluate.ts';
-import { createMemoryRuleState } from '../../hub/alerts/memory-rule-state.ts';
-import { createMemoryEvents } from '../../hub/events/memory-events.ts';
-import { createMemoryState } from '../../hub/state/memory-state.ts';
+import { createAlertEngine, type AlertEngine } from '../../../hub/alerts/alert-engine.ts';
+import type { StoredRule } from '../../../hub/alerts/alert-store.ts';
+import { MAX_COMMIT_ATTEMPTS } from '../../../hub/alerts/commit-rule-states.ts';
+import { OK_STATE } from '../../../hub/alerts/evaluate.ts';
+import { createMemoryRuleState } from '../../../hub/alerts/memory-rule-state.ts';
+import { createMemoryEvents } from '../../../hub/events/memory-events.ts';
+import { createMemoryState } from '../../../hub/state/memory-state.ts';
 
 const log = pino({ level: 'silent' });
 const rule = { id: 'cpu', name: 'CPU', metric: 'cpu_percent', op: '>', threshold: 90, clear_threshold: 90, for_s: 0, severity: 'critical', scope: {}, channels: [], repeat_s: 0, mount: null } as unknown as StoredRule;

@@ -1,8 +1,8 @@
 // The alert state file's codec: a snapshot round-trips; a damaged or foreign file is refused with a
 // reason (the hub then starts without it) instead of being half loaded.
 import { describe, expect, test } from 'vitest';
-import { decodeAlertSnapshot, encodeAlertSnapshot, type AlertSnapshot } from '../../hub/alerts/rule-state-file.ts';
-import { OK_STATE } from '../../hub/alerts/evaluate.ts';
+import { decodeAlertSnapshot, encodeAlertSnapshot, type AlertSnapshot } from '../../../hub/alerts/rule-state-file.ts';
+import { OK_STATE } from '../../../hub/alerts/evaluate.ts';
 
 const snapshot: AlertSnapshot = {
   machines: new Map([['m1', { version: 7, rules: { r1: { ...OK_STATE, phase: 'firing', sinceMs: 5, value: 91.5, lastSampleMs: 9, notifiedFiring: true, lastNotifiedMs: 9, acknowledged: true, silencedUntilMs: 99 } } }]]),

@@ -3,10 +3,10 @@
 // silently). On a scripted store, and on the memory store with a real concurrent writer.
 import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
-import { commitRuleStates, MAX_COMMIT_ATTEMPTS, RuleStatesConflictError } from '../../hub/alerts/commit-rule-states.ts';
-import { OK_STATE } from '../../hub/alerts/evaluate.ts';
-import { createMemoryRuleState } from '../../hub/alerts/memory-rule-state.ts';
-import type { MachineRuleStates, RuleStateStore } from '../../hub/alerts/rule-state-store.ts';
+import { commitRuleStates, MAX_COMMIT_ATTEMPTS, RuleStatesConflictError } from '../../../hub/alerts/commit-rule-states.ts';
+import { OK_STATE } from '../../../hub/alerts/evaluate.ts';
+import { createMemoryRuleState } from '../../../hub/alerts/memory-rule-state.ts';
+import type { MachineRuleStates, RuleStateStore } from '../../../hub/alerts/rule-state-store.ts';
 
 /** A store whose commits fail `lose` times, then succeed; it counts loads and commits. */
 function scripted(lose: number) {

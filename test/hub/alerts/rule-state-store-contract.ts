@@ -3,9 +3,9 @@
 // changes and the outbox written in the same step or not at all; the outbox handed to one handler and
 // retried when it throws; the rules version; leases.
 import { describe, expect, test } from 'vitest';
-import { OK_STATE, type RuleState } from '../../hub/alerts/evaluate.ts';
-import type { ActiveAlert, OutboxEntry, RuleStateStore } from '../../hub/alerts/rule-state-store.ts';
-import { waitFor } from '../support/servers.ts';
+import { OK_STATE, type RuleState } from '../../../hub/alerts/evaluate.ts';
+import type { ActiveAlert, OutboxEntry, RuleStateStore } from '../../../hub/alerts/rule-state-store.ts';
+import { waitFor } from '../../support/servers.ts';
 
 export interface RuleStateStoreHarness {
   /** A fresh, empty store (its own key space). */

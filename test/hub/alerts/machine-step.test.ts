@@ -2,11 +2,11 @@
 // injected clock and id source, and out come the next states, the active-index changes and the outbox
 // entries the engine commits. Then the action steps (acknowledge/silence, a deleted rule, a forgotten machine).
 import { describe, expect, test } from 'vitest';
-import type { AlertRule } from '../../hub/alerts/alert-rule.ts';
-import { acknowledge, OK_STATE, type RuleState } from '../../hub/alerts/evaluate.ts';
-import { applyAction, forgetMachine, removeRule, stepMachine, type RuleStates, type StepInput, type StepResult } from '../../hub/alerts/machine-step.ts';
-import { indexRules } from '../../hub/alerts/rule-index.ts';
-import type { MachineRecord } from '../../hub/state/state-store.ts';
+import type { AlertRule } from '../../../hub/alerts/alert-rule.ts';
+import { acknowledge, OK_STATE, type RuleState } from '../../../hub/alerts/evaluate.ts';
+import { applyAction, forgetMachine, removeRule, stepMachine, type RuleStates, type StepInput, type StepResult } from '../../../hub/alerts/machine-step.ts';
+import { indexRules } from '../../../hub/alerts/rule-index.ts';
+import type { MachineRecord } from '../../../hub/state/state-store.ts';
 
 const T0 = 1_000_000;
 

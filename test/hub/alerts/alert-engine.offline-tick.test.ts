@@ -4,15 +4,15 @@
 // In process: the memory state store, rule state store and event bus, a clock the test moves.
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { AlertEngine } from '../../hub/alerts/alert-engine.ts';
-import { createAlertEngine } from '../../hub/alerts/alert-engine.ts';
-import type { AlertRule } from '../../hub/alerts/alert-rule.ts';
-import type { RecordInput, StoredRule } from '../../hub/alerts/alert-store.ts';
-import { createMemoryRuleState } from '../../hub/alerts/memory-rule-state.ts';
-import { createMemoryEvents } from '../../hub/events/memory-events.ts';
-import { createMemoryState } from '../../hub/state/memory-state.ts';
-import type { MachineRecord, StateStore } from '../../hub/state/state-store.ts';
-import { waitFor } from '../support/servers.ts';
+import type { AlertEngine } from '../../../hub/alerts/alert-engine.ts';
+import { createAlertEngine } from '../../../hub/alerts/alert-engine.ts';
+import type { AlertRule } from '../../../hub/alerts/alert-rule.ts';
+import type { RecordInput, StoredRule } from '../../../hub/alerts/alert-store.ts';
+import { createMemoryRuleState } from '../../../hub/alerts/memory-rule-state.ts';
+import { createMemoryEvents } from '../../../hub/events/memory-events.ts';
+import { createMemoryState } from '../../../hub/state/memory-state.ts';
+import type { MachineRecord, StateStore } from '../../../hub/state/state-store.ts';
+import { waitFor } from '../../support/servers.ts';
 
 const log = pino({ level: 'silent' });
 const T0 = 1_800_000_000_000;

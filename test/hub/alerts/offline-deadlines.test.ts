@@ -3,8 +3,8 @@
 // millisecond at which the offline rule's own value breaches its threshold; the watch follows reports
 // and rules and re-arms a machine for its next rule.
 import { describe, expect, test } from 'vitest';
-import { createDeadlineQueue, createOfflineWatch, offlineDeadline, silentPastAt } from '../../hub/alerts/offline-deadlines.ts';
-import { silentForSeconds } from '../../proto/status.ts';
+import { createDeadlineQueue, createOfflineWatch, offlineDeadline, silentPastAt } from '../../../hub/alerts/offline-deadlines.ts';
+import { silentForSeconds } from '../../../proto/status.ts';
 
 describe('DeadlineQueue', () => {
   test('pops due keys earliest first and keeps the others', () => {

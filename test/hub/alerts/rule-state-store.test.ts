@@ -5,9 +5,9 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll } from 'vitest';
-import { createMemoryRuleState } from '../../hub/alerts/memory-rule-state.ts';
-import { createRedisRuleState } from '../../hub/alerts/redis-rule-state.ts';
-import { REDIS_URL, tempDir } from '../support/servers.ts';
+import { createMemoryRuleState } from '../../../hub/alerts/memory-rule-state.ts';
+import { createRedisRuleState } from '../../../hub/alerts/redis-rule-state.ts';
+import { REDIS_URL, tempDir } from '../../support/servers.ts';
 import { describeRuleStateStoreContract } from './rule-state-store-contract.ts';
 
 const log = pino({ level: 'silent' });

@@ -3,10 +3,10 @@
 // and channel; a saved channel that is gone is skipped with a warning; the dispatcher is nudged once per batch.
 import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
-import { createAlertRecorder } from '../../hub/alerts/alert-recorder.ts';
-import type { AlertRule } from '../../hub/alerts/alert-rule.ts';
-import type { RecordInput, SavedChannel, StoredRule } from '../../hub/alerts/alert-store.ts';
-import type { OutboxEntry } from '../../hub/alerts/rule-state-store.ts';
+import { createAlertRecorder } from '../../../hub/alerts/alert-recorder.ts';
+import type { AlertRule } from '../../../hub/alerts/alert-rule.ts';
+import type { RecordInput, SavedChannel, StoredRule } from '../../../hub/alerts/alert-store.ts';
+import type { OutboxEntry } from '../../../hub/alerts/rule-state-store.ts';
 
 const rule = (id: string, channels: AlertRule['channels']): StoredRule =>
   ({ id, name: id, metric: 'cpu_percent', op: '>', threshold: 90, clear_threshold: 90, for_s: 0, severity: 'critical', scope: {}, channels, repeat_s: 0, mount: null }) as StoredRule;

@@ -2,12 +2,12 @@
 // the history is newest first in numeric id order past 100 entries (a text sort would put 9 before
 // 52), and paging with `before` walks every entry once, in order. Dead letters too.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createPgClient, openPgliteClient, type SqlClient } from '../../hub/db.ts';
-import { createAlertStore, type AlertStore } from '../../hub/alerts/alert-store.ts';
-import { createSqlHistory } from '../../hub/history/sql-history.ts';
-import type { HistoryStore } from '../../hub/history/history-store.ts';
-import { captureLog } from '../support/test-log.ts';
-import { createTestDatabase, tempDir } from '../support/servers.ts';
+import { createPgClient, openPgliteClient, type SqlClient } from '../../../hub/db.ts';
+import { createAlertStore, type AlertStore } from '../../../hub/alerts/alert-store.ts';
+import { createSqlHistory } from '../../../hub/history/sql-history.ts';
+import type { HistoryStore } from '../../../hub/history/history-store.ts';
+import { captureLog } from '../../support/test-log.ts';
+import { createTestDatabase, tempDir } from '../../support/servers.ts';
 
 const ENTRIES = 130;
 

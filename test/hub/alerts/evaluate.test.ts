@@ -1,8 +1,8 @@
 // The alert state machine, table-driven: each case feeds samples to evaluate() and checks the phase,
 // the transition and the notification after every step.
 import { describe, expect, test } from 'vitest';
-import type { EvaluableRule } from '../../hub/alerts/alert-rule.ts';
-import { acknowledge, evaluate, isRecordedStep, OK_STATE, silence, type AlertPhase, type RuleState, type NoticeKind, type TransitionKind } from '../../hub/alerts/evaluate.ts';
+import type { EvaluableRule } from '../../../hub/alerts/alert-rule.ts';
+import { acknowledge, evaluate, isRecordedStep, OK_STATE, silence, type AlertPhase, type RuleState, type NoticeKind, type TransitionKind } from '../../../hub/alerts/evaluate.ts';
 
 /** Test times are seconds after an arbitrary epoch offset (a sample at time 0 would be "older" than the initial state). */
 const at = (t: number) => (1_000 + t) * 1000;

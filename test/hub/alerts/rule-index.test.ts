@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { indexRules } from '../../hub/alerts/rule-index.ts';
-import type { AlertRule } from '../../hub/alerts/alert-rule.ts';
+import { indexRules } from '../../../hub/alerts/rule-index.ts';
+import type { AlertRule } from '../../../hub/alerts/alert-rule.ts';
 
 const rule = (id: string, machines?: string[]): AlertRule => ({ id, scope: machines ? { machines } : {} }) as AlertRule;
 

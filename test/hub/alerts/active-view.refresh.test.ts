@@ -4,10 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ACTIVE_FULL_REFRESH_MS, activeReadDue } from '../../hub/alerts/active-view.ts';
-import type { ActiveAlert } from '../../hub/alerts/rule-state-store.ts';
-import { OK_STATE } from '../../hub/alerts/evaluate.ts';
-import { createRedisRuleState } from '../../hub/alerts/redis-rule-state.ts';
+import { ACTIVE_FULL_REFRESH_MS, activeReadDue } from '../../../hub/alerts/active-view.ts';
+import type { ActiveAlert } from '../../../hub/alerts/rule-state-store.ts';
+import { OK_STATE } from '../../../hub/alerts/evaluate.ts';
+import { createRedisRuleState } from '../../../hub/alerts/redis-rule-state.ts';
 
 const log = pino({ level: 'silent' });
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

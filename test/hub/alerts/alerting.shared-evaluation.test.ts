@@ -8,17 +8,17 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createAlertStore } from '../../hub/alerts/alert-store.ts';
-import type { OutboxEntry } from '../../hub/alerts/rule-state-store.ts';
-import { verifySignature } from '../../hub/alerts/notification.ts';
-import { parseHubConfig } from '../../hub/config.ts';
-import { createPgClient } from '../../hub/db.ts';
-import { ensureGroup } from '../../hub/events/redis-stream-group.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
-import { migrate } from '../../schema/migrate.ts';
-import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
-import { createTestDatabase, redisPrefix, REDIS_URL, tempDir, waitFor } from '../support/servers.ts';
-import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
+import { createAlertStore } from '../../../hub/alerts/alert-store.ts';
+import type { OutboxEntry } from '../../../hub/alerts/rule-state-store.ts';
+import { verifySignature } from '../../../hub/alerts/notification.ts';
+import { parseHubConfig } from '../../../hub/config.ts';
+import { createPgClient } from '../../../hub/db.ts';
+import { ensureGroup } from '../../../hub/events/redis-stream-group.ts';
+import { startHub, type Hub } from '../../../hub/hub.ts';
+import { migrate } from '../../../schema/migrate.ts';
+import { startHttpReceiver, type HttpReceiver } from '../../support/http-receiver.ts';
+import { createTestDatabase, redisPrefix, REDIS_URL, tempDir, waitFor } from '../../support/servers.ts';
+import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../../support/synthetic-collector.ts';
 
 const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
 
