@@ -1,12 +1,12 @@
 // The batching history writer against a real store (plain PostgreSQL path on the local server),
 // reached through a TCP proxy the tests cut and restore to cause a real database outage.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createPgClient, DatabaseError, type SqlClient } from '../../hub/db.ts';
-import type { HistoryRow, HistoryStore } from '../../hub/history/history-store.ts';
-import { createHistoryWriter, retryDelayMs, type HistoryWriterOptions } from '../../hub/history/history-writer.ts';
-import { createSqlHistory } from '../../hub/history/sql-history.ts';
-import { createTestDatabase } from '../support/servers.ts';
-import { captureLog, row, startTcpProxy, type TcpProxy } from '../support/test-log.ts';
+import { createPgClient, DatabaseError, type SqlClient } from '../../../hub/db.ts';
+import type { HistoryRow, HistoryStore } from '../../../hub/history/history-store.ts';
+import { createHistoryWriter, retryDelayMs, type HistoryWriterOptions } from '../../../hub/history/history-writer.ts';
+import { createSqlHistory } from '../../../hub/history/sql-history.ts';
+import { createTestDatabase } from '../../support/servers.ts';
+import { captureLog, row, startTcpProxy, type TcpProxy } from '../../support/test-log.ts';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let proxy: TcpProxy;

@@ -2,10 +2,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { openHistory } from '../../hub/history/open-history.ts';
-import { createTestDatabase, tempDir } from '../support/servers.ts';
-import { timescalePglite } from '../support/timescale-pglite.ts';
-import { captureLog, row } from '../support/test-log.ts';
+import { openHistory } from '../../../hub/history/open-history.ts';
+import { createTestDatabase, tempDir } from '../../support/servers.ts';
+import { timescalePglite } from '../../support/timescale-pglite.ts';
+import { captureLog, row } from '../../support/test-log.ts';
 
 test('a URL without the timescaledb extension runs the plain PostgreSQL path and logs it', async () => {
   const db = await createTestDatabase();

@@ -1,11 +1,10 @@
-// Migration files, path choice, policy derivation and database error conversion: pure parts as
-// tables; the ledger guard against an unknown (newer) migration on the local PostgreSQL.
+// Migration files and the schema path: the files and their names, the path a ledger means, and the
+// ledger guard against an unknown (newer) migration on the local PostgreSQL.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { createPgClient, describeDatabaseUrl, toDatabaseError } from '../../hub/db.ts';
-import { timescalePolicies } from '../../hub/history/timescale-policies.ts';
-import { METRIC_BOUNDS, resolveRetention } from '../../hub/history/sql-history.ts';
+import { createPgClient } from '../../hub/db.ts';
+import { METRIC_BOUNDS } from '../../hub/history/sql-history.ts';
 import { METRIC_NAMES } from '../../proto/metrics.ts';
 import { chooseSchemaPath, loadMigrations, migrate, migrationsFor, type Migration } from '../../schema/migrate.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
@@ -74,56 +73,5 @@ describe('migration files', () => {
       await client.close();
       await db.drop();
     }
-  });
-});
-
-describe('TimescaleDB policies from retention options', () => {
-  test('defaults: refresh windows end inside the source retention', () => {
-    expect(timescalePolicies(resolveRetention(undefined))).toEqual([
-      { kind: 'refresh', relation: 'metrics_1m', startOffsetSeconds: 7 * 86_400 - 3600, endOffsetSeconds: 60, scheduleSeconds: 60 },
-      { kind: 'refresh', relation: 'metrics_1h', startOffsetSeconds: 90 * 86_400 - 3600, endOffsetSeconds: 3600, scheduleSeconds: 1800 },
-      { kind: 'retention', relation: 'metrics', dropAfterSeconds: 7 * 86_400 },
-      { kind: 'retention', relation: 'metrics_1m', dropAfterSeconds: 90 * 86_400 },
-      { kind: 'retention', relation: 'metrics_1h', dropAfterSeconds: 730 * 86_400 },
-    ]);
-  });
-
-  test('retention options are validated', () => {
-    expect(() => resolveRetention({ rawDays: 0 })).toThrow(/rawDays must be a positive number/);
-    expect(() => resolveRetention({ rawDays: 100 })).toThrow(/must not shrink/);
-    expect(resolveRetention({ oneHourDays: 3650 })).toEqual({ rawDays: 7, oneMinuteDays: 90, oneHourDays: 3650 });
-  });
-});
-
-describe('database errors', () => {
-  test.each([
-    [{ message: 'connect ECONNREFUSED 127.0.0.1:1', code: 'ECONNREFUSED' }, true, /ctx: connect ECONNREFUSED 127\.0\.0\.1:1 \[ECONNREFUSED\]/],
-    [new Error('Connection terminated unexpectedly'), true, /ctx: Connection terminated unexpectedly$/],
-    [{ message: 'terminating connection due to administrator command', code: '57P01' }, true, /\[57P01\]/],
-    [{ message: 'could not serialize access', code: '40001' }, true, /\[40001\]/],
-    [{ message: 'duplicate key value', code: '23505', detail: 'Key (x)=(1) already exists.' }, false, /duplicate key value \(Key \(x\)=\(1\) already exists\.\) \[23505\]/],
-    [{ message: 'relation "nope" does not exist', code: '42P01', hint: 'create it' }, false, /\(hint: create it\) \[42P01\]/],
-    [new Error('PGlite is closed'), false, /PGlite is closed/],
-  ])('%o → retryable %s', (err, retryable, message) => {
-    const e = toDatabaseError(err, 'ctx');
-    expect(e.retryable).toBe(retryable);
-    expect(e.message).toMatch(message);
-    expect(e.cause).toBe(err);
-    expect(toDatabaseError(e, 'other')).toBe(e);
-  });
-
-  test('a URL is described without its password', () => {
-    expect(describeDatabaseUrl('postgres://u:secret@db.lan:6543/hist')).toBe('db.lan:6543/hist');
-    expect(describeDatabaseUrl('postgres://db.lan/hist')).toBe('db.lan:5432/hist');
-    expect(describeDatabaseUrl('not a url')).not.toContain('not a url');
-  });
-
-  test('an unreachable server fails with a retryable error naming the host, not the password', async () => {
-    const client = createPgClient('postgres://postgres:hunter2@127.0.0.1:1/test', { log: captureLog().log, connectTimeoutMs: 1000 });
-    const err = await client.query('SELECT 1').then(() => undefined, (e: unknown) => e as Error & { retryable: boolean });
-    await client.close();
-    expect(err?.message).toMatch(/PostgreSQL 127\.0\.0\.1:1\/test: SELECT 1: .*ECONNREFUSED/);
-    expect(err?.message).not.toContain('hunter2');
-    expect(err?.retryable).toBe(true);
   });
 });

@@ -5,11 +5,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { IncompatibleDataDirError, openPgliteClient, UPSTREAM_PG_MAJOR } from '../../hub/db.ts';
-import { openHistory } from '../../hub/history/open-history.ts';
-import { tempDir } from '../support/servers.ts';
-import { historyContract } from './history-contract.ts';
-import { captureLog, row } from '../support/test-log.ts';
+import { IncompatibleDataDirError, openPgliteClient, UPSTREAM_PG_MAJOR } from '../../../hub/db.ts';
+import { openHistory } from '../../../hub/history/open-history.ts';
+import { tempDir } from '../../support/servers.ts';
+import { historyContract } from './history-store-contract.ts';
+import { captureLog, row } from '../../support/test-log.ts';
 
 historyContract('postgres', 'embedded PGlite (upstream)', async () => {
   const dir = tempDir('history-upstream');

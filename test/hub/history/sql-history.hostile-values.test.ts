@@ -4,13 +4,13 @@
 // database itself refuses such a value (CHECK of 0004_value_ranges.sql). And on plain PostgreSQL one
 // old row makes the next maintenance recompute its own bucket only, not the whole fleet's range.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createPgClient, openPgliteClient, type SqlClient } from '../../hub/db.ts';
-import { timescalePglite } from '../support/timescale-pglite.ts';
-import type { HistoryStore } from '../../hub/history/history-store.ts';
-import { createSqlHistory, METRIC_BOUNDS } from '../../hub/history/sql-history.ts';
-import { METRIC_NAMES, type Metrics } from '../../proto/metrics.ts';
-import { createTestDatabase, tempDir } from '../support/servers.ts';
-import { captureLog, row } from '../support/test-log.ts';
+import { createPgClient, openPgliteClient, type SqlClient } from '../../../hub/db.ts';
+import { timescalePglite } from '../../support/timescale-pglite.ts';
+import type { HistoryStore } from '../../../hub/history/history-store.ts';
+import { createSqlHistory, METRIC_BOUNDS } from '../../../hub/history/sql-history.ts';
+import { METRIC_NAMES, type Metrics } from '../../../proto/metrics.ts';
+import { createTestDatabase, tempDir } from '../../support/servers.ts';
+import { captureLog, row } from '../../support/test-log.ts';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;

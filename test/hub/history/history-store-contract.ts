@@ -3,12 +3,12 @@
 // createSqlHistory and checks what every path must do the same way.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { SqlClient } from '../../hub/db.ts';
-import type { HistoryPath, HistoryStore } from '../../hub/history/history-store.ts';
-import { createSqlHistory, PLAIN_ROLLUP_GRACE_MS } from '../../hub/history/sql-history.ts';
-import type { MetricName } from '../../proto/metrics.ts';
-import { loadMigrations, migrate, migrationsFor } from '../../schema/migrate.ts';
-import { row } from '../support/test-log.ts';
+import type { SqlClient } from '../../../hub/db.ts';
+import type { HistoryPath, HistoryStore } from '../../../hub/history/history-store.ts';
+import { createSqlHistory, PLAIN_ROLLUP_GRACE_MS } from '../../../hub/history/sql-history.ts';
+import type { MetricName } from '../../../proto/metrics.ts';
+import { loadMigrations, migrate, migrationsFor } from '../../../schema/migrate.ts';
+import { row } from '../../support/test-log.ts';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;

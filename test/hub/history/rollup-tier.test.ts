@@ -1,7 +1,7 @@
 // Table tests for the pure tier choice and the LTTB downsampler.
 import { describe, expect, test } from 'vitest';
-import type { HistoryPoint } from '../../hub/history/history-store.ts';
-import { chooseStep, downsample, MAX_EXPLICIT_POINTS, MAX_HISTORY_POINTS, pointsAt, type RequestedStep } from '../../hub/history/rollup-tier.ts';
+import type { HistoryPoint } from '../../../hub/history/history-store.ts';
+import { chooseStep, downsample, MAX_EXPLICIT_POINTS, MAX_HISTORY_POINTS, pointsAt, type RequestedStep } from '../../../hub/history/rollup-tier.ts';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
