@@ -1,21 +1,21 @@
 // The hub's public views at the edge, driven in process: the real view registry on a real PostgreSQL
 // (migrations applied), the real per-view forwarders and projection, a MemoryFleetSource feeding
-// machines straight in (no gRPC: that is covered by public-views-hub.test.ts), and a local WebSocket
-// server on 127.0.0.1 playing the relay that keeps every byte sent per view.
+// machines straight in (no gRPC: that is covered by test/hub/views/public-views-hub.test.ts), and a
+// local WebSocket server on 127.0.0.1 playing the relay that keeps every byte sent per view.
 import { createHash } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_ID_LENGTH, MAX_NAME_LENGTH, type MachineView } from '../../proto/delta.ts';
-import { parsePublicView, type PublicViewDefinition } from '../../proto/public-view.ts';
-import { createPgClient, type SqlClient } from '../../hub/db.ts';
-import { createEdgeViews, type EdgeViews } from '../../hub/edge/edge-views.ts';
-import { openViewRegistry, type ViewRegistry } from '../../hub/views/view-registry.ts';
-import { createViewStore } from '../../hub/views/view-store.ts';
-import { labelsWithin } from '../../hub/views/view-projection.ts';
-import { migrate } from '../../schema/migrate.ts';
-import { createTestDatabase, waitFor } from '../support/servers.ts';
-import { machine, MemoryFleetSource } from '../edge/edge-clients.ts';
-import { startCaptureRelay, type CaptureRelay } from '../support/capture-relay.ts';
+import { MAX_ID_LENGTH, MAX_NAME_LENGTH, type MachineView } from '../../../proto/delta.ts';
+import { parsePublicView, type PublicViewDefinition } from '../../../proto/public-view.ts';
+import { createPgClient, type SqlClient } from '../../../hub/db.ts';
+import { createEdgeViews, type EdgeViews } from '../../../hub/edge/edge-views.ts';
+import { openViewRegistry, type ViewRegistry } from '../../../hub/views/view-registry.ts';
+import { createViewStore } from '../../../hub/views/view-store.ts';
+import { labelsWithin } from '../../../hub/views/view-projection.ts';
+import { migrate } from '../../../schema/migrate.ts';
+import { createTestDatabase, waitFor } from '../../support/servers.ts';
+import { machine, MemoryFleetSource } from '../../edge/edge-clients.ts';
+import { startCaptureRelay, type CaptureRelay } from '../../support/capture-relay.ts';
 
 const KEY = 'edge-key-for-views-test';
 let db: Awaited<ReturnType<typeof createTestDatabase>>;

@@ -2,9 +2,9 @@
 // publishes (checked on the JSON text), opaque keys are stable and per view, names that would reveal a
 // hidden id or hostname are replaced, and only the chosen metrics leave, rounded.
 import { describe, expect, it } from 'vitest';
-import type { MachineView } from '../../proto/delta.ts';
-import { parsePublicView } from '../../proto/public-view.ts';
-import { createViewProjector, labelsWithin, opaqueMachineKey, PUBLISHED_LABEL_BYTES } from '../../hub/views/view-projection.ts';
+import type { MachineView } from '../../../proto/delta.ts';
+import { parsePublicView } from '../../../proto/public-view.ts';
+import { createViewProjector, labelsWithin, opaqueMachineKey, PUBLISHED_LABEL_BYTES } from '../../../hub/views/view-projection.ts';
 
 const SALT = 'test-salt-0123456789abcdef';
 

@@ -3,9 +3,9 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseHubConfig } from '../../hub/config.ts';
-import { runCli } from '../support/hub-process.ts';
-import { tempDir } from '../support/servers.ts';
+import { ConfigError, parseHubConfig } from '../../../hub/config.ts';
+import { runCli } from '../../support/hub-process.ts';
+import { tempDir } from '../../support/servers.ts';
 
 const dir = tempDir('views-file');
 afterAll(() => dir.remove());

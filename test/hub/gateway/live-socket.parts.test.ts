@@ -6,11 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { applyDelta, createFleetReader, decodeFleetMessage, type MachineView } from '../../proto/delta.ts';
-import { createSnapshotAssembler } from '../../proto/view-frames.ts';
-import type { FleetView } from '../../hub/fleet/fleet-view.ts';
-import { attachLiveSocket } from '../../hub/gateway/live-socket.ts';
-import { machine, waitFor } from '../edge/edge-clients.ts';
+import { applyDelta, createFleetReader, decodeFleetMessage, type MachineView } from '../../../proto/delta.ts';
+import { createSnapshotAssembler } from '../../../proto/view-frames.ts';
+import type { FleetView } from '../../../hub/fleet/fleet-view.ts';
+import { attachLiveSocket } from '../../../hub/gateway/live-socket.ts';
+import { machine, waitFor } from '../../edge/edge-clients.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

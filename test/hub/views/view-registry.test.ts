@@ -3,12 +3,12 @@
 // start, and reads applied in order (a slow poll never brings an older state back after a write).
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { parsePublicView } from '../../proto/public-view.ts';
-import { createPgClient, type SqlClient } from '../../hub/db.ts';
-import { openViewRegistry } from '../../hub/views/view-registry.ts';
-import { createViewStore, type ViewStore } from '../../hub/views/view-store.ts';
-import { migrate } from '../../schema/migrate.ts';
-import { createTestDatabase } from '../support/servers.ts';
+import { parsePublicView } from '../../../proto/public-view.ts';
+import { createPgClient, type SqlClient } from '../../../hub/db.ts';
+import { openViewRegistry } from '../../../hub/views/view-registry.ts';
+import { createViewStore, type ViewStore } from '../../../hub/views/view-store.ts';
+import { migrate } from '../../../schema/migrate.ts';
+import { createTestDatabase } from '../../support/servers.ts';
 
 const log = pino({ level: 'silent' });
 let db: Awaited<ReturnType<typeof createTestDatabase>>;

@@ -8,11 +8,11 @@ import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
-import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
-import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { startCaptureRelay, type CaptureRelay } from '../support/capture-relay.ts';
+import { parseHubConfig } from '../../../hub/config.ts';
+import { startHub, type Hub } from '../../../hub/hub.ts';
+import { createTestDatabase, tempDir, waitFor } from '../../support/servers.ts';
+import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../../support/synthetic-collector.ts';
+import { startCaptureRelay, type CaptureRelay } from '../../support/capture-relay.ts';
 
 const EDGE_KEY = 'edge-key-public-views-hub';
 const ADMIN = 'admin-token-public-views-0123';
