@@ -51,6 +51,7 @@ describe('the check itself', () => {
       'hub/alert/evaluate.test.ts', // a directory the sources do not have
       'collector/parsers/proc.test.ts',
       'top-level.test.ts',
+      'tsconfig.workers.json',
     ];
     expect(layoutProblems(files, (d) => sources.has(d), ['edge', 'views'])).toEqual({
       misplaced: ['alerts/evaluate.test.ts', 'hub/alert/evaluate.test.ts', 'collector/parsers/proc.test.ts', 'top-level.test.ts'],

@@ -38,7 +38,8 @@ export function mirroredSourceDir(testFile: string): string | null {
 }
 
 export interface LayoutProblems {
-  /** Files (relative to test/) neither in a themed folder nor in a directory the sources have. */
+  /** Files (relative to test/) neither in a themed folder nor in a directory the sources have (code
+   *  at the top of test/ included; configuration there, such as a tsconfig, is allowed). */
   misplaced: string[];
   /** Allow-listed folders that hold no file any more: the entry is to be removed. */
   staleExceptions: string[];
@@ -52,6 +53,7 @@ export function layoutProblems(files: readonly string[], sourceDirExists: (dir: 
   const under = (file: string, folder: string) => file.startsWith(`${folder}/`);
   const misplaced = files.filter((file) => {
     if (THEMED.some((t) => under(file, t)) || exceptions.some((e) => under(file, e))) return false;
+    if (!file.includes('/') && !/\.[cm]?[jt]s$/.test(file)) return false; // configuration (a tsconfig) at the top
     const source = mirroredSourceDir(file);
     return source === null || !sourceDirExists(source);
   });
