@@ -1,6 +1,6 @@
 // LightHeaders (collector/light-headers.ts), the collector bundle's global Headers, against Node's own
 // (undici's) on random sequences of operations, and that the bundle really spares the process undici:
-// the built collector started for real never loads it, and still streams to a hub (bundle.test.ts).
+// the built collector started for real never loads it, and still streams to a hub (bundle-main.test.ts).
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import path from 'node:path';

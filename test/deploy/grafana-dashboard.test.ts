@@ -11,7 +11,7 @@ import type { SqlClient } from '../../hub/db.ts';
 import type { HistoryRow, HistoryStore } from '../../hub/history/history-store.ts';
 import { openHistory } from '../../hub/history/open-history.ts';
 import { timescalePglite } from '../support/timescale-pglite.ts';
-import { captureLog, row } from '../history/test-log.ts';
+import { captureLog, row } from '../support/test-log.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
 
 interface Target {

@@ -4,7 +4,7 @@
 // every byte the hub sends, per view. Two views with different selectors and shown fields; hidden
 // hostnames, label values and machine ids are absent from every byte on both legs; link access is
 // refused without the secret and cut off after rotation; deleting a view disconnects its viewers.
-// (10,000 machines are driven in test/views/edge-views.test.ts against a capturing relay and in
+// (10,000 machines are driven in test/hub/edge/edge-views.test.ts against a capturing relay and in
 // test/edge/views.test.ts against the Worker; not repeated here.)
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';

@@ -15,7 +15,7 @@ import { openHistorySpool } from '../../hub/history/history-spool.ts';
 import { createSqlHistory } from '../../hub/history/sql-history.ts';
 import type { HistoryStore } from '../../hub/history/history-store.ts';
 import { ReportSchema } from '../../proto/gen/sysmonstm/v1/report_pb.js';
-import { captureLog, row } from '../history/test-log.ts';
+import { captureLog, row } from '../support/test-log.ts';
 import { createTestDatabase } from '../support/servers.ts';
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);

@@ -13,7 +13,7 @@ import { openHistory } from '../../hub/history/open-history.ts';
 import { runCli } from '../support/hub-process.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
 import { timescalePglite } from '../support/timescale-pglite.ts';
-import { row } from '../history/test-log.ts';
+import { row } from '../support/test-log.ts';
 
 const cleanups: Array<() => unknown> = [];
 afterAll(async () => {
