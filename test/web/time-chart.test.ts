@@ -7,15 +7,14 @@
 // other palette, and destroy removes it. Screenshot in test-output/screenshots/time-chart.png.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import * as esbuild from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { createTimeChart, TimeChart } from '../../web/src/time-chart.ts';
 import type { toggleTheme } from '../../web/src/theme.ts';
 import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR, type GuardedPage } from './dashboard-checks.ts';
+import { modulePage } from './module-page.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
-const WEB_SRC = path.resolve(import.meta.dirname, '../../web/src');
 /** --series-1 of the dark and the light theme (web/src/styles.css). */
 const DARK_SERIES_1: Rgb = [0x58, 0xa6, 0xff];
 const LIGHT_SERIES_1: Rgb = [0x09, 0x69, 0xda];
@@ -36,31 +35,17 @@ declare global {
 }
 
 /** One page holding the dashboard's CSS and the chart module, exposed as window.harness. */
-async function bundle(): Promise<string> {
-  const result = await esbuild.build({
-    stdin: {
-      contents: [
-        "import 'uplot/dist/uPlot.min.css';",
-        "import './styles.css';",
-        "import { createTimeChart } from './time-chart.ts';",
-        "import { toggleTheme } from './theme.ts';",
-        'window.harness = { createTimeChart, toggleTheme, zooms: [] };',
-      ].join('\n'),
-      resolveDir: WEB_SRC,
-      sourcefile: 'time-chart-harness.ts',
-      loader: 'ts',
-    },
-    bundle: true,
-    format: 'iife',
-    target: ['chrome109'],
-    outdir: 'out',
-    write: false,
-    logLevel: 'warning',
-  });
-  const js = result.outputFiles.find((f) => f.path.endsWith('.js'))!.text;
-  const css = result.outputFiles.find((f) => f.path.endsWith('.css'))!.text;
-  return `<!doctype html><html><head><meta charset="utf-8"><style>${css}</style></head><body><main style="width: 640px; padding: 16px"><div id="host"></div></main><script>${js}</script></body></html>`;
-}
+const bundle = () =>
+  modulePage(
+    [
+      "import 'uplot/dist/uPlot.min.css';",
+      "import './styles.css';",
+      "import { createTimeChart } from './time-chart.ts';",
+      "import { toggleTheme } from './theme.ts';",
+      'window.harness = { createTimeChart, toggleTheme, zooms: [] };',
+    ],
+    '<main style="width: 640px; padding: 16px"><div id="host"></div></main>',
+  );
 
 /** A chart of one series (values formatted as "12.0 %") on a fresh page, given data and options. */
 async function openChart(page: Page, html: string, setup: { xs: number[]; ys: Array<number | null>; rangeS?: [number, number]; yMax?: number; onZoom?: boolean }): Promise<void> {
