@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
-import { buildWeb } from '../../web/build.ts';
+import { ensureWebBuilt } from '../../web/build.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
 import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from './dashboard-checks.ts';
 
@@ -55,7 +55,7 @@ describe.skipIf(!hasChromium)('the rule editor', () => {
   const storedRules = async () => (await (await fetch(`${base}/api/rules`)).json()) as StoredRule[];
 
   beforeAll(async () => {
-    await buildWeb();
+    await ensureWebBuilt();
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     db = await createTestDatabase();
     hub = await startHub(parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, ADMIN_TOKEN: TOKEN }), { log: pino({ level: 'silent' }) });
