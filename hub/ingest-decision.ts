@@ -3,6 +3,8 @@
 //
 // A stream message is a hello (first and only once), then reports:
 //   decideMessage(request, helloSeen) → 'hello' | 'report' | a failure that ends the stream
+// A hello of a machine the hub does not know yet counts against MAX_MACHINES:
+//   decideAdmission(tracked, admitting, maxMachines) → 'admit' | a failure
 //
 // A report is decided against the stream's bookkeeping (its machine, the highest seq it accepted,
 // whether a newer stream replaced it) and what the hub holds for that machine (the highest seq any
@@ -51,6 +53,15 @@ export function decideMessage(req: StreamRequest, helloSeen: boolean): 'hello' |
   }
   if (req.kind.case === 'report') return helloSeen ? 'report' : REPORT_BEFORE_HELLO;
   return EMPTY_MESSAGE;
+}
+
+/**
+ * A new machine's hello: admitted while the machines the hub tracks plus those being admitted (their
+ * first report on its way) stay below MAX_MACHINES; otherwise the stream fails with RESOURCE_EXHAUSTED.
+ */
+export function decideAdmission(trackedMachines: number, admittingMachines: number, maxMachines: number): 'admit' | StreamFailure {
+  if (trackedMachines + admittingMachines < maxMachines) return 'admit';
+  return { verdict: 'fail', code: Code.ResourceExhausted, message: `the hub already tracks its limit of ${maxMachines} machines (MAX_MACHINES)` };
 }
 
 /** What a report is decided against. The service keeps one per stream and refreshes the machine's fields before each report. */

@@ -25,7 +25,7 @@ import { carryTopProcesses, type TopProcessesCarry } from './top-processes-carry
 import { createLiveBatcher } from './live-batcher.ts';
 import { boundReportForState } from './state/bound-report.ts';
 import { neutralizeHello, neutralizeReport } from './text-sanitizer.ts';
-import { decideMessage, decideReport, type ReportBookkeeping } from './ingest-decision.ts';
+import { decideAdmission, decideMessage, decideReport, type ReportBookkeeping } from './ingest-decision.ts';
 import { DEFAULT_INTERVAL_MS } from '../proto/status.ts';
 
 export interface HistorySink {
@@ -191,9 +191,8 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
     if (durableSeq.has(machineId) || admitting.has(machineId) || (await deps.state.get(machineId))) return false;
     const count = await deps.state.count();
     if (admitting.has(machineId)) return false;
-    if (count + admitting.size >= deps.maxMachines) {
-      throw new ConnectError(`the hub already tracks its limit of ${deps.maxMachines} machines (MAX_MACHINES)`, Code.ResourceExhausted);
-    }
+    const admission = decideAdmission(count, admitting.size, deps.maxMachines);
+    if (admission !== 'admit') throw new ConnectError(admission.message, admission.code);
     admitting.add(machineId);
     return true;
   }

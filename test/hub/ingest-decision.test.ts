@@ -1,11 +1,12 @@
-// The ingest stream's decisions, pure: message order and hello validation; duplicate / reject /
-// accept of a report by seq, validation and labels, in the order ingest-decision.ts documents.
+// The ingest stream's decisions, pure: message order and hello validation, MAX_MACHINES for a new
+// machine, and duplicate / reject / accept of a report by seq, validation and labels, in the order
+// ingest-decision.ts documents.
 import { create } from '@bufbuild/protobuf';
 import { Code } from '@connectrpc/connect';
 import { describe, expect, test } from 'vitest';
 import { HelloSchema, StreamRequestSchema } from '../../proto/gen/sysmonstm/v1/ingest_pb.js';
 import { ReportSchema, type Report } from '../../proto/gen/sysmonstm/v1/report_pb.js';
-import { decideMessage, decideReport, type ReportBookkeeping, type ReportDecision } from '../../hub/ingest-decision.ts';
+import { decideAdmission, decideMessage, decideReport, type ReportBookkeeping, type ReportDecision } from '../../hub/ingest-decision.ts';
 import { LIMITS } from '../../hub/validate-report.ts';
 
 const now = 1_800_000_000_000;
@@ -48,6 +49,22 @@ describe('decideMessage', () => {
     const step = decideMessage(req, helloSeen);
     if (typeof expected === 'string') expect(step).toBe(expected);
     else expect(step).toMatchObject({ verdict: 'fail', code: expected.code, message: expect.stringMatching(expected.message) });
+  });
+});
+
+describe('decideAdmission', () => {
+  test.each<[string, number, number, number, boolean]>([
+    ['the first machine', 0, 0, 10, true],
+    ['the last place', 9, 0, 10, true],
+    ['the last place, one already being admitted', 8, 1, 10, true],
+    ['full', 10, 0, 10, false],
+    ['full with the ones being admitted', 7, 3, 10, false],
+    ['over (the limit was lowered)', 12, 0, 10, false],
+    ['no machine at all allowed', 0, 0, 0, false],
+  ])('%s', (_name, tracked, admitting, max, admitted) => {
+    const decision = decideAdmission(tracked, admitting, max);
+    if (admitted) expect(decision).toBe('admit');
+    else expect(decision).toEqual({ verdict: 'fail', code: Code.ResourceExhausted, message: `the hub already tracks its limit of ${max} machines (MAX_MACHINES)` });
   });
 });
 
