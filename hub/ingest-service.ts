@@ -3,10 +3,10 @@
 // the highest seq made durable. Replays are deduplicated by (machine_id, seq): a seq at or below
 // what history already holds is acked at once and otherwise ignored.
 //
-// Order of checks for a report: it is validated completely (validate-report.ts, and a seq jump beyond
-// LIMITS.seqWindow past the highest seq the hub holds) BEFORE it can move any seq state; a refused
-// report gets a Reject and never raises the machine's high-water mark, so it cannot make the real
-// collector's reports look like duplicates. One live stream per machine id: a second stream for the
+// What happens to each message and report (duplicate, reject, accept, and the order of those checks) is
+// decided by ingest-decision.ts; this module does the I/O around it. A refused report gets a Reject and
+// never raises the machine's high-water mark, so it cannot make the real collector's reports look like
+// duplicates. One live stream per machine id: a second stream for the
 // same id replaces the first (ABORTED, with a warning in the log), so two collectors on one id cannot
 // mix their reports silently. Names and labels are stored neutralised (text-sanitizer.ts).
 import { create } from '@bufbuild/protobuf';
@@ -25,7 +25,7 @@ import { carryTopProcesses, type TopProcessesCarry } from './top-processes-carry
 import { createLiveBatcher } from './live-batcher.ts';
 import { boundReportForState } from './state/bound-report.ts';
 import { neutralizeHello, neutralizeReport } from './text-sanitizer.ts';
-import { LIMITS, validateHello, validateReport } from './validate-report.ts';
+import { decideAdmission, decideMessage, decideReport, type ReportBookkeeping } from './ingest-decision.ts';
 import { DEFAULT_INTERVAL_MS } from '../proto/status.ts';
 
 export interface HistorySink {
@@ -105,6 +105,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
   pushSettings(machineId: string, settings: { intervalMs: number }): boolean;
 } {
   const now = deps.now ?? Date.now;
+  const reportCheck = { maxAgeMs: deps.maxReportAgeMs };
   const stats: IngestStats = {
     reportsAccepted: 0,
     reportsDuplicate: 0,
@@ -190,9 +191,8 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
     if (durableSeq.has(machineId) || admitting.has(machineId) || (await deps.state.get(machineId))) return false;
     const count = await deps.state.count();
     if (admitting.has(machineId)) return false;
-    if (count + admitting.size >= deps.maxMachines) {
-      throw new ConnectError(`the hub already tracks its limit of ${deps.maxMachines} machines (MAX_MACHINES)`, Code.ResourceExhausted);
-    }
+    const admission = decideAdmission(count, admitting.size, deps.maxMachines);
+    if (admission !== 'admit') throw new ConnectError(admission.message, admission.code);
     admitting.add(machineId);
     return true;
   }
@@ -226,11 +226,11 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         reserved = false;
       };
       let hello: Hello | undefined;
-      /** Set when a newer stream for the same machine took over. */
-      let replaced = false;
+      /** What this stream's reports are decided against (ingest-decision.ts); filled in at hello. */
+      const book: ReportBookkeeping = { machineId: '', helloLabels: {}, replaced: false, lastInStream: 0, acceptedSeq: 0, durableSeq: 0 };
       const thisStream = {
         close: () => {
-          replaced = true;
+          book.replaced = true;
           out.fail(new ConnectError('a newer stream for the same machine id replaced this one', Code.Aborted));
         },
         // Settings pushed before this stream's Welcome wait for it (the Welcome comes first on a stream).
@@ -242,7 +242,6 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
       let welcomed = false;
       let heldSettings: StreamResponse | undefined;
       let lastAcked = 0;
-      let lastInStream = 0;
       /** Acks waiting for their rows to be durable, in arrival order (an ack never overtakes an earlier report). */
       const waiting: Array<{ seq: number; stored: boolean; done: boolean }> = [];
       let waitingHead = 0;
@@ -325,13 +324,14 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         );
       };
 
+      /** A hello decideMessage validated. */
       const handleHello = async (h: Hello) => {
-        const problem = validateHello(h);
-        if (problem) throw new ConnectError(`invalid hello: ${problem}`, Code.InvalidArgument);
         if (grant) deps.auth!.authorize(grant, h.machineId);
         reserved = await admitMachine(h.machineId);
         neutralizeHello(h);
         hello = h;
+        book.machineId = h.machineId;
+        book.helloLabels = h.labels;
         const previousStream = liveStreams.get(h.machineId);
         liveStreams.set(h.machineId, thisStream);
         if (previousStream) {
@@ -343,7 +343,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         const intervalMs = (await deps.intervalFor?.(h.machineId)) ?? 0;
         lastAcked = lastSeq;
         ackSent = lastSeq;
-        lastInStream = lastSeq; // what another stream accepted but did not make durable yet is caught by `latest`
+        book.lastInStream = lastSeq; // what another stream accepted but did not make durable yet is caught by `latest`
         out.push(
           create(StreamResponseSchema, {
             kind: { case: 'welcome', value: { lastSeq: BigInt(lastSeq), settings: { intervalMs } } },
@@ -364,38 +364,24 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
 
       const handleReport = (report: Report) => {
         const h = hello!;
-        if (replaced) throw new ConnectError('this stream was replaced by a newer stream for the same machine', Code.Aborted);
-        if (report.machineId !== h.machineId) {
-          throw new ConnectError(`report for machine "${report.machineId}" on the stream of "${h.machineId}"`, Code.InvalidArgument);
-        }
         const receivedAtMs = now();
         const receivedAtHrMs = performance.now();
-        // Validated in full before anything below may move seq state.
-        const problem = validateReport(report, receivedAtMs, { maxAgeMs: deps.maxReportAgeMs });
-        const seqValid = report.seq >= 1n && report.seq <= BigInt(LIMITS.maxSeq);
-        const seq = seqValid ? Number(report.seq) : 0;
         const previous = latest.get(h.machineId);
-        const highWater = Math.max(lastInStream, previous?.seq ?? 0, durableSeq.get(h.machineId) ?? 0);
-        if (seqValid && seq > highWater + LIMITS.seqWindow) {
-          reject(report, `seq ${seq} jumps more than ${LIMITS.seqWindow} past the highest seq the hub holds for this machine (${highWater})`, false);
+        book.acceptedSeq = previous?.seq ?? 0;
+        book.durableSeq = durableSeq.get(h.machineId) ?? 0;
+        const decision = decideReport(book, report, receivedAtMs, reportCheck);
+        if (decision.verdict === 'fail') throw new ConnectError(decision.message, decision.code);
+        book.lastInStream = decision.lastInStream;
+        if (decision.verdict === 'reject') {
+          reject(report, decision.reason, decision.ackable);
           return;
         }
-        if (problem) {
-          reject(report, problem, seqValid);
-          return;
-        }
-        if (seq <= lastInStream || seq <= (previous?.seq ?? 0)) {
+        const seq = decision.seq;
+        if (decision.verdict === 'duplicate') {
           stats.reportsDuplicate++;
           ackAfter(seq, previous?.written);
           return;
         }
-        // Hello and report labels together must stay within the cap every viewer of the fleet checks.
-        const labels = { ...h.labels, ...report.labels };
-        if (Object.keys(labels).length > LIMITS.labels) {
-          reject(report, `at most ${LIMITS.labels} labels (hello and report together)`, true);
-          return;
-        }
-        lastInStream = seq;
         neutralizeReport(report);
         const mergedLabels = { ...h.labels, ...report.labels };
         const timeMs = Number(report.timestampMs);
@@ -444,15 +430,10 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
           }
           if (next.done) break;
           const req = next.value;
-          if (req.kind.case === 'hello') {
-            if (hello) throw new ConnectError('hello sent twice on one stream', Code.InvalidArgument);
-            await handleHello(req.kind.value);
-          } else if (req.kind.case === 'report') {
-            if (!hello) throw new ConnectError('the first message on a stream must be a hello', Code.FailedPrecondition);
-            handleReport(req.kind.value);
-          } else {
-            throw new ConnectError('empty stream message', Code.InvalidArgument);
-          }
+          const step = decideMessage(req, hello !== undefined);
+          if (typeof step === 'object') throw new ConnectError(step.message, step.code);
+          if (req.kind.case === 'report') handleReport(req.kind.value);
+          else if (req.kind.case === 'hello') await handleHello(req.kind.value);
         }
         await allSettled();
         await sideEffects;
