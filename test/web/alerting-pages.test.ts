@@ -12,7 +12,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
-import { buildWeb } from '../../web/build.ts';
+import { ensureWebBuilt } from '../../web/build.ts';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
 import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
 import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
@@ -32,7 +32,7 @@ describe.skipIf(!hasChromium)('alerting tabs in the browser', () => {
   let base: string;
 
   beforeAll(async () => {
-    await buildWeb();
+    await ensureWebBuilt();
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     db = await createTestDatabase();
     receiver = await startHttpReceiver();

@@ -10,7 +10,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
-import { buildWeb } from '../../web/build.ts';
+import { ensureWebBuilt } from '../../web/build.ts';
 import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
 import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
 import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from './dashboard-checks.ts';
@@ -29,7 +29,7 @@ describe.skipIf(!hasChromium)('forgetting a machine from its page', () => {
   const ids = async () => ((await (await fetch(`${base}/api/machines`)).json()) as Array<{ id: string; status: string }>);
 
   beforeAll(async () => {
-    await buildWeb();
+    await ensureWebBuilt();
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     db = await createTestDatabase();
     hub = await startHub(

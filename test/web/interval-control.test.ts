@@ -11,7 +11,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
-import { buildWeb } from '../../web/build.ts';
+import { ensureWebBuilt } from '../../web/build.ts';
 import { intervalFieldText, parseIntervalField } from '../../web/src/interval-control.ts';
 import { runCli, type CliProcess } from '../support/hub-process.ts';
 import { createTestDatabase, freePort, tempDir, waitFor } from '../support/servers.ts';
@@ -44,7 +44,7 @@ describe.skipIf(!hasChromium)('setting the report interval from the machine page
   const listed = async () => ((await (await fetch(`${base}/api/machines`)).json()) as Array<{ id: string; intervalMs: number }>).find((m) => m.id === MACHINE);
 
   beforeAll(async () => {
-    await buildWeb();
+    await ensureWebBuilt();
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     db = await createTestDatabase();
     const grpcPort = await freePort();

@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
-import { buildWeb } from '../../web/build.ts';
+import { ensureWebBuilt } from '../../web/build.ts';
 import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
 import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
 import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from './dashboard-checks.ts';
@@ -31,7 +31,7 @@ describe.skipIf(!hasChromium)('machine charts in the browser', () => {
   let stored = 0;
 
   beforeAll(async () => {
-    await buildWeb();
+    await ensureWebBuilt();
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     db = await createTestDatabase();
     hub = await startHub(parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, HISTORY_FLUSH_INTERVAL: '0.05' }), { log: pino({ level: 'silent' }) });
