@@ -16,10 +16,6 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const STILL_THEMED = [
   // The edge: units of the Worker, the Durable Objects and the hub's forwarder, and the `wrangler dev` suites.
   'edge',
-  // test-log.ts forwarding to test/support for test/hub/backup-plan.test.ts.
-  'history',
-  // capture-relay.ts forwarding to test/support for test/web/views-page.test.ts.
-  'views',
 ];
 
 describe('test layout', () => {

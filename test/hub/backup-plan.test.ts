@@ -18,7 +18,7 @@ import { createBackupScheduler, type BackupScheduler } from '../../hub/backup/ba
 import { pgDumpInvocation, type BackupTarget } from '../../hub/backup/backup-targets.ts';
 import { parseHubConfig } from '../../hub/config.ts';
 import { formatDuration, parseDurationSeconds } from '../../hub/duration.ts';
-import { captureLog } from '../history/test-log.ts';
+import { captureLog } from '../support/test-log.ts';
 import { tempDir, waitFor } from '../support/servers.ts';
 
 const T = Date.UTC(2025, 0, 2, 3, 4, 5, 678);

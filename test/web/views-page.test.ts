@@ -16,7 +16,7 @@ import { ensureWebBuilt } from '../../web/build.ts';
 import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
 import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
-import { startCaptureRelay, type CaptureRelay } from '../views/capture-relay.ts';
+import { startCaptureRelay, type CaptureRelay } from '../support/capture-relay.ts';
 import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from './dashboard-checks.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
