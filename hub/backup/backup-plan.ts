@@ -1,6 +1,6 @@
 // Scheduled backups, the pure part: how a backup file is named (the time is in the name, so the
 // directory listing is the catalogue), which files pruning removes, and how long to wait before the
-// next run. No clock and no file system in here; table-tested in test/hub/backup-plan.test.ts.
+// next run. No clock and no file system in here; table-tested in test/hub/backup/backup-plan.test.ts.
 
 /** `pg_dump`: a TIMESCALE_URL database in pg_dump's custom format. `pglite`: the embedded data directory as a tarball. */
 export type BackupKind = 'pg_dump' | 'pglite';

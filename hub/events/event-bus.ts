@@ -41,7 +41,7 @@ export interface EventBus {
    * when the handler resolves; when it throws, the events are handed out again later (Redis: claimed
    * after `claimIdleMs`; the memory bus, with nowhere to keep them, logs and drops them), so handlers
    * must be idempotent. Returns a function that stops consuming. One shared contract suite checks every
-   * implementation (test/hub/event-bus-contract.ts).
+   * implementation (test/hub/events/event-bus-contract.ts).
    */
   consume(group: string, handler: ReportBatchHandler, options?: ConsumeOptions): () => Promise<void>;
   close(): Promise<void>;

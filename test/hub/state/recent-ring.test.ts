@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Metrics } from '../../proto/metrics.ts';
-import { createRecentRing } from '../../hub/state/recent-ring.ts';
+import type { Metrics } from '../../../proto/metrics.ts';
+import { createRecentRing } from '../../../hub/state/recent-ring.ts';
 
 const m = (values: Record<string, number | null>) => values as unknown as Metrics;
 

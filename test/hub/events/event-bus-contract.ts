@@ -4,9 +4,9 @@
 // member acknowledges without handling; a failed batch is handed out again (where the bus keeps events:
 // Redis) or dropped and logged (memory); a second member of the group shares the events (Redis).
 import { describe, expect, test } from 'vitest';
-import type { EventBus, ReportEvent } from '../../hub/events/event-bus.ts';
-import type { MachineRecord } from '../../hub/state/state-store.ts';
-import { waitFor } from '../support/servers.ts';
+import type { EventBus, ReportEvent } from '../../../hub/events/event-bus.ts';
+import type { MachineRecord } from '../../../hub/state/state-store.ts';
+import { waitFor } from '../../support/servers.ts';
 
 export interface EventBusHarness {
   /** A fresh bus with its own key space. */

@@ -2,13 +2,13 @@
 // record carrying their problems turns into the same live view and the same delta frames as one
 // without, and no name from those sources appears in the frames.
 import { describe, expect, it } from 'vitest';
-import { createFleetEncoder, diffMachine } from '../../proto/delta.ts';
-import { summarize } from '../../proto/metrics.ts';
-import { sourceProblems } from '../../proto/source-health.ts';
+import { createFleetEncoder, diffMachine } from '../../../proto/delta.ts';
+import { summarize } from '../../../proto/metrics.ts';
+import { sourceProblems } from '../../../proto/source-health.ts';
 import { create } from '@bufbuild/protobuf';
-import { ReportSchema } from '../../proto/gen/sysmonstm/v1/report_pb.js';
-import { toMachineView } from '../../hub/fleet/machine-view.ts';
-import type { MachineRecord } from '../../hub/state/state-store.ts';
+import { ReportSchema } from '../../../proto/gen/sysmonstm/v1/report_pb.js';
+import { toMachineView } from '../../../hub/fleet/machine-view.ts';
+import type { MachineRecord } from '../../../hub/state/state-store.ts';
 
 describe('the live delta format carries none of the extra sources', () => {
   it('a record with problems gives the same view and frames as one without', () => {

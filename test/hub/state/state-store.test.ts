@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, test } from 'vitest';
 import { pino } from 'pino';
-import { createFallbackState } from '../../hub/state/fallback-state.ts';
-import { createMemoryState } from '../../hub/state/memory-state.ts';
-import { createRedisState } from '../../hub/state/redis-state.ts';
-import type { MachineRecord, StateStore } from '../../hub/state/state-store.ts';
-import { METRIC_NAMES, type Metrics } from '../../proto/metrics.ts';
+import { createFallbackState } from '../../../hub/state/fallback-state.ts';
+import { createMemoryState } from '../../../hub/state/memory-state.ts';
+import { createRedisState } from '../../../hub/state/redis-state.ts';
+import type { MachineRecord, StateStore } from '../../../hub/state/state-store.ts';
+import { METRIC_NAMES, type Metrics } from '../../../proto/metrics.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const redis = new Redis(REDIS_URL, { lazyConnect: true });

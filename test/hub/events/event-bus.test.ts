@@ -4,11 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll } from 'vitest';
-import type { EventBus } from '../../hub/events/event-bus.ts';
-import { createFallbackEvents } from '../../hub/events/fallback-events.ts';
-import { createMemoryEvents } from '../../hub/events/memory-events.ts';
-import { createRedisEvents } from '../../hub/events/redis-events.ts';
-import { REDIS_URL } from '../support/servers.ts';
+import type { EventBus } from '../../../hub/events/event-bus.ts';
+import { createFallbackEvents } from '../../../hub/events/fallback-events.ts';
+import { createMemoryEvents } from '../../../hub/events/memory-events.ts';
+import { createRedisEvents } from '../../../hub/events/redis-events.ts';
+import { REDIS_URL } from '../../support/servers.ts';
 import { describeEventBusContract } from './event-bus-contract.ts';
 
 const log = pino({ level: 'silent' });

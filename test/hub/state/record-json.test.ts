@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ReportEvent } from '../../hub/events/event-bus.ts';
-import { eventJson, recordJson } from '../../hub/state/record-json.ts';
-import type { MachineRecord } from '../../hub/state/state-store.ts';
+import type { ReportEvent } from '../../../hub/events/event-bus.ts';
+import { eventJson, recordJson } from '../../../hub/state/record-json.ts';
+import type { MachineRecord } from '../../../hub/state/state-store.ts';
 
 const record = (): MachineRecord => ({
   id: 'm-1',

@@ -1,6 +1,6 @@
 // The FORGET_OFFLINE_AFTER decision: who is stale, oldest first, bounded per sweep, 0 = never.
 import { describe, expect, test } from 'vitest';
-import { staleMachines } from '../../hub/fleet/machine-forgetter.ts';
+import { staleMachines } from '../../../hub/fleet/machine-forgetter.ts';
 
 describe('staleMachines', () => {
   const records = [

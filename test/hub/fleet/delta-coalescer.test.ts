@@ -2,9 +2,9 @@
 // up with exactly the hub's fleet, whatever changed in between (including a value that changed and
 // changed back before the next push).
 import { describe, expect, it } from 'vitest';
-import { createDeltaCoalescer } from '../../hub/fleet/delta-coalescer.ts';
-import type { MachineView } from '../../proto/delta.ts';
-import { FleetMirror, machine } from '../edge/edge-clients.ts';
+import { createDeltaCoalescer } from '../../../hub/fleet/delta-coalescer.ts';
+import type { MachineView } from '../../../proto/delta.ts';
+import { FleetMirror, machine } from '../../edge/edge-clients.ts';
 
 describe('delta coalescer', () => {
   it('keeps early and late receivers identical to the source', () => {

@@ -13,13 +13,13 @@ import {
   nextBackupDelayMs,
   parseBackupFileName,
   partialFileName,
-} from '../../hub/backup/backup-plan.ts';
-import { createBackupScheduler, type BackupScheduler } from '../../hub/backup/backup-scheduler.ts';
-import { pgDumpInvocation, type BackupTarget } from '../../hub/backup/backup-targets.ts';
-import { parseHubConfig } from '../../hub/config.ts';
-import { formatDuration, parseDurationSeconds } from '../../hub/duration.ts';
-import { captureLog } from '../support/test-log.ts';
-import { tempDir, waitFor } from '../support/servers.ts';
+} from '../../../hub/backup/backup-plan.ts';
+import { createBackupScheduler, type BackupScheduler } from '../../../hub/backup/backup-scheduler.ts';
+import { pgDumpInvocation, type BackupTarget } from '../../../hub/backup/backup-targets.ts';
+import { parseHubConfig } from '../../../hub/config.ts';
+import { formatDuration, parseDurationSeconds } from '../../../hub/duration.ts';
+import { captureLog } from '../../support/test-log.ts';
+import { tempDir, waitFor } from '../../support/servers.ts';
 
 const T = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
 const HOUR = 3_600_000;

@@ -2,8 +2,8 @@
 // extra sources fill (services, top processes, disk health, GPUs).
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { ReportSchema } from '../../proto/gen/sysmonstm/v1/report_pb.js';
-import { boundReportForState, STATE_REPORT_MAX_BYTES } from '../../hub/state/bound-report.ts';
+import { ReportSchema } from '../../../proto/gen/sysmonstm/v1/report_pb.js';
+import { boundReportForState, STATE_REPORT_MAX_BYTES } from '../../../hub/state/bound-report.ts';
 
 describe('boundReportForState with the extra sources', () => {
   it('halves the services, processes, disks and GPUs until the report fits', () => {
