@@ -100,7 +100,8 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.ch
 // The login page wears the dashboard's theme (web/src/styles.css, web/src/theme.ts): the system colour
 // scheme, or the light/dark choice the viewer made with the dashboard's toggle (localStorage
 // "sysmonstm-theme", read by /login-theme.js — the page's CSP allows no inline script). The colours
-// are the dashboard's own custom-property values; test/web/login-page.test.ts compares them.
+// are the dashboard's own custom-property values; test/hub/gateway/dashboard-auth.login-page.test.ts
+// compares them.
 const DARK = '--bg: #0d1117; --surface: #161b22; --border: #2d3540; --text: #e6edf3; --muted: #8b98a8; --accent: #58a6ff; --focus: #79c0ff; --critical: #f85149; --on-accent: #0d1117; color-scheme: dark;';
 const LIGHT = '--bg: #f6f8fa; --surface: #ffffff; --border: #d0d7de; --text: #1f2328; --muted: #59636e; --accent: #0969da; --focus: #0969da; --critical: #cf222e; --on-accent: #ffffff; color-scheme: light;';
 

@@ -12,7 +12,7 @@ import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
 import { ensureWebBuilt } from '../../web/build.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from '../web/dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from '../support/dashboard-checks.ts';
 
 const DASHBOARD_TOKEN = 'dashboard-token-browser-01';
 let db: Awaited<ReturnType<typeof createTestDatabase>>;

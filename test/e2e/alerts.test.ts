@@ -14,7 +14,7 @@ import { ensureWebBuilt } from '../../web/build.ts';
 import { runCli, type CliProcess } from '../support/hub-process.ts';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
 import { createTestDatabase, freePort, tempDir, waitFor } from '../support/servers.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../web/dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
 
 const TOKEN = 'e2e-admin-token-0123456789abcdef';
 const SECRET = 'e2e-webhook-secret';

@@ -16,7 +16,7 @@ import { writeFakeExecutables } from '../support/fake-executables.ts';
 import { writeCgroup } from '../support/fake-host-tree.ts';
 import { runCli, type CliProcess } from '../support/hub-process.ts';
 import { freePort, tempDir, waitFor } from '../support/servers.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../web/dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
 
 const WEB = '3f1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a';
 const hasChromium = existsSync(CHROMIUM_PATH);

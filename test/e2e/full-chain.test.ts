@@ -13,7 +13,7 @@ import { TestViewer } from '../edge/edge-clients.ts';
 import { startWranglerDev, type WranglerDev } from '../edge/wrangler-dev.ts';
 import { runCli, type CliProcess } from '../support/hub-process.ts';
 import { freePort, tempDir, waitFor } from '../support/servers.ts';
-import { checkDashboard, CHROMIUM_PATH, HOSTILE_NAME, launchBrowser, openGuardedPage } from '../web/dashboard-checks.ts';
+import { checkDashboard, CHROMIUM_PATH, HOSTILE_NAME, launchBrowser, openGuardedPage } from '../support/dashboard-checks.ts';
 import { writeEverythingViewFile } from '../support/public-views.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);

@@ -15,7 +15,7 @@ import type { AlertsPanel, createAlertsPanel } from '../../web/src/alerts-panel.
 import type { createAlertsStore } from '../../web/src/alerts-store.ts';
 import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
 import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from './dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from '../support/dashboard-checks.ts';
 import { modulePage, openModulePage } from './module-page.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);

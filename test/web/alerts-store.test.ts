@@ -12,7 +12,7 @@ import { startHub, type Hub } from '../../hub/hub.ts';
 import { ALERTS_POLL_MS, type AlertsStore, type createAlertsStore } from '../../web/src/alerts-store.ts';
 import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
 import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from './dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from '../support/dashboard-checks.ts';
 import { modulePage, openModulePage } from './module-page.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);

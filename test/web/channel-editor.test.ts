@@ -13,7 +13,7 @@ import { startHub, type Hub } from '../../hub/hub.ts';
 import type { ChannelEditor, createChannelEditor } from '../../web/src/channel-editor.ts';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from './dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from '../support/dashboard-checks.ts';
 import { modulePage, openModulePage } from './module-page.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type * as Dom from '../../web/src/dom.ts';
-import { CHROMIUM_PATH, HOSTILE_NAME, launchBrowser, openGuardedPage, type GuardedPage } from './dashboard-checks.ts';
+import { CHROMIUM_PATH, HOSTILE_NAME, launchBrowser, openGuardedPage, type GuardedPage } from '../support/dashboard-checks.ts';
 import { modulePage } from './module-page.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);

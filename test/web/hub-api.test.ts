@@ -14,7 +14,7 @@ import { ContainerSchema, ServiceSchema } from '../../proto/gen/sysmonstm/v1/rep
 import type * as HubApi from '../../web/src/hub-api.ts';
 import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
 import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, type GuardedPage } from './dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage, type GuardedPage } from '../support/dashboard-checks.ts';
 import { modulePage, openModulePage } from './module-page.ts';
 import { startSyntheticFleetServer, type SyntheticFleetServer } from './synthetic-fleet-server.ts';
 

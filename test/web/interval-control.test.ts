@@ -15,7 +15,7 @@ import { ensureWebBuilt } from '../../web/build.ts';
 import { intervalFieldText, parseIntervalField } from '../../web/src/interval-control.ts';
 import { runCli, type CliProcess } from '../support/hub-process.ts';
 import { createTestDatabase, freePort, tempDir, waitFor } from '../support/servers.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from './dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
 
 const TOKEN = 'interval-control-token-0123456789';
 const MACHINE = 'ic-machine';

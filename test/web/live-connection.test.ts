@@ -14,7 +14,7 @@ import { createFleetEncoder, type FleetEncoder, type MachineView } from '../../p
 import { LAG_FRAME } from '../../proto/viewer-ack.ts';
 import type { createFleetStore, FleetStore } from '../../web/src/fleet-store.ts';
 import type { ConnectionState, connectLive, LiveConnection } from '../../web/src/live-connection.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, type GuardedPage } from './dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage, type GuardedPage } from '../support/dashboard-checks.ts';
 import { modulePage } from './module-page.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);

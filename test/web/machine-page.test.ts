@@ -14,7 +14,7 @@ import { startHub, type Hub } from '../../hub/hub.ts';
 import { ensureWebBuilt } from '../../web/build.ts';
 import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
 import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from './dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 const MACHINE = 'mp-box';

@@ -14,7 +14,7 @@ import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
 import { ensureWebBuilt } from '../../web/build.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from './dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
 
 const TOKEN = 'rule-editor-token-0123456789abcdef';
 const hasChromium = existsSync(CHROMIUM_PATH);

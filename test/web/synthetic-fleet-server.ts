@@ -2,7 +2,8 @@
 // (a FleetEncoder from proto/delta.ts) on /ws for N synthetic machines, every machine
 // changing every push. It answers /api/info with {mode: 'edge'} and has no history API, like the public
 // Worker, so it also exercises the read-only edge path. It is not a stand-in for the hub: the real hub
-// is tested in dashboard.test.ts; this is what lets a test put 1,000 machines in front of the page.
+// is tested in test/e2e/full-chain.test.ts; this is what lets a test put 1,000 machines in front of
+// the page.
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

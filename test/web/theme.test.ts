@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type * as Theme from '../../web/src/theme.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from './dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from '../support/dashboard-checks.ts';
 import { modulePage, openModulePage } from './module-page.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);

@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { createTimeChart, TimeChart } from '../../web/src/time-chart.ts';
 import type { toggleTheme } from '../../web/src/theme.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR, type GuardedPage } from './dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR, type GuardedPage } from '../support/dashboard-checks.ts';
 import { modulePage } from './module-page.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);

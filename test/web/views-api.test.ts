@@ -13,7 +13,7 @@ import type * as AlertsApi from '../../web/src/alerts-api.ts';
 import type { ViewDefinitionJson } from '../../web/src/view-form.ts';
 import type * as ViewsApi from '../../web/src/views-api.ts';
 import { createTestDatabase, tempDir } from '../support/servers.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from './dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from '../support/dashboard-checks.ts';
 import { modulePage, openModulePage } from './module-page.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);

@@ -17,7 +17,7 @@ import { parseHubConfig } from '../../hub/config.ts';
 import { startHub, type Hub } from '../../hub/hub.ts';
 import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
 import { startCaptureRelay, type CaptureRelay } from '../support/capture-relay.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from './dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 const EDGE_KEY = 'edge-key-views-page-test';

@@ -1,7 +1,7 @@
 // The hub's public views at the edge, driven in process: the real view registry on a real PostgreSQL
 // (migrations applied), the real per-view forwarders and projection, a MemoryFleetSource feeding
-// machines straight in (no gRPC: that is covered by test/hub/views/public-views-hub.test.ts), and a
-// local WebSocket server on 127.0.0.1 playing the relay that keeps every byte sent per view.
+// machines straight in (no gRPC: that is covered by test/hub/views/view-registry.real-hub.test.ts), and
+// a local WebSocket server on 127.0.0.1 playing the relay that keeps every byte sent per view.
 import { createHash } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -12,7 +12,7 @@ import { LIVE_METRICS } from '../../proto/delta.ts';
 import { linkKeyHash } from '../../durable-objects/view-access.ts';
 import { machine, relayStats, TestHub, waitFor } from '../edge/edge-clients.ts';
 import { startWranglerDev, type WranglerDev } from '../edge/wrangler-dev.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from './dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 const SECRET = 'Zq8vN3kP0wR5tY7uB2xC4mL6';

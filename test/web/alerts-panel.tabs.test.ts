@@ -16,7 +16,7 @@ import { ensureWebBuilt } from '../../web/build.ts';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
 import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
 import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from './dashboard-checks.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
 
 const TOKEN = 'alerting-pages-token-0123456789';
 const ENTRIES = 130;

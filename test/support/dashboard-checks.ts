@@ -1,6 +1,7 @@
 // The browser checks every deployment of the dashboard must pass, written once and pointed at a URL:
-// the hub (dashboard.test.ts) or a Worker (`wrangler dev`, the edge suite calls checkDashboard with
-// mode 'edge'). Uses playwright-core with the system Chromium; screenshots go to test-output/screenshots.
+// the synthetic fleet server (test/web/main.read-only.test.ts), the hub and a Worker (`wrangler dev`,
+// mode 'edge') in test/e2e/full-chain.test.ts. Uses playwright-core with the system Chromium;
+// screenshots go to test-output/screenshots.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';

@@ -7,11 +7,11 @@ import path from 'node:path';
 import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
-import { ensureWebBuilt } from '../../web/build.ts';
-import { createTestDatabase, tempDir } from '../support/servers.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from './dashboard-checks.ts';
+import { parseHubConfig } from '../../../hub/config.ts';
+import { startHub, type Hub } from '../../../hub/hub.ts';
+import { ensureWebBuilt } from '../../../web/build.ts';
+import { createTestDatabase, tempDir } from '../../support/servers.ts';
+import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../../support/dashboard-checks.ts';
 
 const DASHBOARD_TOKEN = 'dashboard-token-login-page-01';
 let db: Awaited<ReturnType<typeof createTestDatabase>>;

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt } from '../../web/build.ts';
-import { checkDashboard, CHROMIUM_PATH, HOSTILE_NAME, launchBrowser, openGuardedPage } from './dashboard-checks.ts';
+import { checkDashboard, CHROMIUM_PATH, HOSTILE_NAME, launchBrowser, openGuardedPage } from '../support/dashboard-checks.ts';
 import { startSyntheticFleetServer, type SyntheticFleetServer } from './synthetic-fleet-server.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
