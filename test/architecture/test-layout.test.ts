@@ -1,11 +1,11 @@
 // The test layout, checked on every run: every file under test/ is either in a themed folder (suites
 // about the whole system, and the shared support) or mirrors the source it tests — test/hub/alerts/
-// ↔ hub/alerts/, test/web/ ↔ web/src/ — so a new file in a directory the sources do not have fails
-// here. The rule: docs/architecture.md ("Tests").
+// ↔ hub/alerts/, test/web/ ↔ web/src/ — and is named after the module it tests, so a new file in a
+// directory the sources do not have, or named by theme, fails here. The rule: docs/architecture.md ("Tests").
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { layoutProblems, mirroredSourceDir, repositoryLayoutProblems } from './test-layout.ts';
+import { layoutProblems, mirroredSourceDir, repositoryLayoutProblems, testedSource } from './test-layout.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -18,9 +18,22 @@ const STILL_THEMED = [
   'edge',
 ];
 
+/**
+ * Test files in a mirrored folder still named by theme rather than after a module there, allowed
+ * until they are renamed. An entry that is renamed (or removed) fails the check, so the list only shrinks.
+ */
+const STILL_UNNAMED = [
+  // Real hubs: GET /metrics (hub/gateway/prometheus-metrics.ts); Redis killed under a running hub
+  // (hub/state/fallback-state.ts, hub/events/fallback-events.ts).
+  'hub/prometheus-metrics.test.ts',
+  'hub/redis-fallback.test.ts',
+  // The GPU, SMART and service sources of the collector, together.
+  'collector/gpu-smart-service-sources.test.ts',
+];
+
 describe('test layout', () => {
-  it('every file under test/ is in a themed folder or mirrors a source directory', () => {
-    expect(repositoryLayoutProblems(REPO_ROOT, STILL_THEMED)).toEqual({ misplaced: [], staleExceptions: [] });
+  it('every file under test/ is in a themed folder or mirrors a source directory, named after a module there', () => {
+    expect(repositoryLayoutProblems(REPO_ROOT, STILL_THEMED, STILL_UNNAMED)).toEqual({ misplaced: [], unnamed: [], staleExceptions: [] });
   });
 });
 
@@ -51,7 +64,38 @@ describe('the check itself', () => {
     ];
     expect(layoutProblems(files, (d) => sources.has(d), ['edge', 'views'])).toEqual({
       misplaced: ['alerts/evaluate.test.ts', 'hub/alert/evaluate.test.ts', 'collector/parsers/proc.test.ts', 'top-level.test.ts'],
+      unnamed: [],
       staleExceptions: ['views'],
+    });
+  });
+
+  it('names the module a test file is named after, or null for a helper or a file outside the mirrors', () => {
+    expect(testedSource('hub/alerts/alert-engine.offline-tick.test.ts')).toBe('hub/alerts/alert-engine');
+    expect(testedSource('web/main.read-only.test.ts')).toBe('web/src/main');
+    expect(testedSource('durable-objects/fleet-relay.sharded.workers.test.ts')).toBe('durable-objects/fleet-relay');
+    expect(testedSource('hub/alerts/rule-state-store-contract.ts')).toBeNull();
+    expect(testedSource('e2e/full-chain.test.ts')).toBeNull();
+  });
+
+  it('names a test file named by theme, and an allow-listed name that is fine or gone', () => {
+    const modules = new Set(['hub/alerts/evaluate', 'hub/config', 'web/src/main', 'proto/gen']);
+    const files = [
+      'hub/alerts/evaluate.test.ts',
+      'hub/alerts/evaluate.hysteresis.test.ts',
+      'hub/alerts/rule-state-store-contract.ts', // a helper: no name to check
+      'hub/browser-guards.test.ts', // named by theme
+      'hub/config.security.test.ts',
+      'web/main.read-only.test.ts',
+      'web/dashboard.test.ts', // named by theme, allow-listed
+      'proto/gen.test.ts', // named after a source directory
+      'edge/edge-units.test.ts', // a themed folder still allowed
+      'e2e/full-chain.test.ts',
+    ];
+    const exists = (path: string) => modules.has(path);
+    expect(layoutProblems(files, () => true, ['edge'], exists, ['web/dashboard.test.ts', 'hub/config.security.test.ts', 'hub/gone.test.ts'])).toEqual({
+      misplaced: [],
+      unnamed: ['hub/browser-guards.test.ts'],
+      staleExceptions: ['hub/config.security.test.ts', 'hub/gone.test.ts'],
     });
   });
 });

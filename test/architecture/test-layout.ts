@@ -1,7 +1,8 @@
 // Where a test file may live, for the architecture test: a suite about the whole system sits in a
 // themed folder (test/e2e, test/faults, ...); every other file under test/ mirrors the source it tests
 // (test/hub/alerts/evaluate.test.ts ↔ hub/alerts/evaluate.ts), so it sits in a directory that exists
-// in the sources. Pure apart from listing the files.
+// in the sources and is named after a module there (`<module>.test.ts`, `<module>.<aspect>.test.ts`).
+// Pure apart from listing the files.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -37,19 +38,43 @@ export function mirroredSourceDir(testFile: string): string | null {
   return source === undefined ? null : [source, ...parts.slice(1)].join('/');
 }
 
+/**
+ * The source a test file in a mirrored folder is named after, the part of its name before the first
+ * dot, in the directory it mirrors: `hub/alerts/alert-engine.offline-tick.test.ts` →
+ * `hub/alerts/alert-engine` (the module `alert-engine.ts`, or a source directory of that name such as
+ * `proto/gen`). Null for a file that is not a test (a helper, a contract suite) or not in a mirrored folder.
+ */
+export function testedSource(testFile: string): string | null {
+  const source = mirroredSourceDir(testFile);
+  const name = testFile.split('/').pop()!;
+  if (source === null || !name.endsWith('.test.ts')) return null;
+  return `${source}/${name.split('.')[0]}`;
+}
+
 export interface LayoutProblems {
   /** Files (relative to test/) neither in a themed folder nor in a directory the sources have (code
    *  at the top of test/ included; configuration there, such as a tsconfig, is allowed). */
   misplaced: string[];
-  /** Allow-listed folders that hold no file any more: the entry is to be removed. */
+  /** Test files in a mirrored folder whose name is no module (nor source directory) there. */
+  unnamed: string[];
+  /** Allow-listed folders that hold no file any more, and allow-listed names that are not (or no
+   *  longer) unnamed: the entry is to be removed. */
   staleExceptions: string[];
 }
 
 /**
- * Checks `files` (relative to test/). `sourceDirExists` says whether a repository directory exists;
- * `exceptions` are folders under test/ still laid out by theme, allowed until their files move.
+ * Checks `files` (relative to test/). `sourceDirExists` says whether a repository directory exists,
+ * `sourceExists` whether a module (`<path>.ts`) or directory of that path does; `exceptions` are
+ * folders under test/ still laid out by theme, `unnamedExceptions` test files still named by theme,
+ * allowed until they move or are renamed.
  */
-export function layoutProblems(files: readonly string[], sourceDirExists: (dir: string) => boolean, exceptions: readonly string[]): LayoutProblems {
+export function layoutProblems(
+  files: readonly string[],
+  sourceDirExists: (dir: string) => boolean,
+  exceptions: readonly string[],
+  sourceExists: (path: string) => boolean = () => true,
+  unnamedExceptions: readonly string[] = [],
+): LayoutProblems {
   const under = (file: string, folder: string) => file.startsWith(`${folder}/`);
   const misplaced = files.filter((file) => {
     if (THEMED.some((t) => under(file, t)) || exceptions.some((e) => under(file, e))) return false;
@@ -57,12 +82,23 @@ export function layoutProblems(files: readonly string[], sourceDirExists: (dir: 
     const source = mirroredSourceDir(file);
     return source === null || !sourceDirExists(source);
   });
-  const staleExceptions = exceptions.filter((e) => !files.some((file) => under(file, e)));
-  return { misplaced, staleExceptions };
+  const named = files.filter((file) => !exceptions.some((e) => under(file, e)) && !misplaced.includes(file));
+  const unnamedAll = named.filter((file) => {
+    const tested = testedSource(file);
+    return tested !== null && !sourceExists(tested);
+  });
+  const unnamed = unnamedAll.filter((file) => !unnamedExceptions.includes(file));
+  const staleExceptions = [
+    ...exceptions.filter((e) => !files.some((file) => under(file, e))),
+    ...unnamedExceptions.filter((file) => !unnamedAll.includes(file)),
+  ];
+  return { misplaced, unnamed, staleExceptions };
 }
 
-/** The real tree: files under <repo>/test, source directories under <repo>. */
-export function repositoryLayoutProblems(repoRoot: string, exceptions: readonly string[]): LayoutProblems {
+/** The real tree: files under <repo>/test, sources under <repo>. */
+export function repositoryLayoutProblems(repoRoot: string, exceptions: readonly string[], unnamedExceptions: readonly string[] = []): LayoutProblems {
   const files = listFiles(join(repoRoot, 'test'));
-  return layoutProblems(files, (dir) => existsSync(join(repoRoot, dir)) && statSync(join(repoRoot, dir)).isDirectory(), exceptions);
+  const isDir = (dir: string) => existsSync(join(repoRoot, dir)) && statSync(join(repoRoot, dir)).isDirectory();
+  const isSource = (path: string) => existsSync(join(repoRoot, `${path}.ts`)) || isDir(path);
+  return layoutProblems(files, isDir, exceptions, isSource, unnamedExceptions);
 }
