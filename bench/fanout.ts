@@ -15,7 +15,7 @@
 // workerd processes and of the viewer processes.
 // Targets: p99 < 250 ms at 5,000 viewers; ≤ 64 bytes per changed machine.
 // Run: node bench/fanout.ts [--viewers 100,1000,2500] [--shards 1,2] [--machines 100,1000] [--pushes 30]
-//      [--view default|raw] [--laggards 0] [--bytes-per-s N] [--hub-sockets coordinator|per-shard] [--deflate off|on|both]   (--quick: 20,100 viewers, 6 pushes)
+//      [--view default|raw] [--laggards 0] [--bytes-per-s N] [--deflate off|on|both]   (--quick: 20,100 viewers, 6 pushes)
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
@@ -44,10 +44,6 @@ const laggardPercent = numberFlag(args, 'laggards', 0, 0);
 /** VIEWER_BYTES_PER_S for the relay; unset: wrangler.toml's default. 0 = one frame per push. */
 const bytesPerS = args.flags['bytes-per-s'] === undefined ? undefined : String(numberFlag(args, 'bytes-per-s', 0, 0));
 const viewMode = String(args.flags.view ?? 'default');
-/** The hub's side with RELAY_SHARDS > 1: one socket to the coordinator (which makes one RPC per shard per
- *  frame), or one socket per shard (`/ingest?shard=i`, no coordinator hop). */
-const hubSockets = String(args.flags['hub-sockets'] ?? 'coordinator');
-if (hubSockets !== 'coordinator' && hubSockets !== 'per-shard') throw new Error(`--hub-sockets must be coordinator or per-shard (got ${hubSockets})`);
 if (viewMode !== 'default' && viewMode !== 'raw') throw new Error(`--view must be default or raw (got ${viewMode})`);
 /** The public view the bench serves: the defaults (all machines, card metrics, whole percentages). */
 const BENCH_VIEW: PublicViewEntry = { view: parsePublicView({ slug: 'default', title: 'Fan-out bench', machines: 'all' }), source: 'file', secret: null };
@@ -119,7 +115,8 @@ interface StepResult {
   laggards: LaggardCounts | null;
   relayPaused: number;
   relayClosedSlow: number;
-  shardFailures: number;
+  /** Hub shard sockets that dropped during the window (each reconnects and resends its snapshot). */
+  hubSocketDrops: number;
   shards: number;
   deflate: boolean;
   viewers: number;
@@ -150,16 +147,16 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
       ...(bytesPerS === undefined ? {} : { VIEWER_BYTES_PER_S: bytesPerS }),
     }, startTimeoutMs: 120_000 });
   const source = new MemoryFleetSource();
-  const forwarders: EdgeForwarder[] = [];
+  let forwarder: EdgeForwarder | undefined;
   let updater: NodeJS.Timeout | undefined;
   const children: IpcChild[] = [];
   const results: StepResult[] = [];
   try {
     let fleet = initialFleet(machines, Date.now());
     for (const m of fleet) source.set(m);
-    const sockets = hubSockets === 'per-shard' && shards > 1 ? shards : 1;
-    for (let i = 0; i < sockets; i++) forwarders.push(createEdgeForwarder({
-      url: sockets > 1 ? `${dev.ingestUrl}?shard=${i}` : dev.ingestUrl,
+    // The hub's forwarder learns the shard count from the Worker and holds one socket per shard.
+    forwarder = createEdgeForwarder({
+      url: `${dev.ingestUrl}?view=default`,
       apiKey: dev.hubToken,
       pushIntervalMs: 1000,
       // The default view's projection, as the hub's edge-views feeds each view's forwarder.
@@ -167,9 +164,10 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
       log,
       // The relay serves the view "default" at /ws; its hub socket starts with the view's config frame.
       configFrame: () => JSON.stringify(viewMode === 'default' ? viewConfigFrame(BENCH_VIEW) : viewConfig('default')),
-    }));
-    const forwarder = forwarders[0];
-    for (const f of forwarders) f.start();
+    });
+    forwarder.start();
+    const hubSide = forwarder;
+    await waitUntil('a hub socket per shard', () => hubSide.stats().shardsConnected === shards, 60_000, 250);
     await waitUntil(
       'every relay to hold the fleet',
       async () => {
@@ -226,7 +224,6 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
       // the pushes of the window are exactly those with windowStart ≤ ts ≤ windowEnd.
       const windowStart = Date.now();
       const hub0 = forwarder.stats();
-      const each0 = forwarders.map((f) => f.stats());
       let peakRss = dev.workerdRssBytes();
       for (let t = 0; t < pushes * 2; t++) {
         await sleep(500);
@@ -235,7 +232,6 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
         if (available < MIN_AVAILABLE_BYTES) throw new Error(`available memory fell to ${(available / 1024 ** 3).toFixed(1)} GB (workerd RSS ${(peakRss / 1024 ** 2).toFixed(0)} MB): aborting the run`);
       }
       const hub1 = forwarder.stats();
-      const each1 = forwarders.map((f) => f.stats());
       const windowEnd = Date.now();
       const cpu1 = dev.workerdCpuSeconds();
       const viewerCpu1 = children.reduce((n, c) => n + (treeUsage(c.pid)?.cpuSeconds ?? 0), 0);
@@ -279,7 +275,9 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
       const frameFields = frames.reduce((n, f) => n + f[3], 0);
       const payload = ended.reduce((n, e) => n + e.payloadBytes, 0);
       const wire = ended.reduce((n, e) => n + e.wireBytes, 0);
-      const pushesInWindow = hub1.deltasSent - hub0.deltasSent;
+      // Every shard's socket gets the same frames: shard 0's count is the pushes.
+      const sentOn = (i: number) => (hub1.shardLinks[i]?.deltasSent ?? 0) - (hub0.shardLinks[i]?.deltasSent ?? 0);
+      const pushesInWindow = sentOn(0);
       const r: StepResult = {
         machines,
         kbPerViewerS: (lagCounts ? lagCounts.normalBytes / Math.max(1, lagCounts.normalViewers) : payload / Math.max(1, connected)) / windowS / 1000,
@@ -287,7 +285,7 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
         laggards: lagCounts,
         relayPaused: relayAfter.filter((s) => s.role === 'relay').reduce((n, s) => n + s.viewersPaused, 0),
         relayClosedSlow: relayAfter.filter((s) => s.role === 'relay').reduce((n, s) => n + s.viewersClosedSlow, 0),
-        shardFailures: relayAfter.reduce((n, s) => n + (s.shardFailures ?? 0), 0),
+        hubSocketDrops: hub1.disconnects - hub0.disconnects,
         shards,
         deflate,
         viewers: target,
@@ -295,10 +293,12 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
         openMs,
         pushes: pushesInWindow,
         latency: summarize(latencies),
-        // One socket per shard: shard i's viewers get the pushes of forwarder i (their own timers).
-        expected: forwarders.length > 1
-          ? forwarders.reduce((n, _, i) => n + (each1[i].deltasSent - each0[i].deltasSent) * (relayAfter.find((x) => x.name === `view:default:${i}`)?.viewers ?? 0), 0)
-          : (coalesced > 0 ? framesSent.size : pushesInWindow) * normalViewers,
+        // Shard i's viewers get what shard i's socket got (a shard that was cut off misses pushes).
+        expected: coalesced > 0
+          ? framesSent.size * normalViewers
+          : shards > 1 && hub1.shardLinks.some((_, i) => sentOn(i) !== pushesInWindow)
+            ? hub1.shardLinks.reduce((n, _, i) => n + sentOn(i) * (relayAfter.find((x) => x.name === `view:default:${i}`)?.viewers ?? 0), 0)
+            : pushesInWindow * normalViewers,
         framesPerPush: framesSent.size / Math.max(1, pushesInWindow),
         received,
         bytesPerMachine: frameUpdates > 0 ? frameBytes / frameUpdates : Number.NaN,
@@ -306,7 +306,7 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
         // Every viewer gets the same frames: socket bytes per viewer per changed machine.
         wireBytesPerMachine: frameUpdates > 0 && payload > 0 ? ((frameBytes / frameUpdates) * wire) / payload : Number.NaN,
         // Every hub socket together (per shard: the hub sends each push once per shard).
-        hubBytesPerMachine: forwarders.reduce((n, _, i) => n + each1[i].bytesSent - each0[i].bytesSent, 0) / Math.max(1, pushesInWindow * machines),
+        hubBytesPerMachine: (hub1.bytesSent - hub0.bytesSent) / Math.max(1, pushesInWindow * machines),
         workerdCpuS: cpu1 - cpu0,
         workerdCpuPercent: (100 * (cpu1 - cpu0)) / windowS,
         viewerCpuPercent: (100 * (viewerCpu1 - viewerCpu0)) / windowS,
@@ -325,7 +325,7 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
   } finally {
     clearInterval(updater);
     await Promise.all(children.map((c) => c.close({ cmd: 'close' })));
-    await Promise.all(forwarders.map((f) => f.close()));
+    await forwarder?.close();
     await dev.stop();
   }
   return results;
@@ -359,7 +359,7 @@ async function main(): Promise<void> {
     'workerd peak RSS MB': fmt(r.workerdPeakRssMb, 0),
     ...(laggardPercent > 0 ? { 'laggards paused/closed (of)': r.laggards ? `${r.laggards.lagged}/${r.laggards.closedSlow} (${r.laggards.laggards})` : '—' } : {}),
     'normal viewers paused/closed': r.laggards ? `${r.laggards.normalLagged}/${r.laggards.normalClosed}` : '—',
-    'shard failures': r.shardFailures,
+    'hub socket drops': r.hubSocketDrops,
   }));
   console.log('');
   console.table(table);
@@ -388,7 +388,7 @@ async function main(): Promise<void> {
 
   const body = [
     `wrangler dev (workerd) on 127.0.0.1; hub side: the hub's edge forwarder over ${machineCounts.join(' and ')} machines that all change every second, one push a second, ${viewMode === 'default' ? 'through the default public view (card metrics, whole percentages)' : 'the raw fleet (every metric, unrounded)'};`,
-    `Hub side with RELAY_SHARDS > 1: ${hubSockets === 'per-shard' ? 'one socket per shard (`/ingest?shard=i`, no coordinator)' : 'one socket to the coordinator, one RPC per shard per frame'}.`,
+    'Hub side with RELAY_SHARDS > 1: the forwarder learns the shard count from the Worker (X-Relay-Shards) and holds one socket per shard (`/ingest?view=default&shard=i`, no coordinator).',
     `VIEWER_BYTES_PER_S ${bytesPerS ?? 'as in wrangler.toml (7000)'}: pushes whose delta does not fit are merged into one later frame ("frames/push" < 1; deliveries then count the frames the relays sent, latency is push → receipt of the frame).`,
     `${pushes} pushes measured per step after the viewers connected. Viewers: ${deflateModes.map((d) => (d ? '`ws` clients offering permessage-deflate' : 'lean raw sockets in 2 processes (no permessage-deflate)')).join(', then ')}, acknowledging what they read like the dashboard${laggardPercent > 0 ? `; ${laggardPercent} % of them read at a tenth of the speed (deliveries and latency count the others)` : ''}.`,
     'push → receipt = receipt time at the viewer − the delta\'s ts (the forwarder\'s push time, same clock). "frame" bytes = delta text ÷ machines in it; "socket" = bytes read from the viewer sockets ÷ machines (WebSocket framing, and compression when negotiated).',
