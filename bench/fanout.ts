@@ -17,6 +17,7 @@
 // Run: node bench/fanout.ts [--viewers 100,1000,2500] [--shards 1,2] [--machines 100,1000] [--pushes 30]
 //      [--view default|raw] [--laggards 0] [--bytes-per-s N] [--deflate off|on|both]   (--quick: 20,100 viewers, 6 pushes)
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { createEdgeForwarder, type EdgeForwarder } from '../hub/edge/edge-forwarder.ts';
@@ -26,11 +27,12 @@ import { createViewProjector } from '../hub/views/view-projection.ts';
 import type { PublicViewEntry } from '../hub/views/view-registry.ts';
 import { liveValues, type MachineView } from '../proto/delta.ts';
 import { parsePublicView } from '../proto/public-view.ts';
-import type { LaggardCounts, OpenRawViewers } from './fanout-raw-viewers.ts';
+import type { LaggardCounts, OpenRawViewers, RawViewerDiagnostics } from './fanout-raw-viewers.ts';
 import { MemoryFleetSource, relayStats, viewConfig } from '../test/edge/edge-clients.ts';
 import { startWranglerDev, type WranglerDev } from '../test/edge/wrangler-dev.ts';
 import type { OpenViewers, ViewersEnded } from './fanout-viewers.ts';
 import { forkChild, type IpcChild } from './ipc-child.ts';
+
 import { seededRandom, syntheticMachine } from './synthetic-fleet.ts';
 import { treeUsage } from './process-usage.ts';
 import { commandLine, fmt, listFlag, markdownTable, numberFlag, parseBenchArgs, sleep, summarize, verdict, waitUntil, writeResultsSection, type LatencySummary } from './results.ts';
@@ -52,6 +54,14 @@ const deflateFlag = String(args.flags.deflate ?? 'off');
 const deflateModes: boolean[] = deflateFlag === 'both' ? [false, true] : deflateFlag === 'on' || deflateFlag === 'true' ? [true] : deflateFlag === 'off' ? [false] : [];
 if (deflateModes.length === 0) throw new Error(`--deflate must be on, off or both (got ${deflateFlag})`);
 const VIEWERS_PER_PROCESS = 1250;
+/** Where viewers and the hub connect: `direct` = the workerd that runs the Worker and its objects;
+ *  `proxy` = `wrangler dev`'s port, whose proxy workerd relays every frame once more (production has no
+ *  such hop). A list runs each in turn. */
+const viaModes = String(args.flags.via ?? 'direct').split(',');
+if (viaModes.some((v) => v !== 'direct' && v !== 'proxy')) throw new Error(`--via must be direct, proxy or both as a list (got ${String(args.flags.via)})`);
+/** Raw-socket viewer processes (each reads its share of the sockets on one event loop). */
+const viewerProcs = numberFlag(args, 'viewer-procs', 2, 2);
+
 const TARGET_P99_MS = 250;
 const TARGET_BYTES = 64;
 const TARGET_VIEWERS = 5000;
@@ -119,6 +129,11 @@ interface StepResult {
   hubSocketDrops: number;
   shards: number;
   deflate: boolean;
+  via: string;
+  /** Worst event-loop delay of a viewer process in the window (p99, max), ms. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  closeCauses: Record<string, number>;
   viewers: number;
   connected: number;
   openMs: number;
@@ -136,8 +151,8 @@ interface StepResult {
   windowS: number;
 }
 
-async function runConfig(machines: number, shards: number, deflate: boolean, log: pino.Logger): Promise<StepResult[]> {
-  console.log(`\n=== ${machines} machines, RELAY_SHARDS=${shards}, ${deflate ? '`ws` viewers offering permessage-deflate' : 'raw-socket viewers'}: starting wrangler dev ...`);
+async function runConfig(machines: number, shards: number, deflate: boolean, via: string, log: pino.Logger): Promise<StepResult[]> {
+  console.log(`\n=== ${machines} machines, RELAY_SHARDS=${shards}, ${deflate ? '`ws` viewers offering permessage-deflate' : 'raw-socket viewers'}, via ${via}: starting wrangler dev ...`);
   const dev: WranglerDev = await startWranglerDev({ vars: {
       RELAY_SHARDS: String(shards),
       MAX_MACHINES: String(Math.max(10_000, machines)),
@@ -146,6 +161,9 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
       VIEWER_CONNECTS_PER_MINUTE: '1000000',
       ...(bytesPerS === undefined ? {} : { VIEWER_BYTES_PER_S: bytesPerS }),
     }, startTimeoutMs: 120_000 });
+  const base = via === 'direct' ? (await dev.appEntryUrl()).replace(/^http/, 'ws') : dev.url.replace(/^http/, 'ws');
+  const ingestUrl = `${base}/ingest`;
+  const viewerUrl = `${base}/ws`;
   const source = new MemoryFleetSource();
   let forwarder: EdgeForwarder | undefined;
   let updater: NodeJS.Timeout | undefined;
@@ -156,7 +174,7 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
     for (const m of fleet) source.set(m);
     // The hub's forwarder learns the shard count from the Worker and holds one socket per shard.
     forwarder = createEdgeForwarder({
-      url: `${dev.ingestUrl}?view=default`,
+      url: `${ingestUrl}?view=default`,
       apiKey: dev.hubToken,
       pushIntervalMs: 1000,
       // The default view's projection, as the hub's edge-views feeds each view's forwarder.
@@ -186,7 +204,7 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
       for (const m of fleet) source.set(m);
     }, 1000);
 
-    const processes = deflate ? Math.min(4, Math.max(2, Math.ceil(Math.max(...viewerSteps) / VIEWERS_PER_PROCESS))) : 2;
+    const processes = deflate ? Math.min(4, Math.max(2, Math.ceil(Math.max(...viewerSteps) / VIEWERS_PER_PROCESS))) : viewerProcs;
     for (let i = 0; i < processes; i++) children.push(forkChild(deflate ? 'fanout-viewers.ts' : 'fanout-raw-viewers.ts'));
     let connected = 0;
     for (const target of viewerSteps) {
@@ -200,8 +218,8 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
             if (shares[i] === 0) return Promise.resolve({ open: 0, failed: 0, extensions: [] as string[] });
             const reply = c.next<{ open: number; failed: number; extensions: string[] }>('opened');
             const laggards = Math.round((shares[i] * laggardPercent) / 100);
-            if (deflate) c.send({ cmd: 'open', url: dev.viewerUrl, count: shares[i], concurrency: 100, deflate } satisfies OpenViewers);
-            else c.send({ cmd: 'open', url: dev.viewerUrl, count: shares[i], concurrency: 100, laggards } satisfies OpenRawViewers);
+            if (deflate) c.send({ cmd: 'open', url: viewerUrl, count: shares[i], concurrency: 100, deflate } satisfies OpenViewers);
+            else c.send({ cmd: 'open', url: viewerUrl, count: shares[i], concurrency: 100, laggards } satisfies OpenRawViewers);
             return reply;
           }),
         );
@@ -237,7 +255,7 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
       const viewerCpu1 = children.reduce((n, c) => n + (treeUsage(c.pid)?.cpuSeconds ?? 0), 0);
       const windowS = (Date.now() - windowStart) / 1000;
       await sleep(3000); // late receipts of the last pushes still count
-      const ended = await Promise.all(children.map((c) => (c.send({ cmd: 'end' }), c.next<ViewersEnded & { laggards?: LaggardCounts }>('ended'))));
+      const ended = await Promise.all(children.map((c) => (c.send({ cmd: 'end' }), c.next<ViewersEnded & { laggards?: LaggardCounts; diagnostics?: RawViewerDiagnostics }>('ended'))));
       const lagCounts = ended.every((e) => e.laggards !== undefined)
         ? ended.map((e) => e.laggards!).reduce((a, b) => ({
             laggards: a.laggards + b.laggards,
@@ -288,6 +306,13 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
         hubSocketDrops: hub1.disconnects - hub0.disconnects,
         shards,
         deflate,
+        via,
+        loopDelayP99Ms: Math.max(0, ...ended.map((e) => e.diagnostics?.loopDelayP99Ms ?? 0)),
+        loopDelayMaxMs: Math.max(0, ...ended.map((e) => e.diagnostics?.loopDelayMaxMs ?? 0)),
+        closeCauses: ended.reduce<Record<string, number>>((all, e) => {
+          for (const [k, n] of Object.entries(e.diagnostics?.closeCauses ?? {})) all[k] = (all[k] ?? 0) + n;
+          return all;
+        }, {}),
         viewers: target,
         connected: atRelays,
         openMs,
@@ -319,7 +344,9 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
           `relay paused ${r.relayPaused} / closed ${r.relayClosedSlow} viewers in all${lagCounts ? ` (normal viewers paused ${lagCounts.normalLagged}, closed ${lagCounts.normalClosed})` : ''}; ` +
           `push→receipt p50 ${fmt(r.latency.p50, 0)} ms, p99 ${fmt(r.latency.p99, 0)} ms, max ${fmt(r.latency.max, 0)} ms; ` +
           `${r.received}/${r.expected} deliveries (${fmt(r.framesPerPush, 2)} frames per push); ${fmt(r.bytesPerMachine, 1)} B per changed machine in frames (${fmt(r.wireBytesPerMachine, 1)} on the socket, ${fmt(r.hubBytesPerMachine, 1)} hub→relay); ` +
-          `workerd CPU ${fmt(r.workerdCpuPercent, 0)}%, viewer processes CPU ${fmt(r.viewerCpuPercent, 0)}%`,
+          `workerd CPU ${fmt(r.workerdCpuPercent, 0)}%, viewer processes CPU ${fmt(r.viewerCpuPercent, 0)}%; ` +
+          `viewer event loop delay p99 ${fmt(r.loopDelayP99Ms, 0)} ms, max ${fmt(r.loopDelayMaxMs, 0)} ms; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}` +
+          (Object.keys(r.closeCauses).length ? `; normal viewers closed: ${JSON.stringify(r.closeCauses)}` : ''),
       );
     }
   } finally {
@@ -335,12 +362,13 @@ async function main(): Promise<void> {
   console.log(`fan-out: ${machineCounts.join(", ")} machines changing every second, 1 push/s, ${pushes} pushes per step; viewers ${viewerSteps.join(' → ')}; RELAY_SHARDS ${shardConfigs.join(', ')}; permessage-deflate ${deflateModes.map((d) => (d ? 'on' : 'off')).join(', ')}${args.quick ? ' (quick)' : ''}`);
   const log = pino({ level: 'warn' });
   const results: StepResult[] = [];
-  for (const deflate of deflateModes) for (const machines of machineCounts) for (const shards of shardConfigs) results.push(...(await runConfig(machines, shards, deflate, log)));
+  for (const via of viaModes) for (const deflate of deflateModes) for (const machines of machineCounts) for (const shards of shardConfigs) results.push(...(await runConfig(machines, shards, deflate, via, log)));
 
   const table = results.map((r) => ({
     machines: r.machines,
     'RELAY_SHARDS': r.shards,
     deflate: r.deflate ? 'on' : 'off',
+    via: r.via,
     viewers: r.viewers,
     'at the relays': r.connected,
     pushes: r.pushes,
@@ -355,6 +383,7 @@ async function main(): Promise<void> {
     'fields/update': fmt(r.fieldsPerUpdate, 1),
     'workerd CPU % (s)': `${fmt(r.workerdCpuPercent, 0)} (${fmt(r.workerdCpuS, 1)})`,
     'viewer procs CPU %': fmt(r.viewerCpuPercent, 0),
+    'viewer loop delay p99/max ms': `${fmt(r.loopDelayP99Ms, 0)}/${fmt(r.loopDelayMaxMs, 0)}`,
     'KB/s per viewer': fmt(r.kbPerViewerS, 1),
     'workerd peak RSS MB': fmt(r.workerdPeakRssMb, 0),
     ...(laggardPercent > 0 ? { 'laggards paused/closed (of)': r.laggards ? `${r.laggards.lagged}/${r.laggards.closedSlow} (${r.laggards.laggards})` : '—' } : {}),
@@ -388,9 +417,10 @@ async function main(): Promise<void> {
 
   const body = [
     `wrangler dev (workerd) on 127.0.0.1; hub side: the hub's edge forwarder over ${machineCounts.join(' and ')} machines that all change every second, one push a second, ${viewMode === 'default' ? 'through the default public view (card metrics, whole percentages)' : 'the raw fleet (every metric, unrounded)'};`,
+    `Viewers and the hub connect ${viaModes.map((v) => (v === 'direct' ? "directly to the workerd that runs the Worker and its objects (\"via direct\": not through `wrangler dev`'s proxy workerd, a hop production does not have)" : "to `wrangler dev`'s port (\"via proxy\": its proxy workerd relays every frame once more)")).join('; then ')}.`,
     'Hub side with RELAY_SHARDS > 1: the forwarder learns the shard count from the Worker (X-Relay-Shards) and holds one socket per shard (`/ingest?view=default&shard=i`, no coordinator).',
     `VIEWER_BYTES_PER_S ${bytesPerS ?? 'as in wrangler.toml (7000)'}: pushes whose delta does not fit are merged into one later frame ("frames/push" < 1; deliveries then count the frames the relays sent, latency is push → receipt of the frame).`,
-    `${pushes} pushes measured per step after the viewers connected. Viewers: ${deflateModes.map((d) => (d ? '`ws` clients offering permessage-deflate' : 'lean raw sockets in 2 processes (no permessage-deflate)')).join(', then ')}, acknowledging what they read like the dashboard${laggardPercent > 0 ? `; ${laggardPercent} % of them read at a tenth of the speed (deliveries and latency count the others)` : ''}.`,
+    `${pushes} pushes measured per step after the viewers connected. Viewers: ${deflateModes.map((d) => (d ? '`ws` clients offering permessage-deflate' : `lean raw sockets in ${viewerProcs} processes (no permessage-deflate; the receipt time is taken when a socket read reaches the process, before parsing)`)).join(', then ')}, acknowledging what they read like the dashboard${laggardPercent > 0 ? `; ${laggardPercent} % of them read at a tenth of the speed (deliveries and latency count the others)` : ''}.`,
     'push → receipt = receipt time at the viewer − the delta\'s ts (the forwarder\'s push time, same clock). "frame" bytes = delta text ÷ machines in it; "socket" = bytes read from the viewer sockets ÷ machines (WebSocket framing, and compression when negotiated).',
     '',
     markdownTable(table),
