@@ -151,6 +151,15 @@ interface StepResult {
   windowS: number;
 }
 
+/** The wrangler dev instances running: ended on SIGTERM/SIGINT too (a time limit on the run), else
+ *  their process group (detached, so stop() can end it whole) would outlive the bench. */
+const running = new Set<WranglerDev>();
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    void Promise.all([...running].map((d) => d.stop('SIGKILL'))).finally(() => process.exit(130));
+  });
+}
+
 async function runConfig(machines: number, shards: number, deflate: boolean, via: string, log: pino.Logger): Promise<StepResult[]> {
   console.log(`\n=== ${machines} machines, RELAY_SHARDS=${shards}, ${deflate ? '`ws` viewers offering permessage-deflate' : 'raw-socket viewers'}, via ${via}: starting wrangler dev ...`);
   const dev: WranglerDev = await startWranglerDev({ vars: {
@@ -161,6 +170,7 @@ async function runConfig(machines: number, shards: number, deflate: boolean, via
       VIEWER_CONNECTS_PER_MINUTE: '1000000',
       ...(bytesPerS === undefined ? {} : { VIEWER_BYTES_PER_S: bytesPerS }),
     }, startTimeoutMs: 120_000 });
+  running.add(dev);
   const base = via === 'direct' ? (await dev.appEntryUrl()).replace(/^http/, 'ws') : dev.url.replace(/^http/, 'ws');
   const ingestUrl = `${base}/ingest`;
   const viewerUrl = `${base}/ws`;
@@ -354,6 +364,7 @@ async function runConfig(machines: number, shards: number, deflate: boolean, via
     await Promise.all(children.map((c) => c.close({ cmd: 'close' })));
     await forwarder?.close();
     await dev.stop();
+    running.delete(dev);
   }
   return results;
 }
