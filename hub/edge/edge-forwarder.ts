@@ -120,7 +120,8 @@ function asksForResync(text: string): boolean {
 /** One shard's socket and its reconnect state. */
 interface ShardLink {
   readonly shard: number;
-  readonly url: string;
+  /** Shard 0's is the view's plain ingest URL while the relay does not announce its shards. */
+  url: string;
   socket: WebSocket | undefined;
   /** The socket holds the shared snapshot: pushes go to it. */
   inStep: boolean;
@@ -327,6 +328,20 @@ export function createEdgeForwarder(options: EdgeForwarderOptions): EdgeForwarde
     });
     ws.on('open', () => {
       if (link.socket !== ws) return;
+      // A Worker that does not announce its shard count (older than X-Relay-Shards) gets one socket
+      // without `&shard`, which it routes to its coordinator when it has shards, so no shard starves;
+      // once it announces a count, shard 0 goes back to `&shard=0`.
+      const plain = link.url === options.url;
+      if (link.shard === 0 && (announced === null) !== plain) {
+        log.warn({ url: options.url, announced }, announced === null
+          ? 'edge relay did not announce its shard count (X-Relay-Shards): one socket without &shard'
+          : 'edge relay announces its shard count now: one socket per shard');
+        link.url = announced === null ? options.url : shardIngestUrl(options.url, 0);
+        link.socket = undefined;
+        ws.close(1000, 'reconnecting to the right relay endpoint');
+        connect(link);
+        return;
+      }
       link.stats.connected = true;
       link.stats.connects++;
       link.stats.lastError = null;

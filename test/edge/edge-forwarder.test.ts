@@ -15,15 +15,19 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** A fake relay: records frames and the Authorization header of each connection. */
-function fakeRelay(port: number) {
+/** A fake relay: records frames, the Authorization header and the URL of each connection. It announces
+ *  one shard as the Worker does (X-Relay-Shards), unless `announce` is null (a Worker older than that). */
+function fakeRelay(port: number, announce: string | null = '1') {
   const wss = new WebSocketServer({ host: '127.0.0.1', port });
   const frames: FleetFrame[] = [];
   const auth: (string | undefined)[] = [];
+  const urls: string[] = [];
   const sockets: WebSocket[] = [];
   const fleet = new FleetMirror();
+  if (announce !== null) wss.on('headers', (headers) => headers.push(`X-Relay-Shards: ${announce}`));
   wss.on('connection', (ws, req) => {
     auth.push(req.headers.authorization);
+    urls.push(req.url ?? '');
     sockets.push(ws);
     ws.on('message', (d) => {
       const text = d.toString();
@@ -35,7 +39,7 @@ function fakeRelay(port: number) {
     for (const s of wss.clients) s.terminate();
     await new Promise<void>((r) => wss.close(() => r()));
   };
-  return { wss, frames, auth, sockets, fleet, close };
+  return { wss, frames, auth, urls, sockets, fleet, close };
 }
 
 function start(port: number, source: MemoryFleetSource, pushIntervalMs = 100): EdgeForwarder {
@@ -168,4 +172,23 @@ it('opens one socket per shard the relay announces, shares every delta, and resy
   await waitFor('extra shards closed', () => wss.clients.size === 1, 5_000);
   await new Promise((r) => setTimeout(r, 400));
   expect(wss.clients.size).toBe(1);
+});
+
+it('uses one socket without &shard when the relay does not announce its shard count, and goes back once it does', async () => {
+  const port = await freePort();
+  let relay = fakeRelay(port, null);
+  const source = new MemoryFleetSource();
+  source.set(machine('a', { cpu_percent: 1 }));
+  const f = start(port, source);
+  await waitFor('a snapshot on the plain URL', () => relay.frames.length === 1);
+  // The first try names shard 0; a relay that says nothing gets the plain URL (an older Worker routes it
+  // to its coordinator, which reaches every shard).
+  expect(relay.urls).toEqual(['/ingest?shard=0', '/ingest']);
+  expect(f.stats()).toMatchObject({ shards: 1, connected: true, connects: 1 });
+  await relay.close();
+  relay = fakeRelay(port, '1');
+  cleanups.push(relay.close);
+  await waitFor('back on shard 0 with a snapshot', () => relay.frames.length === 1 && relay.urls.includes('/ingest?shard=0'), 5_000);
+  expect(relay.urls.at(-1)).toBe('/ingest?shard=0');
+  expect(relay.wss.clients.size).toBe(1);
 });
