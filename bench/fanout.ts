@@ -15,7 +15,7 @@
 // workerd processes and of the viewer processes.
 // Targets: p99 < 250 ms at 5,000 viewers; ≤ 64 bytes per changed machine.
 // Run: node bench/fanout.ts [--viewers 100,1000,2500] [--shards 1,2] [--machines 100,1000] [--pushes 30]
-//      [--view default|raw] [--laggards 0] [--bytes-per-s N] [--deflate off|on|both]   (--quick: 20,100 viewers, 6 pushes)
+//      [--view default|raw] [--laggards 0] [--bytes-per-s N] [--deflate off|on|both] [--via direct|proxy] [--viewer-procs 2]   (--quick: 20,100 viewers, 6 pushes)
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
