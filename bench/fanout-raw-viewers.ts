@@ -11,6 +11,7 @@
 //   ← {cmd:'begin'} / {cmd:'end'} → {type:'ended', ...ViewersEnded, laggards: {...}} / {cmd:'close'}
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { LAG_FRAME, VIEWER_ACK_CHARS, VIEWER_ACK_FRAMES } from '../proto/viewer-ack.ts';
 import type { ViewersEnded } from './fanout-viewers.ts';
 
@@ -34,6 +35,16 @@ export interface LaggardCounts {
   /** Bytes every normal viewer received in the window (for KB/s per viewer). */
   normalBytes: number;
   normalViewers: number;
+}
+
+/** What the process itself adds to push → receipt: its event loop's delay in the window (a saturated
+ *  viewer process reads late and inflates the figure), and why normal viewers closed. */
+export interface RawViewerDiagnostics {
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  /** Normal viewers closed, by cause: `code <n>` (the relay's close frame), `eof` (the peer ended the
+   *  TCP connection without one), `error <message>`; with when it happened (before/in the window). */
+  closeCauses: Record<string, number>;
 }
 
 const DELTA_PREFIX = Buffer.from('{"t":"d"');
@@ -66,6 +77,9 @@ interface RawViewer {
   readStartMs: number;
   readBytes: number;
   resumeTimer: NodeJS.Timeout | null;
+  /** When the socket data being parsed was handed to the process (the receipt time). */
+  dataAtMs: number;
+  cause: string | null;
 }
 
 const viewers: RawViewer[] = [];
@@ -78,6 +92,9 @@ let errors = 0;
 let closed = 0;
 /** Bytes per second the first normal viewer receives (rolling), which laggards read a tenth of. */
 let pace: { atMs: number; bytes: number; rate: number } = { atMs: Date.now(), bytes: 0, rate: 0 };
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
+const closeCauses: Record<string, number> = {};
 const send = (msg: unknown) => process.send!(msg);
 
 function maskedText(text: string): Buffer {
@@ -87,7 +104,7 @@ function maskedText(text: string): Buffer {
 }
 
 function endMessage(v: RawViewer): void {
-  const now = Date.now();
+  const now = v.dataAtMs;
   v.frames++;
   v.bytes += v.messageBytes;
   if (!v.laggard && v === pacer) {
@@ -131,6 +148,8 @@ let pacer: RawViewer | null = null;
 
 /** Feeds socket bytes through the frame parser. */
 function onData(v: RawViewer, data: Buffer): void {
+  // The receipt time is taken once per socket read, before any parsing: as early as the process can.
+  v.dataAtMs = Date.now();
   if (recording) wireBytes += data.length;
   let chunk = data;
   let at = 0;
@@ -212,7 +231,13 @@ function openOne(url: string, laggard: boolean, inspector: boolean): Promise<boo
     const v: RawViewer = {
       socket, laggard, inspector, header: Buffer.alloc(0), remaining: 0, opcode: 0, fin: true, head: [], headLength: 0, messageBytes: 0,
       whole: inspector ? [] : null, frames: 0, bytes: 0, framesAtAck: 0, bytesAtAck: 0, lastTs: 0, lagged: false, closeCode: null,
-      windowBytes: 0, readStartMs: 0, readBytes: 0, resumeTimer: null,
+      windowBytes: 0, readStartMs: 0, readBytes: 0, resumeTimer: null, dataAtMs: 0, cause: null,
+    };
+    const noteClose = (cause: string) => {
+      if (v.cause !== null || !settled || laggard) return;
+      v.cause = cause;
+      const key = `${cause} (${recording ? 'in the window' : 'before the window'})`;
+      closeCauses[key] = (closeCauses[key] ?? 0) + 1;
     };
     const done = (ok: boolean) => {
       if (settled) return;
@@ -250,12 +275,15 @@ function openOne(url: string, laggard: boolean, inspector: boolean): Promise<boo
       onData(v, chunk);
       if (laggard) throttle(v, chunk.length);
     });
-    socket.on('error', () => {
+    socket.on('error', (err) => {
       errors++;
+      noteClose(`error ${err.message.slice(0, 60)}`);
       done(false);
     });
+    socket.on('end', () => noteClose(v.closeCode !== null ? `code ${v.closeCode}` : 'eof'));
     socket.on('close', () => {
       if (settled) closed++;
+      noteClose(v.closeCode !== null ? `code ${v.closeCode}` : 'closed');
       done(false);
     });
     socket.setTimeout(30_000, () => {
@@ -293,6 +321,7 @@ process.on('message', (msg: OpenRawViewers | { cmd: 'begin' | 'end' | 'close' })
     payloadBytes = 0;
     wireBytes = 0;
     for (const v of viewers) v.windowBytes = 0;
+    loopDelay.reset();
     recording = true;
     send({ type: 'begun' });
   } else if (msg.cmd === 'end') {
@@ -309,7 +338,8 @@ process.on('message', (msg: OpenRawViewers | { cmd: 'begin' | 'end' | 'close' })
       normalViewers: normal.length,
     };
     const openCount = viewers.filter((v) => !v.socket.destroyed && v.closeCode === null).length;
-    send({ type: 'ended', byTs: [...byTs], frames, payloadBytes, wireBytes, open: openCount, closed, errors, laggards } satisfies ViewersEnded & { laggards: LaggardCounts });
+    const diagnostics: RawViewerDiagnostics = { loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6, closeCauses };
+    send({ type: 'ended', byTs: [...byTs], frames, payloadBytes, wireBytes, open: openCount, closed, errors, laggards, diagnostics } satisfies ViewersEnded & { laggards: LaggardCounts; diagnostics: RawViewerDiagnostics });
   } else if (msg.cmd === 'close') {
     for (const v of viewers) v.socket.destroy();
     process.send!({ type: 'closed' }, () => process.exit(0));

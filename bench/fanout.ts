@@ -15,8 +15,9 @@
 // workerd processes and of the viewer processes.
 // Targets: p99 < 250 ms at 5,000 viewers; ≤ 64 bytes per changed machine.
 // Run: node bench/fanout.ts [--viewers 100,1000,2500] [--shards 1,2] [--machines 100,1000] [--pushes 30]
-//      [--view default|raw] [--laggards 0] [--bytes-per-s N] [--hub-sockets coordinator|per-shard] [--deflate off|on|both]   (--quick: 20,100 viewers, 6 pushes)
+//      [--view default|raw] [--laggards 0] [--bytes-per-s N] [--deflate off|on|both] [--via direct|proxy] [--viewer-procs 2]   (--quick: 20,100 viewers, 6 pushes)
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { createEdgeForwarder, type EdgeForwarder } from '../hub/edge/edge-forwarder.ts';
@@ -26,11 +27,12 @@ import { createViewProjector } from '../hub/views/view-projection.ts';
 import type { PublicViewEntry } from '../hub/views/view-registry.ts';
 import { liveValues, type MachineView } from '../proto/delta.ts';
 import { parsePublicView } from '../proto/public-view.ts';
-import type { LaggardCounts, OpenRawViewers } from './fanout-raw-viewers.ts';
+import type { LaggardCounts, OpenRawViewers, RawViewerDiagnostics } from './fanout-raw-viewers.ts';
 import { MemoryFleetSource, relayStats, viewConfig } from '../test/edge/edge-clients.ts';
 import { startWranglerDev, type WranglerDev } from '../test/edge/wrangler-dev.ts';
 import type { OpenViewers, ViewersEnded } from './fanout-viewers.ts';
 import { forkChild, type IpcChild } from './ipc-child.ts';
+
 import { seededRandom, syntheticMachine } from './synthetic-fleet.ts';
 import { treeUsage } from './process-usage.ts';
 import { commandLine, fmt, listFlag, markdownTable, numberFlag, parseBenchArgs, sleep, summarize, verdict, waitUntil, writeResultsSection, type LatencySummary } from './results.ts';
@@ -44,10 +46,6 @@ const laggardPercent = numberFlag(args, 'laggards', 0, 0);
 /** VIEWER_BYTES_PER_S for the relay; unset: wrangler.toml's default. 0 = one frame per push. */
 const bytesPerS = args.flags['bytes-per-s'] === undefined ? undefined : String(numberFlag(args, 'bytes-per-s', 0, 0));
 const viewMode = String(args.flags.view ?? 'default');
-/** The hub's side with RELAY_SHARDS > 1: one socket to the coordinator (which makes one RPC per shard per
- *  frame), or one socket per shard (`/ingest?shard=i`, no coordinator hop). */
-const hubSockets = String(args.flags['hub-sockets'] ?? 'coordinator');
-if (hubSockets !== 'coordinator' && hubSockets !== 'per-shard') throw new Error(`--hub-sockets must be coordinator or per-shard (got ${hubSockets})`);
 if (viewMode !== 'default' && viewMode !== 'raw') throw new Error(`--view must be default or raw (got ${viewMode})`);
 /** The public view the bench serves: the defaults (all machines, card metrics, whole percentages). */
 const BENCH_VIEW: PublicViewEntry = { view: parsePublicView({ slug: 'default', title: 'Fan-out bench', machines: 'all' }), source: 'file', secret: null };
@@ -56,6 +54,14 @@ const deflateFlag = String(args.flags.deflate ?? 'off');
 const deflateModes: boolean[] = deflateFlag === 'both' ? [false, true] : deflateFlag === 'on' || deflateFlag === 'true' ? [true] : deflateFlag === 'off' ? [false] : [];
 if (deflateModes.length === 0) throw new Error(`--deflate must be on, off or both (got ${deflateFlag})`);
 const VIEWERS_PER_PROCESS = 1250;
+/** Where viewers and the hub connect: `direct` = the workerd that runs the Worker and its objects;
+ *  `proxy` = `wrangler dev`'s port, whose proxy workerd relays every frame once more (production has no
+ *  such hop). A list runs each in turn. */
+const viaModes = String(args.flags.via ?? 'direct').split(',');
+if (viaModes.some((v) => v !== 'direct' && v !== 'proxy')) throw new Error(`--via must be direct, proxy or both as a list (got ${String(args.flags.via)})`);
+/** Raw-socket viewer processes (each reads its share of the sockets on one event loop). */
+const viewerProcs = numberFlag(args, 'viewer-procs', 2, 2);
+
 const TARGET_P99_MS = 250;
 const TARGET_BYTES = 64;
 const TARGET_VIEWERS = 5000;
@@ -119,9 +125,15 @@ interface StepResult {
   laggards: LaggardCounts | null;
   relayPaused: number;
   relayClosedSlow: number;
-  shardFailures: number;
+  /** Hub shard sockets that dropped during the window (each reconnects and resends its snapshot). */
+  hubSocketDrops: number;
   shards: number;
   deflate: boolean;
+  via: string;
+  /** Worst event-loop delay of a viewer process in the window (p99, max), ms. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  closeCauses: Record<string, number>;
   viewers: number;
   connected: number;
   openMs: number;
@@ -139,8 +151,17 @@ interface StepResult {
   windowS: number;
 }
 
-async function runConfig(machines: number, shards: number, deflate: boolean, log: pino.Logger): Promise<StepResult[]> {
-  console.log(`\n=== ${machines} machines, RELAY_SHARDS=${shards}, ${deflate ? '`ws` viewers offering permessage-deflate' : 'raw-socket viewers'}: starting wrangler dev ...`);
+/** The wrangler dev instances running: ended on SIGTERM/SIGINT too (a time limit on the run), else
+ *  their process group (detached, so stop() can end it whole) would outlive the bench. */
+const running = new Set<WranglerDev>();
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    void Promise.all([...running].map((d) => d.stop('SIGKILL'))).finally(() => process.exit(130));
+  });
+}
+
+async function runConfig(machines: number, shards: number, deflate: boolean, via: string, log: pino.Logger): Promise<StepResult[]> {
+  console.log(`\n=== ${machines} machines, RELAY_SHARDS=${shards}, ${deflate ? '`ws` viewers offering permessage-deflate' : 'raw-socket viewers'}, via ${via}: starting wrangler dev ...`);
   const dev: WranglerDev = await startWranglerDev({ vars: {
       RELAY_SHARDS: String(shards),
       MAX_MACHINES: String(Math.max(10_000, machines)),
@@ -149,17 +170,21 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
       VIEWER_CONNECTS_PER_MINUTE: '1000000',
       ...(bytesPerS === undefined ? {} : { VIEWER_BYTES_PER_S: bytesPerS }),
     }, startTimeoutMs: 120_000 });
+  running.add(dev);
+  const base = via === 'direct' ? (await dev.appEntryUrl()).replace(/^http/, 'ws') : dev.url.replace(/^http/, 'ws');
+  const ingestUrl = `${base}/ingest`;
+  const viewerUrl = `${base}/ws`;
   const source = new MemoryFleetSource();
-  const forwarders: EdgeForwarder[] = [];
+  let forwarder: EdgeForwarder | undefined;
   let updater: NodeJS.Timeout | undefined;
   const children: IpcChild[] = [];
   const results: StepResult[] = [];
   try {
     let fleet = initialFleet(machines, Date.now());
     for (const m of fleet) source.set(m);
-    const sockets = hubSockets === 'per-shard' && shards > 1 ? shards : 1;
-    for (let i = 0; i < sockets; i++) forwarders.push(createEdgeForwarder({
-      url: sockets > 1 ? `${dev.ingestUrl}?shard=${i}` : dev.ingestUrl,
+    // The hub's forwarder learns the shard count from the Worker and holds one socket per shard.
+    forwarder = createEdgeForwarder({
+      url: `${ingestUrl}?view=default`,
       apiKey: dev.hubToken,
       pushIntervalMs: 1000,
       // The default view's projection, as the hub's edge-views feeds each view's forwarder.
@@ -167,9 +192,10 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
       log,
       // The relay serves the view "default" at /ws; its hub socket starts with the view's config frame.
       configFrame: () => JSON.stringify(viewMode === 'default' ? viewConfigFrame(BENCH_VIEW) : viewConfig('default')),
-    }));
-    const forwarder = forwarders[0];
-    for (const f of forwarders) f.start();
+    });
+    forwarder.start();
+    const hubSide = forwarder;
+    await waitUntil('a hub socket per shard', () => hubSide.stats().shardsConnected === shards, 60_000, 250);
     await waitUntil(
       'every relay to hold the fleet',
       async () => {
@@ -188,7 +214,7 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
       for (const m of fleet) source.set(m);
     }, 1000);
 
-    const processes = deflate ? Math.min(4, Math.max(2, Math.ceil(Math.max(...viewerSteps) / VIEWERS_PER_PROCESS))) : 2;
+    const processes = deflate ? Math.min(4, Math.max(2, Math.ceil(Math.max(...viewerSteps) / VIEWERS_PER_PROCESS))) : viewerProcs;
     for (let i = 0; i < processes; i++) children.push(forkChild(deflate ? 'fanout-viewers.ts' : 'fanout-raw-viewers.ts'));
     let connected = 0;
     for (const target of viewerSteps) {
@@ -202,8 +228,8 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
             if (shares[i] === 0) return Promise.resolve({ open: 0, failed: 0, extensions: [] as string[] });
             const reply = c.next<{ open: number; failed: number; extensions: string[] }>('opened');
             const laggards = Math.round((shares[i] * laggardPercent) / 100);
-            if (deflate) c.send({ cmd: 'open', url: dev.viewerUrl, count: shares[i], concurrency: 100, deflate } satisfies OpenViewers);
-            else c.send({ cmd: 'open', url: dev.viewerUrl, count: shares[i], concurrency: 100, laggards } satisfies OpenRawViewers);
+            if (deflate) c.send({ cmd: 'open', url: viewerUrl, count: shares[i], concurrency: 100, deflate } satisfies OpenViewers);
+            else c.send({ cmd: 'open', url: viewerUrl, count: shares[i], concurrency: 100, laggards } satisfies OpenRawViewers);
             return reply;
           }),
         );
@@ -226,7 +252,6 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
       // the pushes of the window are exactly those with windowStart ≤ ts ≤ windowEnd.
       const windowStart = Date.now();
       const hub0 = forwarder.stats();
-      const each0 = forwarders.map((f) => f.stats());
       let peakRss = dev.workerdRssBytes();
       for (let t = 0; t < pushes * 2; t++) {
         await sleep(500);
@@ -235,13 +260,12 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
         if (available < MIN_AVAILABLE_BYTES) throw new Error(`available memory fell to ${(available / 1024 ** 3).toFixed(1)} GB (workerd RSS ${(peakRss / 1024 ** 2).toFixed(0)} MB): aborting the run`);
       }
       const hub1 = forwarder.stats();
-      const each1 = forwarders.map((f) => f.stats());
       const windowEnd = Date.now();
       const cpu1 = dev.workerdCpuSeconds();
       const viewerCpu1 = children.reduce((n, c) => n + (treeUsage(c.pid)?.cpuSeconds ?? 0), 0);
       const windowS = (Date.now() - windowStart) / 1000;
       await sleep(3000); // late receipts of the last pushes still count
-      const ended = await Promise.all(children.map((c) => (c.send({ cmd: 'end' }), c.next<ViewersEnded & { laggards?: LaggardCounts }>('ended'))));
+      const ended = await Promise.all(children.map((c) => (c.send({ cmd: 'end' }), c.next<ViewersEnded & { laggards?: LaggardCounts; diagnostics?: RawViewerDiagnostics }>('ended'))));
       const lagCounts = ended.every((e) => e.laggards !== undefined)
         ? ended.map((e) => e.laggards!).reduce((a, b) => ({
             laggards: a.laggards + b.laggards,
@@ -279,7 +303,9 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
       const frameFields = frames.reduce((n, f) => n + f[3], 0);
       const payload = ended.reduce((n, e) => n + e.payloadBytes, 0);
       const wire = ended.reduce((n, e) => n + e.wireBytes, 0);
-      const pushesInWindow = hub1.deltasSent - hub0.deltasSent;
+      // Every shard's socket gets the same frames: shard 0's count is the pushes.
+      const sentOn = (i: number) => (hub1.shardLinks[i]?.deltasSent ?? 0) - (hub0.shardLinks[i]?.deltasSent ?? 0);
+      const pushesInWindow = sentOn(0);
       const r: StepResult = {
         machines,
         kbPerViewerS: (lagCounts ? lagCounts.normalBytes / Math.max(1, lagCounts.normalViewers) : payload / Math.max(1, connected)) / windowS / 1000,
@@ -287,18 +313,27 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
         laggards: lagCounts,
         relayPaused: relayAfter.filter((s) => s.role === 'relay').reduce((n, s) => n + s.viewersPaused, 0),
         relayClosedSlow: relayAfter.filter((s) => s.role === 'relay').reduce((n, s) => n + s.viewersClosedSlow, 0),
-        shardFailures: relayAfter.reduce((n, s) => n + (s.shardFailures ?? 0), 0),
+        hubSocketDrops: hub1.disconnects - hub0.disconnects,
         shards,
         deflate,
+        via,
+        loopDelayP99Ms: Math.max(0, ...ended.map((e) => e.diagnostics?.loopDelayP99Ms ?? 0)),
+        loopDelayMaxMs: Math.max(0, ...ended.map((e) => e.diagnostics?.loopDelayMaxMs ?? 0)),
+        closeCauses: ended.reduce<Record<string, number>>((all, e) => {
+          for (const [k, n] of Object.entries(e.diagnostics?.closeCauses ?? {})) all[k] = (all[k] ?? 0) + n;
+          return all;
+        }, {}),
         viewers: target,
         connected: atRelays,
         openMs,
         pushes: pushesInWindow,
         latency: summarize(latencies),
-        // One socket per shard: shard i's viewers get the pushes of forwarder i (their own timers).
-        expected: forwarders.length > 1
-          ? forwarders.reduce((n, _, i) => n + (each1[i].deltasSent - each0[i].deltasSent) * (relayAfter.find((x) => x.name === `view:default:${i}`)?.viewers ?? 0), 0)
-          : (coalesced > 0 ? framesSent.size : pushesInWindow) * normalViewers,
+        // Shard i's viewers get what shard i's socket got (a shard that was cut off misses pushes).
+        expected: coalesced > 0
+          ? framesSent.size * normalViewers
+          : shards > 1 && hub1.shardLinks.some((_, i) => sentOn(i) !== pushesInWindow)
+            ? hub1.shardLinks.reduce((n, _, i) => n + sentOn(i) * (relayAfter.find((x) => x.name === `view:default:${i}`)?.viewers ?? 0), 0)
+            : pushesInWindow * normalViewers,
         framesPerPush: framesSent.size / Math.max(1, pushesInWindow),
         received,
         bytesPerMachine: frameUpdates > 0 ? frameBytes / frameUpdates : Number.NaN,
@@ -306,7 +341,7 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
         // Every viewer gets the same frames: socket bytes per viewer per changed machine.
         wireBytesPerMachine: frameUpdates > 0 && payload > 0 ? ((frameBytes / frameUpdates) * wire) / payload : Number.NaN,
         // Every hub socket together (per shard: the hub sends each push once per shard).
-        hubBytesPerMachine: forwarders.reduce((n, _, i) => n + each1[i].bytesSent - each0[i].bytesSent, 0) / Math.max(1, pushesInWindow * machines),
+        hubBytesPerMachine: (hub1.bytesSent - hub0.bytesSent) / Math.max(1, pushesInWindow * machines),
         workerdCpuS: cpu1 - cpu0,
         workerdCpuPercent: (100 * (cpu1 - cpu0)) / windowS,
         viewerCpuPercent: (100 * (viewerCpu1 - viewerCpu0)) / windowS,
@@ -319,14 +354,17 @@ async function runConfig(machines: number, shards: number, deflate: boolean, log
           `relay paused ${r.relayPaused} / closed ${r.relayClosedSlow} viewers in all${lagCounts ? ` (normal viewers paused ${lagCounts.normalLagged}, closed ${lagCounts.normalClosed})` : ''}; ` +
           `push→receipt p50 ${fmt(r.latency.p50, 0)} ms, p99 ${fmt(r.latency.p99, 0)} ms, max ${fmt(r.latency.max, 0)} ms; ` +
           `${r.received}/${r.expected} deliveries (${fmt(r.framesPerPush, 2)} frames per push); ${fmt(r.bytesPerMachine, 1)} B per changed machine in frames (${fmt(r.wireBytesPerMachine, 1)} on the socket, ${fmt(r.hubBytesPerMachine, 1)} hub→relay); ` +
-          `workerd CPU ${fmt(r.workerdCpuPercent, 0)}%, viewer processes CPU ${fmt(r.viewerCpuPercent, 0)}%`,
+          `workerd CPU ${fmt(r.workerdCpuPercent, 0)}%, viewer processes CPU ${fmt(r.viewerCpuPercent, 0)}%; ` +
+          `viewer event loop delay p99 ${fmt(r.loopDelayP99Ms, 0)} ms, max ${fmt(r.loopDelayMaxMs, 0)} ms; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}` +
+          (Object.keys(r.closeCauses).length ? `; normal viewers closed: ${JSON.stringify(r.closeCauses)}` : ''),
       );
     }
   } finally {
     clearInterval(updater);
     await Promise.all(children.map((c) => c.close({ cmd: 'close' })));
-    await Promise.all(forwarders.map((f) => f.close()));
+    await forwarder?.close();
     await dev.stop();
+    running.delete(dev);
   }
   return results;
 }
@@ -335,12 +373,13 @@ async function main(): Promise<void> {
   console.log(`fan-out: ${machineCounts.join(", ")} machines changing every second, 1 push/s, ${pushes} pushes per step; viewers ${viewerSteps.join(' → ')}; RELAY_SHARDS ${shardConfigs.join(', ')}; permessage-deflate ${deflateModes.map((d) => (d ? 'on' : 'off')).join(', ')}${args.quick ? ' (quick)' : ''}`);
   const log = pino({ level: 'warn' });
   const results: StepResult[] = [];
-  for (const deflate of deflateModes) for (const machines of machineCounts) for (const shards of shardConfigs) results.push(...(await runConfig(machines, shards, deflate, log)));
+  for (const via of viaModes) for (const deflate of deflateModes) for (const machines of machineCounts) for (const shards of shardConfigs) results.push(...(await runConfig(machines, shards, deflate, via, log)));
 
   const table = results.map((r) => ({
     machines: r.machines,
     'RELAY_SHARDS': r.shards,
     deflate: r.deflate ? 'on' : 'off',
+    via: r.via,
     viewers: r.viewers,
     'at the relays': r.connected,
     pushes: r.pushes,
@@ -355,11 +394,12 @@ async function main(): Promise<void> {
     'fields/update': fmt(r.fieldsPerUpdate, 1),
     'workerd CPU % (s)': `${fmt(r.workerdCpuPercent, 0)} (${fmt(r.workerdCpuS, 1)})`,
     'viewer procs CPU %': fmt(r.viewerCpuPercent, 0),
+    'viewer loop delay p99/max ms': `${fmt(r.loopDelayP99Ms, 0)}/${fmt(r.loopDelayMaxMs, 0)}`,
     'KB/s per viewer': fmt(r.kbPerViewerS, 1),
     'workerd peak RSS MB': fmt(r.workerdPeakRssMb, 0),
     ...(laggardPercent > 0 ? { 'laggards paused/closed (of)': r.laggards ? `${r.laggards.lagged}/${r.laggards.closedSlow} (${r.laggards.laggards})` : '—' } : {}),
     'normal viewers paused/closed': r.laggards ? `${r.laggards.normalLagged}/${r.laggards.normalClosed}` : '—',
-    'shard failures': r.shardFailures,
+    'hub socket drops': r.hubSocketDrops,
   }));
   console.log('');
   console.table(table);
@@ -388,9 +428,10 @@ async function main(): Promise<void> {
 
   const body = [
     `wrangler dev (workerd) on 127.0.0.1; hub side: the hub's edge forwarder over ${machineCounts.join(' and ')} machines that all change every second, one push a second, ${viewMode === 'default' ? 'through the default public view (card metrics, whole percentages)' : 'the raw fleet (every metric, unrounded)'};`,
-    `Hub side with RELAY_SHARDS > 1: ${hubSockets === 'per-shard' ? 'one socket per shard (`/ingest?shard=i`, no coordinator)' : 'one socket to the coordinator, one RPC per shard per frame'}.`,
+    `Viewers and the hub connect ${viaModes.map((v) => (v === 'direct' ? "directly to the workerd that runs the Worker and its objects (\"via direct\": not through `wrangler dev`'s proxy workerd, a hop production does not have)" : "to `wrangler dev`'s port (\"via proxy\": its proxy workerd relays every frame once more)")).join('; then ')}.`,
+    'Hub side with RELAY_SHARDS > 1: the forwarder learns the shard count from the Worker (X-Relay-Shards) and holds one socket per shard (`/ingest?view=default&shard=i`, no coordinator).',
     `VIEWER_BYTES_PER_S ${bytesPerS ?? 'as in wrangler.toml (7000)'}: pushes whose delta does not fit are merged into one later frame ("frames/push" < 1; deliveries then count the frames the relays sent, latency is push → receipt of the frame).`,
-    `${pushes} pushes measured per step after the viewers connected. Viewers: ${deflateModes.map((d) => (d ? '`ws` clients offering permessage-deflate' : 'lean raw sockets in 2 processes (no permessage-deflate)')).join(', then ')}, acknowledging what they read like the dashboard${laggardPercent > 0 ? `; ${laggardPercent} % of them read at a tenth of the speed (deliveries and latency count the others)` : ''}.`,
+    `${pushes} pushes measured per step after the viewers connected. Viewers: ${deflateModes.map((d) => (d ? '`ws` clients offering permessage-deflate' : `lean raw sockets in ${viewerProcs} processes (no permessage-deflate; the receipt time is taken when a socket read reaches the process, before parsing)`)).join(', then ')}, acknowledging what they read like the dashboard${laggardPercent > 0 ? `; ${laggardPercent} % of them read at a tenth of the speed (deliveries and latency count the others)` : ''}.`,
     'push → receipt = receipt time at the viewer − the delta\'s ts (the forwarder\'s push time, same clock). "frame" bytes = delta text ÷ machines in it; "socket" = bytes read from the viewer sockets ÷ machines (WebSocket framing, and compression when negotiated).',
     '',
     markdownTable(table),

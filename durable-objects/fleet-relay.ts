@@ -550,6 +550,13 @@ export class FleetRelay extends DurableObject<Env> {
 
   private hubSocketGone(ws: WebSocket): void {
     const now = Date.now();
+    // Its last answered ping still counts as heard: the dead-man clock starts there, not at the last frame.
+    try {
+      const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws);
+      if (pinged !== null) this.heardAtMs = Math.max(this.heardAtMs, Math.min(now, pinged.getTime()));
+    } catch {
+      /* the runtime no longer knows the socket */
+    }
     this.assembler.reset();
     if (this.dirty || this.uptimeDirty) this.checkpoint(now);
     this.announceHubStatus(now, ws);

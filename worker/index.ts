@@ -3,7 +3,8 @@
 // /v/{slug} is the dashboard; /v/{slug}/api/{machines,snapshot,view,machines/:id/recent} answer from
 // shard 0 with `Cache-Control: public, max-age=5`. A link view wants `?key=<secret>` on all of them;
 // unknown, revoked or wrong-key views are 404 JSON alike. Only the hub, with `Authorization: Bearer
-// <HUB_TOKEN>`, may open /ingest?view=<slug>[&shard=<i>] (checked here, before any Durable Object is touched).
+// <HUB_TOKEN>`, may open /ingest?view=<slug>[&shard=<i>] (checked here, before any Durable Object is touched);
+// its upgrade answer carries X-Relay-Shards, the view's shard count, so the hub opens one socket per shard.
 // Everything else is the dashboard from static assets, with security headers on every response.
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
@@ -14,6 +15,7 @@ import { DEFAULT_VIEW_SLUG, MAX_VIEWS, VIEW_SLUG_PATTERN } from '../proto/public
 import { fleetCoordinator, relayShard, type Env } from './env.ts';
 import { checkHubAuth } from './hub-auth.ts';
 import { parseRelayConfig, type RelayConfig } from '../durable-objects/relay-config.ts';
+import { RELAY_SHARDS_HEADER } from '../proto/relay-shards.ts';
 import { securityHeaders } from '../proto/security-headers.ts';
 
 export { FleetCoordinator } from '../durable-objects/fleet-coordinator.ts';
@@ -80,7 +82,12 @@ app.get('/ingest', async (c) => {
     if (!/^\d{1,3}$/.test(rawShard) || shard >= c.var.config.relayShards) throw new HTTPException(400, { message: `shard must be an integer in 0..${c.var.config.relayShards - 1}` });
     target = relayShard(c.env, slug, shard);
   } else target = c.var.config.relayShards > 1 ? fleetCoordinator(c.env, slug) : relayShard(c.env, slug, 0);
-  return target.fetch(new Request(`https://fleet-relay/hub?view=${slug}`, c.req.raw));
+  const res = await target.fetch(new Request(`https://fleet-relay/hub?view=${slug}`, c.req.raw));
+  if (res.status !== 101 || res.webSocket === null) return res;
+  // The hub learns the shard count from this answer and opens one socket per shard.
+  const headers = new Headers(res.headers);
+  headers.set(RELAY_SHARDS_HEADER, String(c.var.config.relayShards));
+  return new Response(null, { status: 101, webSocket: res.webSocket, headers });
 });
 
 /** Viewers go to the shards in turn (from a random start per isolate), so each shard gets its share

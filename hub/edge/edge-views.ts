@@ -1,5 +1,5 @@
-// The hub's side of the public views at the edge: one forwarder (one WebSocket, EDGE_URL?view=<slug>)
-// per view, each reading the fleet through that view's projection, so what a view hides never leaves
+// The hub's side of the public views at the edge: one forwarder (one WebSocket per relay shard,
+// EDGE_URL?view=<slug>&shard=<i>) per view, each reading the fleet through that view's projection, so what a view hides never leaves
 // the hub. Follows the view registry at run time: a new view gets a forwarder; a changed title, access
 // or link secret resends the config frame; a changed selection, shown fields or precision starts the
 // view over with a fresh snapshot; a deleted view is revoked at the edge (its tombstone is cleared once
@@ -34,7 +34,8 @@ export interface EdgeViewStats extends EdgeForwarderStats {
 
 export interface EdgeViews {
   start(): void;
-  /** Sums over every view (connected = every view's socket is open), for /metrics. */
+  /** Sums over every view (connected = every shard socket of every view is open; shards = sockets
+   *  wanted, shardsConnected = open; shardLinks is per view, in perView()), for /metrics. */
   stats(): EdgeForwarderStats & { views: number; revocationsPending: number };
   perView(): EdgeViewStats[];
   close(): Promise<void>;
@@ -166,6 +167,9 @@ export function createEdgeViews(options: EdgeViewsOptions): EdgeViews {
         framesRefused: sum('framesRefused'),
         resyncs: sum('resyncs'),
         lastError: all.find((s) => s.lastError !== null)?.lastError ?? null,
+        shards: sum('shards'),
+        shardsConnected: sum('shardsConnected'),
+        shardLinks: [],
         views: all.length,
         revocationsPending: revoking.size,
       };

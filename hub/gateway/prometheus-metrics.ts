@@ -142,7 +142,8 @@ export function createHubMetrics(sources: HubMetricsSources): HubMetrics {
   const edgeConnects = new Counter({ name: 'sysmonstm_hub_edge_connects_total', help: 'Connections made to the edge relay.', registers });
   const edgeErrors = new Counter({ name: 'sysmonstm_hub_edge_errors_total', help: 'Error frames the edge relay sent back.', registers });
   const edgeRefused = new Counter({ name: 'sysmonstm_hub_edge_frames_refused_total', help: 'Frames the edge relay refused (each answered with a backed-off fresh snapshot, never a resend loop).', registers });
-  const edgeViews = new Gauge({ name: 'sysmonstm_hub_edge_views', help: 'Public views forwarded to the edge (one WebSocket each).', registers });
+  const edgeViews = new Gauge({ name: 'sysmonstm_hub_edge_views', help: 'Public views forwarded to the edge (one WebSocket per relay shard each).', registers });
+  const edgeShardSockets = new Gauge({ name: 'sysmonstm_hub_edge_shard_sockets', help: 'Hub sockets to the relay shards of every view, by state (open, down: reconnecting).', labelNames: ['state'], registers });
   const backupRuns = new Counter({ name: 'sysmonstm_hub_backups_total', help: 'Scheduled or manual backups, by outcome.', labelNames: ['outcome'], registers });
   const backupLastSuccess = new Gauge({ name: 'sysmonstm_hub_backup_last_success_timestamp_seconds', help: 'When the last backup finished (Unix time); absent until one did.', registers });
   const backupLastDuration = new Gauge({ name: 'sysmonstm_hub_backup_last_duration_seconds', help: 'How long the last successful backup took.', registers });
@@ -202,6 +203,8 @@ export function createHubMetrics(sources: HubMetricsSources): HubMetrics {
     edgeLag.set(edge ? edge.lagMs / 1000 : 0);
     for (const c of [edgeBytes, edgeFrames, edgeConnects, edgeErrors, edgeRefused]) c.reset();
     edgeViews.set(edge?.views ?? 0);
+    edgeShardSockets.set({ state: 'open' }, edge?.shardsConnected ?? 0);
+    edgeShardSockets.set({ state: 'down' }, edge ? Math.max(0, edge.shards - edge.shardsConnected) : 0);
     if (edge) {
       setCounter(edgeRefused, edge.framesRefused);
       setCounter(edgeFrames, edge.configsSent, { kind: 'config' });

@@ -64,14 +64,14 @@ export function monthlyBill(s: Scenario): Bill {
   const shards = Math.max(1, Math.ceil(s.viewers / VIEWERS_PER_SHARD));
   const frames = m.hubFrames * HOURS_PER_MONTH;
   const sessions = s.viewers * s.sessionsPerViewerPerDay * (HOURS_PER_MONTH / 24);
-  // Hub frames land on relay-0, or on the coordinator which makes one RPC per shard per frame.
-  const hubRequests = frames / p.doWebSocketMessagesPerRequest + (shards > 1 ? frames * shards : 0);
+  // The hub holds one socket per shard: every frame is one incoming WebSocket message on each shard
+  // (20:1), no RPC between objects (test/edge/shard-cost.test.ts measures it).
+  const hubRequests = (frames * shards) / p.doWebSocketMessagesPerRequest;
   const alarmRequests = m.alarms * HOURS_PER_MONTH * shards;
   const doRequests = hubRequests + alarmRequests + sessions;
   const viewersPerShard = s.viewers / shards;
   const activePerShard = frames * (m.activeSecondsPerFrame + m.activeSecondsPerFramePerViewer * viewersPerShard);
-  const coordinatorActive = shards > 1 ? frames * m.activeSecondsPerFrame : 0;
-  const doGbSeconds = (activePerShard * shards + coordinatorActive) * p.doMemoryGb;
+  const doGbSeconds = activePerShard * shards * p.doMemoryGb;
   // setAlarm is stored like a row: counted as one row written, to be safe.
   const rowsWritten = (m.rowsWritten + m.alarmsSet) * HOURS_PER_MONTH * shards;
   const workerRequests = sessions * s.workerRequestsPerSession;

@@ -15,15 +15,19 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** A fake relay: records frames and the Authorization header of each connection. */
-function fakeRelay(port: number) {
+/** A fake relay: records frames, the Authorization header and the URL of each connection. It announces
+ *  one shard as the Worker does (X-Relay-Shards), unless `announce` is null (a Worker older than that). */
+function fakeRelay(port: number, announce: string | null = '1') {
   const wss = new WebSocketServer({ host: '127.0.0.1', port });
   const frames: FleetFrame[] = [];
   const auth: (string | undefined)[] = [];
+  const urls: string[] = [];
   const sockets: WebSocket[] = [];
   const fleet = new FleetMirror();
+  if (announce !== null) wss.on('headers', (headers) => headers.push(`X-Relay-Shards: ${announce}`));
   wss.on('connection', (ws, req) => {
     auth.push(req.headers.authorization);
+    urls.push(req.url ?? '');
     sockets.push(ws);
     ws.on('message', (d) => {
       const text = d.toString();
@@ -35,7 +39,7 @@ function fakeRelay(port: number) {
     for (const s of wss.clients) s.terminate();
     await new Promise<void>((r) => wss.close(() => r()));
   };
-  return { wss, frames, auth, sockets, fleet, close };
+  return { wss, frames, auth, urls, sockets, fleet, close };
 }
 
 function start(port: number, source: MemoryFleetSource, pushIntervalMs = 100): EdgeForwarder {
@@ -121,4 +125,70 @@ it('refuses a bad URL or an empty key at creation', () => {
   const source = new MemoryFleetSource();
   expect(() => createEdgeForwarder({ url: 'http://x', apiKey: 'k', pushIntervalMs: 1000, source, log })).toThrow(/ws:\/\/ or wss:\/\//);
   expect(() => createEdgeForwarder({ url: 'wss://x', apiKey: '', pushIntervalMs: 1000, source, log })).toThrow(/EDGE_API_KEY/);
+});
+
+it('opens one socket per shard the relay announces, shares every delta, and resyncs one shard alone', async () => {
+  const port = await freePort();
+  const wss = new WebSocketServer({ host: '127.0.0.1', port });
+  cleanups.push(() => new Promise<void>((r) => { for (const s of wss.clients) s.terminate(); wss.close(() => r()); }));
+  let announce = '3';
+  wss.on('headers', (headers) => headers.push(`X-Relay-Shards: ${announce}`));
+  const byShard = new Map<number, { ws: WebSocket; fleet: FleetMirror; frames: FleetFrame[]; raw: string[] }>();
+  wss.on('connection', (ws, req) => {
+    const shard = Number(new URL(req.url!, 'ws://x').searchParams.get('shard'));
+    const entry = { ws, fleet: new FleetMirror(), frames: [] as FleetFrame[], raw: [] as string[] };
+    byShard.set(shard, entry);
+    ws.on('message', (d) => {
+      const text = d.toString();
+      if (text === 'ping') return void ws.send('pong');
+      entry.raw.push(text);
+      entry.frames.push(entry.fleet.apply(text));
+    });
+  });
+  const source = new MemoryFleetSource();
+  source.set(machine('a', { cpu_percent: 1 }));
+  const f = start(port, source);
+  await waitFor('three shard sockets', () => f.stats().shardsConnected === 3);
+  expect([...byShard.keys()].sort()).toEqual([0, 1, 2]);
+  expect(f.stats()).toMatchObject({ shards: 3, connected: true });
+  source.set(machine('b', { cpu_percent: 2 }));
+  await waitFor('the delta on every shard', () => [...byShard.values()].every((s) => s.fleet.get('b')?.values.cpu_percent === 2));
+  // shard 1 restarted and lost the numbering: only it gets a snapshot, then every shard the next delta
+  const s1 = byShard.get(1)!;
+  s1.ws.send(JSON.stringify({ t: 'e', error: 'unknown machine number 1; a new snapshot is needed', resync: true }));
+  await waitFor('shard 1 resynced', () => s1.frames.filter((m) => m.t === 's').length === 2);
+  expect([0, 2].map((i) => byShard.get(i)!.frames.filter((m) => m.t === 's').length)).toEqual([1, 1]);
+  const resyncAt = s1.raw.length - 1;
+  source.set(machine('c', { cpu_percent: 3 }));
+  await waitFor('the next delta on every shard', () => [...byShard.values()].every((s) => s.fleet.get('c')?.values.cpu_percent === 3));
+  // what shard 1 got from the resync on stands on its own: a relay that starts from it holds everything
+  const fresh = new FleetMirror();
+  for (const text of s1.raw.slice(resyncAt)) fresh.apply(text);
+  expect([...fresh.values()].map((m) => [m.id, m.values.cpu_percent])).toEqual([['a', 1], ['b', 2], ['c', 3]]);
+  // the relay has one shard now: the others are closed and not reopened
+  announce = '1';
+  byShard.get(0)!.ws.terminate();
+  await waitFor('one socket left', () => f.stats().shards === 1 && f.stats().connected, 5_000);
+  await waitFor('extra shards closed', () => wss.clients.size === 1, 5_000);
+  await new Promise((r) => setTimeout(r, 400));
+  expect(wss.clients.size).toBe(1);
+});
+
+it('uses one socket without &shard when the relay does not announce its shard count, and goes back once it does', async () => {
+  const port = await freePort();
+  let relay = fakeRelay(port, null);
+  const source = new MemoryFleetSource();
+  source.set(machine('a', { cpu_percent: 1 }));
+  const f = start(port, source);
+  await waitFor('a snapshot on the plain URL', () => relay.frames.length === 1);
+  // The first try names shard 0; a relay that says nothing gets the plain URL (an older Worker routes it
+  // to its coordinator, which reaches every shard).
+  expect(relay.urls).toEqual(['/ingest?shard=0', '/ingest']);
+  expect(f.stats()).toMatchObject({ shards: 1, connected: true, connects: 1 });
+  await relay.close();
+  relay = fakeRelay(port, '1');
+  cleanups.push(relay.close);
+  await waitFor('back on shard 0 with a snapshot', () => relay.frames.length === 1 && relay.urls.includes('/ingest?shard=0'), 5_000);
+  expect(relay.urls.at(-1)).toBe('/ingest?shard=0');
+  expect(relay.wss.clients.size).toBe(1);
 });

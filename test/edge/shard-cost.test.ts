@@ -1,19 +1,22 @@
-// What a view costs with RELAY_SHARDS 1, 2 and 4, measured in workerd: hub frames in (coordinator or
-// relay), RPC calls the coordinator makes (one per shard per frame, plus the hub-liveness calls),
-// alarms and rows written per object, and the viewers' acks (the slow-viewer signal, billed 20:1 as
-// incoming WebSocket messages). 100 machines, every one changing every second, 8 viewers. Written to
+// What a view costs with RELAY_SHARDS 1, 2 and 4, measured in workerd with the hub's real forwarder,
+// which holds one socket per shard (/ingest?view=<slug>&shard=<i>, the count learned from the Worker):
+// hub frames in on every shard, RPC calls between objects (none: no coordinator), alarms and rows
+// written per object, and the viewers' acks (the slow-viewer signal, billed 20:1 as incoming WebSocket
+// messages). 100 machines, every one changing every second, 8 viewers. Written to
 // test-output/edge-cost-shards.json; docs/cost.md recomputes the bill from it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pino } from 'pino';
 import { afterEach, expect, it } from 'vitest';
+import { createEdgeForwarder } from '../../hub/edge/edge-forwarder.ts';
 import type { RelayStats } from '../../durable-objects/relay-stats.ts';
 import { VIEWER_ACK_FRAMES } from '../../durable-objects/viewer-lag.ts';
-import { machine, relayStats, TestHub, TestViewer, waitFor } from './edge-clients.ts';
+import { machine, MemoryFleetSource, relayStats, TestViewer, viewConfig, waitFor } from './edge-clients.ts';
 import { REPO_ROOT, startWranglerDev, type WranglerDev } from './wrangler-dev.ts';
 
 const MACHINES = 100;
 const VIEWERS = 8;
-// Long enough for a whole number of acks (one per 16 frames) and two hub-liveness rounds (20 s).
+// Long enough for a whole number of acks (one per 16 frames) and two of the hub's heartbeats (20 s).
 const WINDOW_MS = 44_000;
 let dev: WranglerDev | undefined;
 const open: { close(): unknown }[] = [];
@@ -27,56 +30,65 @@ afterEach(async () => {
 export interface ShardHour {
   shards: number;
   seconds: number;
+  /** Hub frames per hour, every shard's socket together (each push once per shard). */
   hubFramesPerHour: number;
-  /** RPC calls the coordinator made per hour (0 with one shard). */
+  /** RPC calls between objects per hour (the coordinator's; 0 with a socket per shard). */
   rpcCallsPerHour: number;
-  /** Of those, the hub-liveness calls (the rest: one per shard per frame). */
-  livenessCallsPerHour: number;
-  /** Alarms per hour, all objects of the view together (shards + coordinator). */
+  /** Alarms per hour, all objects of the view together. */
   alarmsPerHour: number;
   alarmsSetPerHour: number;
-  /** Of alarmsPerHour, the coordinator's (its hub-liveness round). */
-  coordinatorAlarmsPerHour: number;
   rowsWrittenPerHour: number;
   /** Acks one viewer sends per hour (≈ frames / 16; counted whole, so ±1 ack per window). */
   acksPerViewerHour: number;
   framesPerViewerHour: number;
   viewerFramesInPerViewerHour: number;
   viewersPerShard: number[];
-  /** Pushes the test hub sent in the window, and hub frames the view counted in it. */
+  /** Pushes the forwarder sent in the window, and hub frames the view's shards counted in it. */
   pushes: number;
   hubFrames: number;
+  /** Hub sockets the forwarder held (one per shard). */
+  hubSockets: number;
 }
 
 const results: ShardHour[] = [];
 
-/** Durable Object requests a month (730 h) of one view from the measured hour: hub frames (20:1), the
- *  coordinator's RPC calls (1:1), alarms, and the viewers' acks (20:1) for 1,000 viewers keeping the
- *  page open all month and for 10,000 viewers visiting 10 minutes a day. The last column: the same with
- *  one hub socket per shard instead of the coordinator (N × frames at 20:1, no RPC) — computed. */
+/** Durable Object requests a month (730 h) of one view from the measured hour: hub frames on every
+ *  shard (20:1), RPC calls between objects (1:1; none now), alarms, and the viewers' acks (20:1) for
+ *  1,000 viewers keeping the page open all month and for 10,000 viewers visiting 10 minutes a day. */
 function monthlyRequests(r: ShardHour) {
   const h = 730;
-  const base = (r.hubFramesPerHour / 20 + r.rpcCallsPerHour + r.alarmsPerHour) * h;
+  const hub = (r.hubFramesPerHour / 20) * h;
+  const alarms = r.alarmsPerHour * h;
+  const base = hub + r.rpcCallsPerHour * h + alarms;
   const acksAlwaysOn1k = ((r.acksPerViewerHour / 20) * 1000 * h);
   const acksDaily10k = ((r.acksPerViewerHour / 20) * 10_000 * (10 / 60) * (h / 24));
-  // Without the coordinator: its alarms (hub liveness) and RPC calls go, each shard gets every frame.
-  const perShardSockets = ((r.shards * r.hubFramesPerHour) / 20 + r.alarmsPerHour - r.coordinatorAlarmsPerHour) * h;
   return {
     shards: r.shards,
     'view M req/month (hub+RPC+alarms)': +(base / 1e6).toFixed(2),
+    'of which hub frames M': +(hub / 1e6).toFixed(2),
+    'of which alarms M': +(alarms / 1e6).toFixed(2),
     'of which RPC M': +((r.rpcCallsPerHour * h) / 1e6).toFixed(2),
     'acks M: 1,000 viewers always on': +(acksAlwaysOn1k / 1e6).toFixed(2),
     'acks M: 10,000 viewers 10 min/day': +(acksDaily10k / 1e6).toFixed(2),
-    'view M with a hub socket per shard': +(perShardSockets / 1e6).toFixed(2),
   };
 }
 
 async function measure(shards: number): Promise<ShardHour> {
   dev = await startWranglerDev({ vars: { RELAY_SHARDS: String(shards) } });
-  const hub = await TestHub.forView(dev.ingestUrl, dev.hubToken, 'default');
-  open.push(hub);
+  const source = new MemoryFleetSource();
   const now = Date.now();
-  hub.sendSnapshot(Array.from({ length: MACHINES }, (_, i) => machine(`m${i}`, { cpu_percent: i % 100 }, { lastSeen: now })), now);
+  for (let i = 0; i < MACHINES; i++) source.set(machine(`m${i}`, { cpu_percent: i % 100 }, { lastSeen: now }));
+  const hub = createEdgeForwarder({
+    url: `${dev.ingestUrl}?view=default`,
+    apiKey: dev.hubToken,
+    pushIntervalMs: 1000,
+    source,
+    log: pino({ level: 'silent' }),
+    configFrame: () => JSON.stringify(viewConfig('default')),
+  });
+  open.push({ close: () => void hub.close() });
+  hub.start();
+  await waitFor('a hub socket per shard', () => hub.stats().shardsConnected === shards, 30_000);
   await waitFor('every shard holds the fleet', async () => (await relayStats(dev!.url, dev!.hubToken)).filter((s) => s.role === 'relay' && s.machines === MACHINES).length === shards, 30_000);
   const viewers: TestViewer[] = [];
   for (let i = 0; i < VIEWERS; i++) {
@@ -86,22 +98,25 @@ async function measure(shards: number): Promise<ShardHour> {
   }
   for (const v of viewers) await waitFor('snapshot', () => v.fleet.size === MACHINES);
   let round = 0;
+  // Every machine changes once a second, half a push interval away from the forwarder's timer.
+  await new Promise((r) => setTimeout(r, 500));
   const ticker = setInterval(() => {
     round++;
-    hub.sendDelta(Array.from({ length: MACHINES }, (_, i) => [`m${i}`, 0, { 0: (round + i) % 100 }] as [string, number, Record<string, number>]), [], Date.now());
-    hub.sent.length = 0;
+    const ts = Date.now();
+    for (let i = 0; i < MACHINES; i++) source.set(machine(`m${i}`, { cpu_percent: (round + i) % 100 }, { lastSeen: ts }));
   }, 1000);
+  const pushed = () => hub.stats().shardLinks[0].deltasSent;
   try {
     await new Promise((r) => setTimeout(r, 2_000));
     const before = await relayStats(dev.url, dev.hubToken);
-    const round0 = round;
+    const pushes0 = pushed();
     const acks0 = viewers.reduce((n, v) => n + v.acksSent, 0);
     const frames0 = viewers.reduce((n, v) => n + v.raw.length, 0);
     const started = Date.now();
     await new Promise((r) => setTimeout(r, WINDOW_MS));
     const after = await relayStats(dev.url, dev.hubToken);
     const seconds = (Date.now() - started) / 1000;
-    const pushes = round - round0;
+    const pushes = pushed() - pushes0;
     const acks = viewers.reduce((n, v) => n + v.acksSent, 0) - acks0;
     const framesIn = viewers.reduce((n, v) => n + v.raw.length, 0) - frames0;
     // No more pushes, then every viewer must get the last one (under load a push may take over a second).
@@ -115,20 +130,19 @@ async function measure(shards: number): Promise<ShardHour> {
     }
     const sum = (list: RelayStats[], pick: (s: RelayStats) => number, role?: RelayStats['role']) => list.filter((s) => role === undefined || s.role === role).reduce((n, s) => n + pick(s), 0);
     const diff = (pick: (s: RelayStats) => number, role?: RelayStats['role']) => sum(after, pick, role) - sum(before, pick, role);
-    const hubFrames = shards > 1 ? diff((s) => s.hubFramesIn, 'coordinator') : diff((s) => s.hubFramesIn, 'relay');
-    const rpcOut = diff((s) => s.rpcCallsOut, 'coordinator');
+    const hubFrames = diff((s) => s.hubFramesIn);
+    const rpcOut = diff((s) => s.rpcCallsOut ?? 0);
     const perHour = (n: number) => Math.round((n * 3600) / seconds);
     return {
       shards,
       seconds,
       pushes,
       hubFrames,
+      hubSockets: hub.stats().shardsConnected,
       hubFramesPerHour: perHour(hubFrames),
       rpcCallsPerHour: perHour(rpcOut),
-      livenessCallsPerHour: shards > 1 ? perHour(rpcOut - hubFrames * shards) : 0,
       alarmsPerHour: perHour(diff((s) => s.alarmsRun)),
       alarmsSetPerHour: perHour(diff((s) => s.alarmsSet)),
-      coordinatorAlarmsPerHour: perHour(diff((s) => s.alarmsRun, 'coordinator')),
       rowsWrittenPerHour: perHour(diff((s) => s.rowsWritten)),
       acksPerViewerHour: perHour(acks / VIEWERS),
       framesPerViewerHour: perHour(framesIn / VIEWERS),
@@ -144,16 +158,13 @@ for (const shards of [1, 2, 4]) {
   it(`measures the billed counts of a view with RELAY_SHARDS=${shards}`, async () => {
     const r = await measure(shards);
     results.push(r);
-    // One hub frame per push (a push in flight at either end of the window may fall on either side; a
-    // busy machine may delay the pushes themselves, so they are counted, not assumed one a second);
-    // with shards, one RPC per shard per frame and a few liveness calls.
-    expect(Math.abs(r.hubFrames - r.pushes)).toBeLessThanOrEqual(2);
+    // One socket per shard, one hub frame per push on each (a push in flight at either end of the window
+    // may fall on either side; a busy machine may delay the pushes, so they are counted, not assumed one
+    // a second), and no RPC between objects: no coordinator hop.
+    expect(r.hubSockets).toBe(shards);
     expect(r.pushes).toBeGreaterThan(0);
-    if (shards === 1) expect(r.rpcCallsPerHour).toBe(0);
-    else {
-      expect(r.rpcCallsPerHour).toBeGreaterThanOrEqual(r.hubFramesPerHour * shards);
-      expect(r.livenessCallsPerHour).toBeLessThanOrEqual(Math.ceil((3600 / 20) * shards * 2));
-    }
+    expect(Math.abs(r.hubFrames - r.pushes * shards)).toBeLessThanOrEqual(2 * shards);
+    expect(r.rpcCallsPerHour).toBe(0);
     // Viewers go to the shards in turn.
     expect(Math.max(...r.viewersPerShard) - Math.min(...r.viewersPerShard)).toBeLessThanOrEqual(1);
     // The slow-viewer signal: about one ack per VIEWER_ACK_FRAMES (16) frames a viewer gets, and every ack reached the relay.

@@ -5,7 +5,7 @@
 // Exported for other suites (the collector → hub → edge chain): start it, point the hub's EDGE_URL
 // at `ingestUrl` with EDGE_API_KEY = `hubToken`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, tempDir } from '../support/servers.ts';
 
@@ -103,6 +103,41 @@ export function processGroupRssBytes(pgid: number, comm: string): number {
   return bytes;
 }
 
+/** TCP ports the processes of group `pgid` whose command line contains `argument` listen on (Linux /proc). */
+export function processGroupListenPorts(pgid: number, comm: string, argument: string): number[] {
+  const inodes = new Set<string>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (!name.startsWith(comm) || Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue;
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(argument)) continue;
+      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${entry}/fd/${fd}`));
+        if (m) inodes.add(m[1]);
+      }
+    } catch {
+      continue; // exited meanwhile, or not ours to read
+    }
+  }
+  const ports: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== '0A' || !inodes.has(f[9])) continue; // 0A = LISTEN
+      ports.push(parseInt(f[1].split(':')[1], 16));
+    }
+  }
+  return ports;
+}
+
 export interface WranglerDev {
   readonly port: number;
   readonly url: string;
@@ -120,6 +155,10 @@ export interface WranglerDev {
   appWorkerdCpuSeconds(): number;
   /** Resident memory of all workerd processes of this instance, in bytes. */
   workerdRssBytes(): number;
+  /** http:// base URL of the workerd that runs the Worker itself, behind `wrangler dev`'s proxy: a
+   *  client there talks to the Worker and its objects without the proxy's extra hop (which production
+   *  does not have). Found by asking each port that workerd listens on for /health. */
+  appEntryUrl(): Promise<string>;
   /** Ends wrangler and workerd (the whole process group): SIGTERM by default, SIGKILL for a crash. */
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
@@ -232,6 +271,17 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
     // The app's workerd is the one wrangler starts with an inspector; the proxy's has none.
     appWorkerdCpuSeconds: () => (child.pid === undefined ? 0 : processGroupCpuSeconds(child.pid, 'workerd', '--inspector-addr=')),
     workerdRssBytes: () => (child.pid === undefined ? 0 : processGroupRssBytes(child.pid, 'workerd')),
+    async appEntryUrl() {
+      for (const p of child.pid === undefined ? [] : processGroupListenPorts(child.pid, 'workerd', '--inspector-addr=')) {
+        try {
+          const res = await fetch(`http://127.0.0.1:${p}/health`, { signal: AbortSignal.timeout(2_000) });
+          if (res.ok && ((await res.json()) as { mode?: string }).mode === 'edge') return `http://127.0.0.1:${p}`;
+        } catch {
+          /* the inspector or debug port */
+        }
+      }
+      throw new Error('the Worker\'s own workerd port was not found');
+    },
     stop,
   };
 }

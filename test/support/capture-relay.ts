@@ -1,5 +1,5 @@
-// Test support: a local WebSocket server on 127.0.0.1 playing the public relay for public views. It
-// checks the bearer key, keeps every byte the hub sends per view (from `?view=<slug>`), assembles
+// Test support: a local WebSocket server on 127.0.0.1 playing the public relay for public views (one
+// shard each, announced in X-Relay-Shards like the Worker). It checks the bearer key, keeps every byte the hub sends per view (from `?view=<slug>`), assembles
 // snapshot parts with the shared assembler, applies deltas with the shared reader (like the real
 // relay), records config and revoke frames, and can refuse frames the way the relay does.
 import type { AddressInfo } from 'node:net';
@@ -39,6 +39,8 @@ export async function startCaptureRelay(apiKey: string): Promise<CaptureRelay> {
     verifyClient: (info: { req: { headers: Record<string, unknown> } }) => info.req.headers.authorization === `Bearer ${apiKey}`,
   });
   await new Promise<void>((r) => wss.once('listening', () => r()));
+  // One relay shard per view, announced as the Worker does (the hub then opens `&shard=0` only).
+  wss.on('headers', (headers) => headers.push('X-Relay-Shards: 1'));
   const views = new Map<string, CapturedView>();
   const bySlug = new Map<string, Set<WebSocket>>();
   const view = (slug: string): CapturedView => {
