@@ -47,6 +47,7 @@ import { createRoutes } from './routes.ts';
 import { createMemoryState } from './state/memory-state.ts';
 import { createRedisState } from './state/redis-state.ts';
 import { createFallbackState, type FallbackStateStore } from './state/fallback-state.ts';
+import { createRedisProbe } from './state/redis-probe.ts';
 import { loadHubSecurity } from './security.ts';
 import type { StateStore } from './state/state-store.ts';
 import { LIMITS } from './validate-report.ts';
@@ -159,7 +160,11 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   if (config.redisUrl) {
     redis = createRedisGateway(config.redisUrl, log);
     // Redis down: ingest, the live view and alerts carry on from memory; Redis is resynced when back.
-    fallbackState = createFallbackState(createRedisState(redis.command, { prefix: options.redisPrefix }), redis.command, { log });
+    // A failed write is told apart from an outage by a PING on a connection of its own (redis-probe.ts).
+    fallbackState = createFallbackState(createRedisState(redis.command, { prefix: options.redisPrefix }), redis.command, {
+      log,
+      probe: createRedisProbe(redis.dedicated('probe')),
+    });
     state = fallbackState;
     events = createFallbackEvents(
       createRedisEvents(redis.command, () => redis!.dedicated('events'), log, { prefix: options.redisPrefix }),
