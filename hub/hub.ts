@@ -43,6 +43,8 @@ import { createIngestService } from './ingest-service.ts';
 import { grpcErrorInterceptor } from './grpc-errors.ts';
 import type { Logger } from './log.ts';
 import { createRedisGateway, type RedisGateway } from './redis.ts';
+import { createRedisLease } from './redis-lease.ts';
+import type { HubSlot } from './hub-processes.ts';
 import { createRoutes } from './routes.ts';
 import { createMemoryState } from './state/memory-state.ts';
 import { createRedisState } from './state/redis-state.ts';
@@ -85,6 +87,11 @@ export interface HubOptions {
   grpcPeerAddress?: (req: http2.Http2ServerRequest) => string | undefined;
   /** The embedded PGlite build (default: upstream @electric-sql/pglite); the benchmarks compare the TimescaleDB build. */
   embeddedEngine?: PgliteEngine;
+  /**
+   * Which of HUB_PROCESSES this process is (default the only one): each has its own history spool,
+   * slot 1 runs the scheduled backups, and the edge forwarder runs under a Redis lease (one per fleet).
+   */
+  slot?: HubSlot;
 }
 
 function listen(server: Server | http2.Http2Server, port: number, host: string): Promise<number> {
@@ -195,8 +202,9 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     stateKind: state.kind,
     version: HUB_VERSION,
   });
+  const slot = options.slot ?? { slot: 1, count: 1 };
   const backups: BackupScheduler | undefined =
-    config.backup.intervalMs > 0
+    config.backup.intervalMs > 0 && slot.slot === 1
       ? createBackupScheduler({
           target: config.timescaleUrl ? pgDumpTarget(config.timescaleUrl) : embeddedTarget(db, config.dataDir),
           dir: config.backup.dir,
@@ -208,7 +216,9 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       : undefined;
 
   // Database down: batches are fsynced to DATA_DIR/history-spool (and acked), replayed when it is back.
-  const spool = config.historySpoolMaxBytes > 0 ? openHistorySpool({ dir: path.join(config.dataDir, 'history-spool'), maxBytes: config.historySpoolMaxBytes, log }) : undefined;
+  // One spool per process (HUB_PROCESSES): slot 1 keeps the single process's directory.
+  const spoolDir = path.join(config.dataDir, slot.slot === 1 ? 'history-spool' : `history-spool-${slot.slot}`);
+  const spool = config.historySpoolMaxBytes > 0 ? openHistorySpool({ dir: spoolDir, maxBytes: config.historySpoolMaxBytes, log }) : undefined;
   const writer = createHistoryWriter(metrics.timeHistoryWrites(history), { flushIntervalMs: config.historyFlushIntervalMs, log, spool });
   /** What a reconnecting collector is told the hub holds: the database, plus what waits in the spool. */
   const durableHistory = { lastSeq: async (id: string) => Math.max(await history.lastSeq(id), spool?.maxSeq(id) ?? 0) };
@@ -297,6 +307,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       state: state.kind,
       adminTokenRequired: config.adminToken !== undefined,
       signedIn: Boolean(security.dashboardAuth),
+      process: { pid: process.pid, slot: slot.slot, of: slot.count },
     }),
     metrics,
     dashboardAuth: security.dashboardAuth,
@@ -323,7 +334,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   });
 
   // One WebSocket per public view (EDGE_URL?view=<slug>); with no view, nothing leaves the hub.
-  const forwarder =
+  const startForwarder = () =>
     config.edgeUrl && config.edgeApiKey
       ? createEdgeViews({
           url: config.edgeUrl,
@@ -335,7 +346,29 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
           log,
         })
       : undefined;
-  forwarder?.start();
+  let forwarder: ReturnType<typeof startForwarder>;
+  // Several processes of one hub (HUB_PROCESSES): one forwarder for the fleet, in whichever holds the lease.
+  const edgeLease =
+    config.edgeUrl && slot.count > 1 && redis
+      ? createRedisLease(redis.command, {
+          key: `${options.redisPrefix ?? 'sysmonstm:'}edge:lease`,
+          log,
+          onAcquired: () => {
+            forwarder = startForwarder();
+            forwarder?.start();
+          },
+          onLost: () => {
+            const lost = forwarder;
+            forwarder = undefined;
+            lost?.close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'closing the edge forwarder failed'));
+          },
+        })
+      : undefined;
+  if (edgeLease) edgeLease.start();
+  else {
+    forwarder = startForwarder();
+    forwarder?.start();
+  }
 
   const maintenance = setInterval(() => {
     history.maintain(Date.now()).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'history maintenance failed'));
@@ -403,7 +436,10 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
           }, 2000).unref();
         });
         await step('close viewers', () => live.close());
-        await step('close forwarder', () => forwarder?.close());
+        await step('close forwarder', async () => {
+          await edgeLease?.close();
+          await forwarder?.close();
+        });
         await step('close public views', () => publicViews.close());
         await step('stop backups', () => backups?.close());
         await step('flush history', () => writer.close());
