@@ -257,7 +257,6 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
     const needs = `HUB_PROCESSES is ${c.HUB_PROCESSES}`;
     if (!c.REDIS_URL) throw new ConfigError(`invalid hub configuration: ${needs}, which needs REDIS_URL (several processes share current state, events and alert state through Redis)`);
     if (!c.TIMESCALE_URL) throw new ConfigError(`invalid hub configuration: ${needs}, which needs TIMESCALE_URL (the embedded database in DATA_DIR can be opened by one process only)`);
-    if (c.DASHBOARD_TOKEN) throw new ConfigError(`invalid hub configuration: ${needs}, which does not work with DASHBOARD_TOKEN yet (dashboard sign-in sessions live in one process's memory): keep HUB_PROCESSES=1 with DASHBOARD_TOKEN`);
   }
   let publicViews: PublicViewDefinition[] = [];
   if (c.PUBLIC_VIEWS_FILE) {

@@ -44,6 +44,9 @@ import { grpcErrorInterceptor } from './grpc-errors.ts';
 import type { Logger } from './log.ts';
 import { createRedisGateway, type RedisGateway } from './redis.ts';
 import { createRedisLease } from './redis-lease.ts';
+import { createLoginThrottle, LOGIN_FAILURE_BURST, LOGIN_FAILURES_PER_MINUTE } from './gateway/login-throttle.ts';
+import { createSharedRevocations } from './gateway/shared-revocations.ts';
+import { createSignedSessionStore, sessionKey } from './gateway/signed-session-store.ts';
 import type { HubSlot } from './hub-processes.ts';
 import { createRoutes } from './routes.ts';
 import { createMemoryState } from './state/memory-state.ts';
@@ -123,7 +126,19 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   const startedAt = Date.now();
   checkDataDir(config.dataDir);
   // ADMIN_TOKEN also reads the API when DASHBOARD_TOKEN is set (one Authorization header per request).
-  const security = loadHubSecurity(config, log, { alsoAcceptBearer: config.adminToken ? [config.adminToken] : [] });
+  const slot = options.slot ?? { slot: 1, count: 1 };
+  // Several processes (HUB_PROCESSES): a session signed in on one is valid on all, a sign-out ends it on
+  // all (shared through Redis), and each counts wrong tokens against its share of the allowance.
+  const sharedSignOuts = slot.count > 1 && config.dashboardToken ? createSharedRevocations(log) : undefined;
+  const security = loadHubSecurity(config, log, {
+    alsoAcceptBearer: config.adminToken ? [config.adminToken] : [],
+    ...(sharedSignOuts && config.dashboardToken
+      ? {
+          sessions: createSignedSessionStore({ key: sessionKey(config.dashboardToken), revoked: sharedSignOuts }),
+          throttle: createLoginThrottle({ perMinute: LOGIN_FAILURES_PER_MINUTE / slot.count, burst: Math.max(1, Math.ceil(LOGIN_FAILURE_BURST / slot.count)) }),
+        }
+      : {}),
+  });
 
   const { store: history, client: db, database } = await openHistory({
     timescaleUrl: config.timescaleUrl,
@@ -178,6 +193,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       redis.command,
       log,
     );
+    if (sharedSignOuts) await sharedSignOuts.connect(redis.command, redis.dedicated('sessions'), options.redisPrefix ?? 'sysmonstm:');
     log.info('state: Redis');
   } else {
     state = createMemoryState();
@@ -202,7 +218,6 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     stateKind: state.kind,
     version: HUB_VERSION,
   });
-  const slot = options.slot ?? { slot: 1, count: 1 };
   const backups: BackupScheduler | undefined =
     config.backup.intervalMs > 0 && slot.slot === 1
       ? createBackupScheduler({
@@ -448,6 +463,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
         await step('stop alerting', () => alerting.close());
         await step('close events', () => events.close());
         await step('close state', () => state.close());
+        await step('close shared sign-outs', () => sharedSignOuts?.close());
         await step('close redis', () => redis?.close());
         await step('close history', () => history.close());
         await step('close database', () => db.close());

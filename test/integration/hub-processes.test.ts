@@ -2,8 +2,10 @@
 // on the local PostgreSQL: two hub processes share the gRPC and HTTP ports; two real collectors whose
 // streams land on different processes (told apart by the pid in the "collector connected" log line)
 // are both in /api/machines and on /ws of each process (every process's viewers get every machine's
-// updates, through Redis); a process killed with SIGKILL is restarted by the primary, its collector
-// reconnects and its history holds every seq once; SIGTERM to the primary closes them all.
+// updates, through Redis); with DASHBOARD_TOKEN a session signed in on one process is valid on the
+// other and a sign-out on that one ends it on the first; a process killed with SIGKILL is restarted
+// by the primary, its collector reconnects and its history holds every seq once; SIGTERM to the
+// primary closes them all.
 // Also: the configurations HUB_PROCESSES > 1 cannot run refused at start with exit code 2.
 import http from 'node:http';
 import pg from 'pg';
@@ -24,6 +26,8 @@ const agents: http.Agent[] = [];
 const hubDir = tempDir('hub-processes');
 let httpPort = 0;
 let grpcPort = 0;
+const DASHBOARD_TOKEN = 'dashboard-token-for-hub-processes';
+const bearer = { authorization: `Bearer ${DASHBOARD_TOKEN}` };
 
 interface LogLine {
   pid?: number;
@@ -72,24 +76,29 @@ function startCollector(machine: string): void {
   );
 }
 
-/** GET on a given keep-alive agent (one socket: always the same hub process). */
-function get<T>(agent: http.Agent, pathname: string): Promise<T> {
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+/** A request on a given keep-alive agent (one socket: always the same hub process). */
+function request(agent: http.Agent, method: string, pathname: string, headers: Record<string, string> = bearer, body?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port: httpPort, path: pathname, agent }, (res) => {
-      let body = '';
+    const req = http.request({ host: '127.0.0.1', port: httpPort, path: pathname, method, agent, headers }, (res) => {
+      let text = '';
       res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => {
-        try {
-          resolve((res.headers['content-type'] ?? '').includes('json') ? (JSON.parse(body) as T) : (body as T));
-        } catch (err) {
-          reject(err as Error);
-        }
-      });
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
     });
     req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error(`GET ${pathname} timed out`)));
+    req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${pathname} timed out`)));
+    req.end(body);
   });
+}
+async function get<T>(agent: http.Agent, pathname: string): Promise<T> {
+  const res = await request(agent, 'GET', pathname);
+  if (res.status !== 200) throw new Error(`GET ${pathname}: ${res.status} ${res.body.slice(0, 200)}`);
+  return ((res.headers['content-type'] ?? '').includes('json') ? JSON.parse(res.body) : res.body) as T;
 }
 
 async function history(machine: string): Promise<{ n: number; d: number; lo: number; hi: number }> {
@@ -133,7 +142,7 @@ describe('HUB_PROCESSES=2', () => {
       HISTORY_FLUSH_INTERVAL: '0.05',
       LIVE_PUSH_INTERVAL: '0.1',
       COLLECTOR_TOKEN: '',
-      DASHBOARD_TOKEN: '',
+      DASHBOARD_TOKEN,
       ADMIN_TOKEN: '',
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'info',
@@ -181,7 +190,7 @@ describe('HUB_PROCESSES=2', () => {
     const mirrors: FleetMirror[] = [];
     for (let i = 0; i < 4; i++) {
       const mirror = new FleetMirror();
-      const ws = new WebSocket(`ws://127.0.0.1:${httpPort}/ws`);
+      const ws = new WebSocket(`ws://127.0.0.1:${httpPort}/ws`, { headers: bearer });
       ws.on('message', (d) => mirror.apply(d.toString()));
       await new Promise((resolve, reject) => {
         ws.once('open', resolve);
@@ -199,6 +208,19 @@ describe('HUB_PROCESSES=2', () => {
     }
     const seen = mirrors.map((mirror) => machines.map((m) => mirror.get(m)!.lastSeen));
     await waitFor('updates of both machines on every socket', () => mirrors.every((mirror, i) => machines.every((m, j) => mirror.get(m)!.lastSeen > seen[i]![j]!)), 10_000);
+
+    // A dashboard session signed in on one process is valid on the other; signed out there, it ends on both.
+    const [[, agentA], [, agentB]] = [...agentOf.entries()];
+    const login = await request(agentA!, 'POST', '/login', { 'content-type': 'application/x-www-form-urlencoded' }, `token=${DASHBOARD_TOKEN}`);
+    expect(login.status).toBe(303);
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    expect(cookie).toMatch(/^sysmonstm_session=.+/);
+    expect((await request(agentA!, 'GET', '/api/machines', { cookie })).status).toBe(200);
+    expect((await request(agentB!, 'GET', '/api/machines', { cookie })).status).toBe(200);
+    expect((await request(agentB!, 'GET', '/api/machines', {})).status).toBe(401);
+    expect((await request(agentB!, 'POST', '/logout', { cookie })).status).toBe(303);
+    expect((await request(agentB!, 'GET', '/api/machines', { cookie })).status).toBe(401);
+    await waitFor('the sign-out on the other process', async () => (await request(agentA!, 'GET', '/api/machines', { cookie })).status === 401, 5000, 20);
 
     // Kill the process holding the second machine's stream: the primary starts another, the collector reconnects.
     const victim = [...byPid.entries()].find(([, m]) => m === machines[1])![0];
@@ -235,7 +257,6 @@ describe('HUB_PROCESSES=2', () => {
   test.each([
     [{ REDIS_URL: '', TIMESCALE_URL: 'postgres://127.0.0.1:1/x' }, 'needs REDIS_URL'],
     [{ REDIS_URL: 'redis://127.0.0.1:1', TIMESCALE_URL: '' }, 'needs TIMESCALE_URL'],
-    [{ DASHBOARD_TOKEN: 'dashboard-token-0123456789' }, 'does not work with DASHBOARD_TOKEN yet'],
     [{ HUB_PROCESSES: 'many' }, 'HUB_PROCESSES: must be auto'],
     [{ HUB_PROCESSES: '65' }, 'HUB_PROCESSES: must be auto'],
   ])('refused at start: %o', async (env, message) => {
