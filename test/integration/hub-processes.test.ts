@@ -4,15 +4,17 @@
 // are both in /api/machines and on /ws of each process (every process's viewers get every machine's
 // updates, through Redis); with DASHBOARD_TOKEN a session signed in on one process is valid on the
 // other and a sign-out on that one ends it on the first; a process killed with SIGKILL is restarted
-// by the primary, its collector reconnects and its history holds every seq once; SIGTERM to the
-// primary closes them all.
+// by the primary, its collector reconnects and its history holds every seq once; the edge forwarder
+// (EDGE_URL, a fake relay here that answers heartbeats) runs in one process at a time, and in the
+// other once its holder is killed; SIGTERM to the primary closes them all.
 // Also: the configurations HUB_PROCESSES > 1 cannot run refused at start with exit code 2.
 import http from 'node:http';
 import pg from 'pg';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FleetMirror } from '../edge/edge-clients.ts';
 import { runCli, type CliProcess } from '../support/hub-process.ts';
+import { writeEverythingViewFile } from '../support/public-views.ts';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-servers.ts';
 import { createTestDatabase, freePort, tempDir, waitFor } from '../support/servers.ts';
 
@@ -26,6 +28,11 @@ const agents: http.Agent[] = [];
 const hubDir = tempDir('hub-processes');
 let httpPort = 0;
 let grpcPort = 0;
+/** The fake relay: sockets the hub holds open now, and the most it ever held at once. */
+let relay: WebSocketServer;
+const relaySockets = new Set<WebSocket>();
+let relayMaxOpen = 0;
+let relayConnects = 0;
 const DASHBOARD_TOKEN = 'dashboard-token-for-hub-processes';
 const bearer = { authorization: `Bearer ${DASHBOARD_TOKEN}` };
 
@@ -114,6 +121,17 @@ beforeAll(async () => {
   db = await createTestDatabase();
   pool = new pg.Pool({ connectionString: db.url, max: 2 });
   [httpPort, grpcPort] = [await freePort(), await freePort()];
+  relay = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  relay.on('connection', (ws) => {
+    relayConnects++;
+    relaySockets.add(ws);
+    relayMaxOpen = Math.max(relayMaxOpen, relaySockets.size);
+    ws.on('message', (data) => {
+      if (data.toString() === 'ping') ws.send('pong');
+    });
+    ws.on('close', () => relaySockets.delete(ws));
+  });
+  await new Promise((resolve) => relay.once('listening', resolve));
 });
 
 afterAll(async () => {
@@ -122,6 +140,7 @@ afterAll(async () => {
   await Promise.all([...collectors.values()].map((c) => c.stop('SIGTERM')));
   const pids = listeningPids();
   await hub?.stop('SIGTERM', 20_000);
+  await new Promise((resolve) => relay?.close(resolve));
   for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
   await pool?.end();
   await db?.drop();
@@ -130,7 +149,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('HUB_PROCESSES=2', () => {
-  test('two processes on one pair of ports: every machine everywhere, a killed process restarted with nothing lost, one SIGTERM closes all', async () => {
+  test('two processes on one pair of ports: every machine everywhere, shared sessions, one edge forwarder, a killed process restarted with nothing lost, one SIGTERM closes all', async () => {
     hub = runCli(['hub'], {
       HUB_PROCESSES: '2',
       HTTP_PORT: String(httpPort),
@@ -146,6 +165,10 @@ describe('HUB_PROCESSES=2', () => {
       ADMIN_TOKEN: '',
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'info',
+      EDGE_URL: `ws://127.0.0.1:${(relay.address() as { port: number }).port}/ingest`,
+      EDGE_API_KEY: 'edge-key-for-hub-processes',
+      PUBLIC_VIEWS_FILE: writeEverythingViewFile(hubDir.path),
+      EDGE_PUSH_INTERVAL: '0.2',
     });
     const failWith = () => `--- hub ---\n${hub?.output().slice(-4000)}`;
     await waitFor('two hub processes listening', () => listeningPids().length === 2, 90_000, 200).catch((err: Error) => {
@@ -209,6 +232,13 @@ describe('HUB_PROCESSES=2', () => {
     const seen = mirrors.map((mirror) => machines.map((m) => mirror.get(m)!.lastSeen));
     await waitFor('updates of both machines on every socket', () => mirrors.every((mirror, i) => machines.every((m, j) => mirror.get(m)!.lastSeen > seen[i]![j]!)), 10_000);
 
+    // One forwarder for the fleet (one view: one socket), whichever process holds the lease.
+    await waitFor('the edge forwarder connected', () => relaySockets.size === 1, 15_000, 50);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(relaySockets.size).toBe(1);
+    const leaseHolder = () => logLines().filter((l) => l.msg === 'lease acquired').at(-1)?.pid;
+    expect([pidA, pidB]).toContain(leaseHolder());
+
     // A dashboard session signed in on one process is valid on the other; signed out there, it ends on both.
     const [[, agentA], [, agentB]] = [...agentOf.entries()];
     const login = await request(agentA!, 'POST', '/login', { 'content-type': 'application/x-www-form-urlencoded' }, `token=${DASHBOARD_TOKEN}`);
@@ -237,6 +267,16 @@ describe('HUB_PROCESSES=2', () => {
     for (const machine of machines) atStop.set(machine, (await history(machine)).hi);
     expect(atStop.get(otherMachine)).toBeGreaterThan(0);
 
+    // The lease holder killed (if the kill above did not already take it): the other process takes the forwarder over.
+    const holder = leaseHolder()!;
+    if (alive(holder)) {
+      const connectsBefore = relayConnects;
+      process.kill(holder, 'SIGKILL');
+      await waitFor('the forwarder in another process', () => relayConnects > connectsBefore && relaySockets.size === 1, 30_000, 50);
+    } else await waitFor('the forwarder in another process', () => relaySockets.size === 1, 30_000, 50);
+    expect(leaseHolder()).not.toBe(holder);
+    expect(relayMaxOpen).toBe(1);
+
     // Stop the collectors (they flush what they hold), then check every seq is stored once.
     for (const machine of machines) await collectors.get(machine)!.stop('SIGTERM');
     for (const machine of machines) {
@@ -247,6 +287,7 @@ describe('HUB_PROCESSES=2', () => {
     }
 
     // One SIGTERM to the primary: every process closes in order, the primary exits 0.
+    await waitFor('two processes again', () => listeningPids().filter(alive).length === 2, 60_000, 200);
     const pids = listeningPids().filter(alive);
     expect(pids.length).toBe(2);
     expect(await hub.stop('SIGTERM', 30_000)).toBe(0);
