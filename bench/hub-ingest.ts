@@ -15,6 +15,7 @@
 // Run: node bench/hub-ingest.ts [--steps 100,1000,10000] [--step-seconds 60] [--warmup 10]
 //      [--max-streams 100] [--max-window 200] [--max-seconds 60] [--max-reports 2000000]
 //      [--workers N] [--profile | --no-profile] [--profile-seconds 30] [--profile-rate N]  (--quick: small)
+//      [--hub-processes N]  (HUB_PROCESSES of the hub: N processes sharing its ports; RSS and CPU are summed over them)
 //      (--profile-rate N: the profiling pass runs N streams × 1 Hz instead of the load that missed)
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -56,6 +57,9 @@ const maxSeconds = numberFlag(args, 'max-seconds', 60, 12);
 const maxReports = numberFlag(args, 'max-reports', 2_000_000, 100_000);
 const profileSeconds = numberFlag(args, 'profile-seconds', 30, 8);
 const workersFlag = args.flags.workers === undefined ? undefined : numberFlag(args, 'workers', 1, 1);
+const hubProcesses = numberFlag(args, 'hub-processes', 1, 1);
+/** Before a step: how long the hub may take to work off what the previous step left (history backlog, Redis resync). */
+const SETTLE_TIMEOUT_MS = 90_000;
 const STREAMS_PER_WORKER = 2500;
 const MAX_AUTO_WORKERS = 4;
 const TARGET_REPORTS_PER_S = 10_000;
@@ -83,13 +87,27 @@ interface Boundary {
   hubRssBytes: number;
   hubHeapBytes: number;
   elu: { idle: number; active: number };
+  redis: RedisStateCounters | undefined;
   accepted: number;
   genCpuS: number;
   histograms: Map<string, Histogram> | undefined;
 }
 
+interface RedisStateCounters {
+  failedWrites: number;
+  slowReplies: number;
+  outages: number;
+  resyncBatches: number;
+  resyncedMachines: number;
+  pendingResync: number;
+}
+
 interface StepResult {
   label: string;
+  /** Seconds the hub took, before the step, to work off the previous step's backlog. */
+  settleS: number;
+  /** The hub's Redis state store during the step (failed writes, slow replies, outages, resync batches). */
+  redis: RedisStateCounters | undefined;
   streams: number;
   mode: 'rate' | 'max';
   workers: number;
@@ -145,6 +163,7 @@ async function main(): Promise<void> {
     TIMESCALE_URL: db.url,
     DATA_DIR: dataDir,
     MAX_MACHINES: '200000',
+    HUB_PROCESSES: String(hubProcesses),
     ...(token ? { COLLECTOR_TOKEN: token } : {}),
   });
   let hub: HubProcess | undefined;
@@ -177,14 +196,40 @@ async function main(): Promise<void> {
         hubRssBytes: stats.memory.rss,
         hubHeapBytes: stats.memory.heapUsed,
         elu: stats.elu,
+        redis: stats.hub.redis as RedisStateCounters | undefined,
         accepted: Number((stats.hub.ingest as { reportsAccepted?: number } | undefined)?.reportsAccepted ?? Number.NaN),
         genCpuS,
         histograms,
       };
     }
 
+    /**
+     * Waits until the hub has written every history row it holds and has no Redis resync pending (a
+     * 10,000-stream step leaves a backlog that otherwise delays the next step's Hellos past their
+     * deadline). Bounded; returns the seconds it took.
+     */
+    async function settle(label: string): Promise<number> {
+      const started = Date.now();
+      for (;;) {
+        const s = await theHub.stats();
+        const pendingRows = Number((s.hub.history as { pendingRows?: number } | undefined)?.pendingRows ?? 0);
+        const redis = s.hub.redis as { pendingResync?: number; resyncing?: boolean } | undefined;
+        const quiet = pendingRows === 0 && !(redis?.pendingResync ?? 0) && !redis?.resyncing;
+        if (quiet) break;
+        if (Date.now() - started > SETTLE_TIMEOUT_MS) {
+          console.log(`[${label}] the hub did not settle within ${SETTLE_TIMEOUT_MS / 1000} s (history rows pending ${pendingRows}, Redis resync pending ${redis?.pendingResync ?? 0}); starting anyway`);
+          break;
+        }
+        await sleep(500);
+      }
+      const s = (Date.now() - started) / 1000;
+      if (s >= 1) console.log(`[${label}] the hub took ${s.toFixed(1)} s to work off the previous step's backlog`);
+      return s;
+    }
+
     async function runStep(label: string, streams: number, mode: 'rate' | 'max', targetHub: HubProcess): Promise<StepResult> {
       const prefix = `b${runTag}-${label}-`;
+      const settleS = await settle(label);
       const workers = workersFor(mode === 'max' ? Math.max(streams, 2 * STREAMS_PER_WORKER) : streams);
       const load = await startLoad({ hubUrl: targetHub.grpcUrl, idPrefix: prefix, streams, workers, headers });
       console.log(`\n[${label}] ${streams} streams open on ${workers} worker(s) in ${load.opened.ms} ms`);
@@ -231,8 +276,20 @@ async function main(): Promise<void> {
         hubHistograms.push({ name, p50: fmt(histogramQuantile(h, 0.5) * scale, 2), p99: fmt(histogramQuantile(h, 0.99) * scale, 2), count: h.count });
       }
       const eluWindow = (b.elu.active - a.elu.active) / (b.elu.active - a.elu.active + b.elu.idle - a.elu.idle);
+      const redisDelta = b.redis && a.redis
+        ? {
+            failedWrites: b.redis.failedWrites - a.redis.failedWrites,
+            slowReplies: b.redis.slowReplies - a.redis.slowReplies,
+            outages: b.redis.outages - a.redis.outages,
+            resyncBatches: b.redis.resyncBatches - a.redis.resyncBatches,
+            resyncedMachines: b.redis.resyncedMachines - a.redis.resyncedMachines,
+            pendingResync: b.redis.pendingResync,
+          }
+        : undefined;
       const r: StepResult = {
         label,
+        settleS,
+        redis: redisDelta,
         streams,
         mode,
         workers,
@@ -266,6 +323,7 @@ async function main(): Promise<void> {
           `receipt→publish p50 ${fmt(r.publish.p50, 0)} ms p99 ${fmt(r.publish.p99, 0)} ms (${r.publish.count} events); hub CPU ${fmt(r.hubCpuPercent, 0)}%, ELU ${fmt(100 * r.hubElu, 0)}%, RSS ${formatBytes(r.hubRssBytes)}; ` +
           `generators CPU ${fmt(r.genCpuPercent, 0)}%, late sends ${r.lateSends}; sent ${c.sent}, acked ${c.acked}, in history ${rowsInDb} (distinct ${distinctInDb}), rejected ${c.rejected}, stream errors ${c.streamErrors} → ${zeroLoss ? 'zero loss' : 'LOSS OR ERRORS'}`,
       );
+      if (redisDelta) console.log(`[${label}] Redis state in the window: failed writes ${redisDelta.failedWrites}, slow replies ${redisDelta.slowReplies}, outages ${redisDelta.outages}, resync batches ${redisDelta.resyncBatches} (${redisDelta.resyncedMachines} machines), pending at the end ${redisDelta.pendingResync}`);
       if (c.firstErrors.length) console.log(`[${label}] first errors: ${c.firstErrors.join(' | ')}`);
       if (dt < 2) console.log(`[${label}] the window was only ${dt.toFixed(1)} s: too short for a rate (raise --max-reports or --step-seconds)`);
       return r;
@@ -394,7 +452,7 @@ async function main(): Promise<void> {
       'hub CPU %': fmt(r.hubCpuPercent, 0),
       'hub CPU ms/report': fmt(r.hubCpuMsPerReport, 3),
       'hub event loop busy %': fmt(100 * r.hubElu, 0),
-      'hub RSS': formatBytes(r.hubRssBytes),
+      [hubProcesses > 1 ? `hub RSS (Σ ${hubProcesses} processes)` : 'hub RSS']: formatBytes(r.hubRssBytes),
       'generators CPU % (workers)': `${fmt(r.genCpuPercent, 0)} (${r.workers})`,
     }));
     const loss = results.map((r) => ({
@@ -406,6 +464,8 @@ async function main(): Promise<void> {
       rejected: r.rejected,
       'stream errors': r.streamErrors,
       'late sends': r.lateSends,
+      'Redis failed writes / slow / outages / resync batches': r.redis ? `${r.redis.failedWrites} / ${r.redis.slowReplies} / ${r.redis.outages} / ${r.redis.resyncBatches}` : '—',
+      'settle s before': fmt(r.settleS, 1),
       'zero loss': r.zeroLoss ? 'yes' : 'NO',
     }));
     const rawTable = raw
@@ -424,7 +484,7 @@ async function main(): Promise<void> {
     console.table(targetTable);
 
     const body = [
-      `Hub: its own process, state in Redis (prefix \`${redisPrefix}\`, removed afterwards), history in a fresh database on the local PostgreSQL (plain path, dropped afterwards).`,
+      `Hub: ${hubProcesses > 1 ? `HUB_PROCESSES=${hubProcesses} (a node:cluster primary and ${hubProcesses} hub processes sharing the ports; CPU and RSS summed over them)` : 'its own process'}, state in Redis (prefix \`${redisPrefix}\`, removed afterwards), history in a fresh database on the local PostgreSQL (plain path, dropped afterwards).`,
       `Load: simulated collectors over gRPC/HTTP2, 100 streams per connection, in worker processes; each 1 Hz step ${warmupSeconds} s warm-up then a ${stepSeconds} s window.`,
       `Receipt → publish = Redis stream entry time (XADD) − the event's receivedAtMs; receipt → subscriber = when a reader tailing the stream got it. PostgreSQL and Redis are shared servers: their CPU is not in the hub's.`,
       '',

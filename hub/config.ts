@@ -1,5 +1,6 @@
 // Hub configuration: env vars (and `--flag value` overrides) parsed once at start into a frozen typed
 // object. Nothing else in the hub reads process.env. An error names the variable and what is wrong.
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { PublicViewDefinition } from '../proto/public-view.ts';
@@ -53,6 +54,23 @@ export const EMBEDDED_RAW_RETENTION_DAYS = 1;
 /** With TIMESCALE_URL (TimescaleDB compresses raw chunks after a day; a server has the disk for it). */
 export const SERVER_RAW_RETENTION_DAYS = 7;
 
+/** Most hub processes HUB_PROCESSES may ask for (`auto` is capped here too). */
+export const MAX_HUB_PROCESSES = 64;
+
+const hubProcesses = z
+  .string()
+  .trim()
+  .default('1')
+  .transform((v, ctx) => {
+    if (v.toLowerCase() === 'auto') return Math.min(MAX_HUB_PROCESSES, Math.max(1, availableParallelism()));
+    const n = /^\d+$/.test(v) ? Number(v) : Number.NaN;
+    if (!(n >= 1 && n <= MAX_HUB_PROCESSES)) {
+      ctx.addIssue({ code: 'custom', message: `must be auto (one per CPU, at most ${MAX_HUB_PROCESSES}) or a whole number from 1 to ${MAX_HUB_PROCESSES}, got "${v}"` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
 const schema = z.object({
   HTTP_PORT: port.default(8000),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -74,6 +92,7 @@ const schema = z.object({
   RETENTION_1M_DAYS: seconds(1, 36500).default(90),
   RETENTION_1H_DAYS: seconds(1, 36500).default(730),
   MAX_MACHINES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  HUB_PROCESSES: hubProcesses,
   FORGET_OFFLINE_AFTER: duration(3650 * 86_400).default(7 * 86_400),
   MAX_VIEWERS: z.coerce.number().int().min(1).max(100_000).default(1000),
   MAX_VIEWERS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(20),
@@ -146,6 +165,8 @@ export interface HubConfig {
   readonly historyFlushIntervalMs: number;
   readonly retention: { readonly rawDays: number; readonly oneMinuteDays: number; readonly oneHourDays: number };
   readonly maxMachines: number;
+  /** HUB_PROCESSES: hub processes on this machine sharing the ports (1 = this process alone; hub-processes.ts). */
+  readonly hubProcesses: number;
   /** FORGET_OFFLINE_AFTER: machines not seen for this long leave current state (0 = never). */
   readonly forgetOfflineAfterMs: number;
   /** Concurrent viewers on the hub's /ws, in total and per client address (IPv6 per /64). */
@@ -231,6 +252,12 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
       `invalid hub configuration: a coarser tier must be kept at least as long as a finer one: RETENTION_RAW_DAYS (${rawDays}) ≤ RETENTION_1M_DAYS (${c.RETENTION_1M_DAYS}) ≤ RETENTION_1H_DAYS (${c.RETENTION_1H_DAYS})`,
     );
   }
+  if (c.HUB_PROCESSES > 1) {
+    // The processes share current state, events and leases through Redis and history through one server.
+    const needs = `HUB_PROCESSES is ${c.HUB_PROCESSES}`;
+    if (!c.REDIS_URL) throw new ConfigError(`invalid hub configuration: ${needs}, which needs REDIS_URL (several processes share current state, events and alert state through Redis)`);
+    if (!c.TIMESCALE_URL) throw new ConfigError(`invalid hub configuration: ${needs}, which needs TIMESCALE_URL (the embedded database in DATA_DIR can be opened by one process only)`);
+  }
   let publicViews: PublicViewDefinition[] = [];
   if (c.PUBLIC_VIEWS_FILE) {
     try {
@@ -257,6 +284,7 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
     historyFlushIntervalMs: Math.round(c.HISTORY_FLUSH_INTERVAL * 1000),
     retention: Object.freeze({ rawDays, oneMinuteDays: c.RETENTION_1M_DAYS, oneHourDays: c.RETENTION_1H_DAYS }),
     maxMachines: c.MAX_MACHINES,
+    hubProcesses: c.HUB_PROCESSES,
     forgetOfflineAfterMs: Math.round(c.FORGET_OFFLINE_AFTER * 1000),
     maxViewers: c.MAX_VIEWERS,
     maxViewersPerAddress: c.MAX_VIEWERS_PER_ADDRESS,

@@ -44,10 +44,16 @@ import { createIngestService } from './ingest-service.ts';
 import { grpcErrorInterceptor } from './grpc-errors.ts';
 import type { Logger } from './log.ts';
 import { createRedisGateway, type RedisGateway } from './redis.ts';
+import { createRedisLease } from './redis-lease.ts';
+import { createLoginThrottle, LOGIN_FAILURE_BURST, LOGIN_FAILURES_PER_MINUTE } from './gateway/login-throttle.ts';
+import { createSharedRevocations } from './gateway/shared-revocations.ts';
+import { createSignedSessionStore, sessionKey } from './gateway/signed-session-store.ts';
+import type { HubSlot } from './hub-processes.ts';
 import { createRoutes } from './routes.ts';
 import { createMemoryState } from './state/memory-state.ts';
 import { createRedisState } from './state/redis-state.ts';
 import { createFallbackState, type FallbackStateStore } from './state/fallback-state.ts';
+import { createRedisProbe } from './state/redis-probe.ts';
 import { loadHubSecurity } from './security.ts';
 import type { StateStore } from './state/state-store.ts';
 import { LIMITS } from './validate-report.ts';
@@ -85,6 +91,11 @@ export interface HubOptions {
   grpcPeerAddress?: (req: http2.Http2ServerRequest) => string | undefined;
   /** The embedded PGlite build (default: upstream @electric-sql/pglite); the benchmarks compare the TimescaleDB build. */
   embeddedEngine?: PgliteEngine;
+  /**
+   * Which of HUB_PROCESSES this process is (default the only one): each has its own history spool,
+   * slot 1 runs the scheduled backups, and the edge forwarder runs under a Redis lease (one per fleet).
+   */
+  slot?: HubSlot;
 }
 
 function listen(server: Server | http2.Http2Server, port: number, host: string): Promise<number> {
@@ -116,7 +127,19 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   const startedAt = Date.now();
   checkDataDir(config.dataDir);
   // ADMIN_TOKEN also reads the API when DASHBOARD_TOKEN is set (one Authorization header per request).
-  const security = loadHubSecurity(config, log, { alsoAcceptBearer: config.adminToken ? [config.adminToken] : [] });
+  const slot = options.slot ?? { slot: 1, count: 1 };
+  // Several processes (HUB_PROCESSES): a session signed in on one is valid on all, a sign-out ends it on
+  // all (shared through Redis), and each counts wrong tokens against its share of the allowance.
+  const sharedSignOuts = slot.count > 1 && config.dashboardToken ? createSharedRevocations(log) : undefined;
+  const security = loadHubSecurity(config, log, {
+    alsoAcceptBearer: config.adminToken ? [config.adminToken] : [],
+    ...(sharedSignOuts && config.dashboardToken
+      ? {
+          sessions: createSignedSessionStore({ key: sessionKey(config.dashboardToken), revoked: sharedSignOuts }),
+          throttle: createLoginThrottle({ perMinute: LOGIN_FAILURES_PER_MINUTE / slot.count, burst: Math.max(1, Math.ceil(LOGIN_FAILURE_BURST / slot.count)) }),
+        }
+      : {}),
+  });
 
   const { store: history, client: db, database } = await openHistory({
     timescaleUrl: config.timescaleUrl,
@@ -160,13 +183,18 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   if (config.redisUrl) {
     redis = createRedisGateway(config.redisUrl, log);
     // Redis down: ingest, the live view and alerts carry on from memory; Redis is resynced when back.
-    fallbackState = createFallbackState(createRedisState(redis.command, { prefix: options.redisPrefix }), redis.command, { log });
+    // A failed write is told apart from an outage by a PING on a connection of its own (redis-probe.ts).
+    fallbackState = createFallbackState(createRedisState(redis.command, { prefix: options.redisPrefix }), redis.command, {
+      log,
+      probe: createRedisProbe(redis.dedicated('probe')),
+    });
     state = fallbackState;
     events = createFallbackEvents(
       createRedisEvents(redis.command, () => redis!.dedicated('events'), log, { prefix: options.redisPrefix }),
       redis.command,
       log,
     );
+    if (sharedSignOuts) await sharedSignOuts.connect(redis.command, redis.dedicated('sessions'), options.redisPrefix ?? 'sysmonstm:');
     log.info('state: Redis');
   } else {
     state = createMemoryState();
@@ -192,7 +220,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     version: HUB_VERSION,
   });
   const backups: BackupScheduler | undefined =
-    config.backup.intervalMs > 0
+    config.backup.intervalMs > 0 && slot.slot === 1
       ? createBackupScheduler({
           target: config.timescaleUrl ? pgDumpTarget(config.timescaleUrl) : embeddedTarget(db, config.dataDir),
           dir: config.backup.dir,
@@ -204,7 +232,9 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       : undefined;
 
   // Database down: batches are fsynced to DATA_DIR/history-spool (and acked), replayed when it is back.
-  const spool = config.historySpoolMaxBytes > 0 ? openHistorySpool({ dir: path.join(config.dataDir, 'history-spool'), maxBytes: config.historySpoolMaxBytes, log }) : undefined;
+  // One spool per process (HUB_PROCESSES): slot 1 keeps the single process's directory.
+  const spoolDir = path.join(config.dataDir, slot.slot === 1 ? 'history-spool' : `history-spool-${slot.slot}`);
+  const spool = config.historySpoolMaxBytes > 0 ? openHistorySpool({ dir: spoolDir, maxBytes: config.historySpoolMaxBytes, log }) : undefined;
   const writer = createHistoryWriter(metrics.timeHistoryWrites(history), { flushIntervalMs: config.historyFlushIntervalMs, log, spool });
   /** What a reconnecting collector is told the hub holds: the database, plus what waits in the spool. */
   const durableHistory = { lastSeq: async (id: string) => Math.max(await history.lastSeq(id), spool?.maxSeq(id) ?? 0) };
@@ -300,6 +330,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
       state: state.kind,
       adminTokenRequired: config.adminToken !== undefined,
       signedIn: Boolean(security.dashboardAuth),
+      process: { pid: process.pid, slot: slot.slot, of: slot.count },
     }),
     metrics,
     dashboardAuth: security.dashboardAuth,
@@ -326,7 +357,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   });
 
   // One WebSocket per public view (EDGE_URL?view=<slug>); with no view, nothing leaves the hub.
-  const forwarder =
+  const startForwarder = () =>
     config.edgeUrl && config.edgeApiKey
       ? createEdgeViews({
           url: config.edgeUrl,
@@ -338,7 +369,29 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
           log,
         })
       : undefined;
-  forwarder?.start();
+  let forwarder: ReturnType<typeof startForwarder>;
+  // Several processes of one hub (HUB_PROCESSES): one forwarder for the fleet, in whichever holds the lease.
+  const edgeLease =
+    config.edgeUrl && slot.count > 1 && redis
+      ? createRedisLease(redis.command, {
+          key: `${options.redisPrefix ?? 'sysmonstm:'}edge:lease`,
+          log,
+          onAcquired: () => {
+            forwarder = startForwarder();
+            forwarder?.start();
+          },
+          onLost: () => {
+            const lost = forwarder;
+            forwarder = undefined;
+            lost?.close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'closing the edge forwarder failed'));
+          },
+        })
+      : undefined;
+  if (edgeLease) edgeLease.start();
+  else {
+    forwarder = startForwarder();
+    forwarder?.start();
+  }
 
   const maintenance = setInterval(() => {
     history.maintain(Date.now()).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'history maintenance failed'));
@@ -406,7 +459,10 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
           }, 2000).unref();
         });
         await step('close viewers', () => live.close());
-        await step('close forwarder', () => forwarder?.close());
+        await step('close forwarder', async () => {
+          await edgeLease?.close();
+          await forwarder?.close();
+        });
         await step('close public views', () => publicViews.close());
         await step('stop backups', () => backups?.close());
         await step('flush history', () => writer.close());
@@ -416,6 +472,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
         await step('stop alerting', () => alerting.close());
         await step('close events', () => events.close());
         await step('close state', () => state.close());
+        await step('close shared sign-outs', () => sharedSignOuts?.close());
         await step('close redis', () => redis?.close());
         await step('close history', () => history.close());
         await step('close database', () => db.close());

@@ -10,6 +10,8 @@ import type { Interceptor } from '@connectrpc/connect';
 import { createCollectorAuth, parseCollectorTokens, type CollectorAuth } from './collector-auth.ts';
 import { ConfigError, type HubConfig } from './config.ts';
 import { createDashboardAuth, type DashboardAuth } from './gateway/dashboard-auth.ts';
+import type { LoginThrottle } from './gateway/login-throttle.ts';
+import type { SessionStore } from './gateway/session-store.ts';
 import { grpcAccessInterceptor } from './grpc-access.ts';
 import type { Logger } from './log.ts';
 
@@ -47,7 +49,12 @@ function tokensFromFile(file: string): Array<[string, string]> {
   }
 }
 
-export function loadHubSecurity(config: HubConfig, log: Logger, options: { alsoAcceptBearer?: readonly string[] } = {}): HubSecurity {
+/** `sessions` and `throttle`: shared by the processes of HUB_PROCESSES (hub.ts); default one process's own. */
+export function loadHubSecurity(
+  config: HubConfig,
+  log: Logger,
+  options: { alsoAcceptBearer?: readonly string[]; sessions?: SessionStore; throttle?: LoginThrottle } = {},
+): HubSecurity {
   const machineTokens = config.collectorTokensFile ? tokensFromFile(config.collectorTokensFile) : [];
   const collectorAuth = createCollectorAuth({ sharedToken: config.collectorToken, machineTokens });
   // Other tokens that may read too (the admin token), so their calls are not stopped at this gate.

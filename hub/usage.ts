@@ -23,6 +23,7 @@ const HUB_OPTION_HELP: Readonly<Record<string, readonly [string, string]>> = {
   RETENTION_1M_DAYS: ['DAYS', '1-minute averages kept (default 90)'],
   RETENTION_1H_DAYS: ['DAYS', '1-hour averages kept (default 730)'],
   MAX_MACHINES: ['N', 'machines accepted (default 10000)'],
+  HUB_PROCESSES: ['N|auto', 'hub processes sharing the ports, with Redis and TIMESCALE_URL (default 1)'],
   FORGET_OFFLINE_AFTER: ['DURATION', 'machines offline this long leave current state (default 7d; 0: never)'],
   MAX_VIEWERS: ['N', "concurrent viewers of the hub's /ws (default 1000)"],
   MAX_VIEWERS_PER_ADDRESS: ['N', "viewers of the hub's /ws per client address (default 20)"],

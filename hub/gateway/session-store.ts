@@ -2,7 +2,8 @@
 // cookie, and the hub keeps only the id's SHA-256 with an expiry. Sessions are revocable (sign-out
 // deletes the session), expire (SESSION_LIFETIME_MS after sign-in), and are bounded in number (past
 // MAX_SESSIONS the oldest is ended). They live in this hub's memory: a restart — which is also how a
-// new DASHBOARD_TOKEN takes effect — ends every session. Clock passed in.
+// new DASHBOARD_TOKEN takes effect — ends every session. Several hub processes (HUB_PROCESSES) use
+// signed-session-store.ts instead. Clock passed in.
 import { createHash, randomBytes } from 'node:crypto';
 
 export const SESSION_LIFETIME_MS = 30 * 24 * 3600 * 1000;

@@ -1,5 +1,8 @@
 // Current state in Redis, shared by every hub replica: one hash per machine (record JSON + latest
 // encoded report), a set of machine ids, and a capped list as the recent ring. One pipeline per put.
+// Bringing a machine back up to date after an outage is one server-side script per machine (merge of
+// the missed points into the ring by time), so it needs no read round trip and cannot interleave
+// with a put of the same machine; many machines go out in one pipeline.
 import type { Redis } from 'ioredis';
 import { recordJson } from './record-json.ts';
 import { RECENT_RING_SIZE, type MachineRecord, type RecentPoint, type StateStore } from './state-store.ts';
@@ -11,9 +14,67 @@ export interface RedisStateStore extends StateStore {
    * used to bring Redis back up to date after an outage (fallback-state.ts).
    */
   resyncMachine(record: MachineRecord, report: Uint8Array | undefined, points: readonly RecentPoint[]): Promise<void>;
+  /** resyncMachine for many machines in one pipeline (points of each oldest first); rejects when any failed. */
+  resyncMany(items: ReadonlyArray<ResyncItem>): Promise<void>;
   /** Which of `ids` have no record in Redis (e.g. after Redis restarted without persistence). */
   missing(ids: readonly string[]): Promise<string[]>;
 }
+
+export interface ResyncItem {
+  record: MachineRecord;
+  report: Uint8Array | undefined;
+  /** Oldest first. */
+  points: readonly RecentPoint[];
+}
+
+/**
+ * KEYS: machine hash, id set, ring. ARGV: ring size, record JSON, id, has-report flag, report, then the
+ * points as JSON (oldest first, each starting with {"t":…, as JSON.stringify of a RecentPoint does).
+ * Points newer than the ring's last are appended; otherwise the ring is merged by time (a given point
+ * replaces one of the same time) and rewritten. Returns how many points were given.
+ */
+const RESYNC_SCRIPT = `
+local size = tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], 'record', ARGV[2])
+if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'report', ARGV[5]) end
+redis.call('SADD', KEYS[2], ARGV[3])
+local first = 6
+local n = #ARGV - first + 1
+if n <= 0 then return 0 end
+local function t(p)
+  local v = tonumber(string.match(p, '^{"t":([^,}]+)'))
+  if v == nil then v = cjson.decode(p).t end
+  return v
+end
+local last = redis.call('LINDEX', KEYS[3], -1)
+if (not last) or t(last) < t(ARGV[first]) then
+  for i = first, #ARGV, 1000 do
+    redis.call('RPUSH', KEYS[3], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+  end
+  redis.call('LTRIM', KEYS[3], -size, -1)
+  return n
+end
+local byTime = {}
+local times = {}
+local function add(p)
+  local k = t(p)
+  if byTime[k] == nil then times[#times + 1] = k end
+  byTime[k] = p
+end
+for _, p in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do add(p) end
+for i = first, #ARGV do add(ARGV[i]) end
+table.sort(times)
+local from = math.max(1, #times - size + 1)
+local out = {}
+for i = from, #times do out[#out + 1] = byTime[times[i]] end
+redis.call('DEL', KEYS[3])
+for i = 1, #out, 1000 do
+  redis.call('RPUSH', KEYS[3], unpack(out, i, math.min(i + 999, #out)))
+end
+return n
+`;
+
+type ResyncCommand = (machineKey: string, idsKey: string, ringKey: string, ...args: Array<string | Buffer>) => Promise<number>;
 
 export function createRedisState(redis: Redis, options: { prefix?: string; ringSize?: number } = {}): RedisStateStore {
   const prefix = options.prefix ?? 'sysmonstm:';
@@ -21,6 +82,19 @@ export function createRedisState(redis: Redis, options: { prefix?: string; ringS
   const idsKey = `${prefix}machines`;
   const machineKey = (id: string) => `${prefix}machine:${id}`;
   const ringKey = (id: string) => `${prefix}recent:${id}`;
+  // EVALSHA with EVAL when the script is not loaded (ioredis), on the connection and its pipelines.
+  if (!('sysmonstmResync' in redis)) redis.defineCommand('sysmonstmResync', { numberOfKeys: 3, lua: RESYNC_SCRIPT });
+  const resyncArgs = ({ record, report, points }: ResyncItem): [string, string, string, ...Array<string | Buffer>] => [
+    machineKey(record.id),
+    idsKey,
+    ringKey(record.id),
+    String(ringSize),
+    recordJson(record),
+    record.id,
+    report ? '1' : '0',
+    report ? Buffer.from(report.buffer, report.byteOffset, report.byteLength) : '',
+    ...[...points].sort((a, b) => a.t - b.t).map((p) => JSON.stringify({ t: p.t, metrics: p.metrics } satisfies RecentPoint)),
+  ];
 
   return {
     kind: 'redis',
@@ -82,14 +156,15 @@ export function createRedisState(redis: Redis, options: { prefix?: string; ringS
       return results.some(([err, n]) => !err && typeof n === 'number' && n > 0);
     },
     async resyncMachine(record, report, points) {
-      const existing = (await redis.lrange(ringKey(record.id), 0, -1)).map((r) => JSON.parse(r) as RecentPoint);
-      const byTime = new Map<number, RecentPoint>();
-      for (const p of [...existing, ...points]) byTime.set(p.t, p);
-      const ring = [...byTime.values()].sort((a, b) => a.t - b.t).slice(-ringSize);
-      const tx = redis.multi().hset(machineKey(record.id), 'record', JSON.stringify(record)).sadd(idsKey, record.id).del(ringKey(record.id));
-      if (report) tx.hset(machineKey(record.id), 'report', Buffer.from(report));
-      if (ring.length > 0) tx.rpush(ringKey(record.id), ...ring.map((p) => JSON.stringify(p)));
-      await tx.exec();
+      await (redis as unknown as { sysmonstmResync: ResyncCommand }).sysmonstmResync(...resyncArgs({ record, report, points }));
+    },
+    async resyncMany(items) {
+      if (items.length === 0) return;
+      const pipeline = redis.pipeline() as unknown as { sysmonstmResync: (...args: Parameters<ResyncCommand>) => unknown; exec(): Promise<Array<[Error | null, unknown]> | null> };
+      for (const item of items) pipeline.sysmonstmResync(...resyncArgs(item));
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed) throw failed[0];
     },
     async missing(ids) {
       if (ids.length === 0) return [];

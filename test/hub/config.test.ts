@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { ConfigError, parseHubConfig } from '../../hub/config.ts';
+import { availableParallelism } from 'node:os';
+import { ConfigError, MAX_HUB_PROCESSES, parseHubConfig } from '../../hub/config.ts';
 
 describe('hub config', () => {
   test('defaults match the documented ones', () => {
@@ -22,6 +23,19 @@ describe('hub config', () => {
     [{ EDGE_URL: 'wss://x/ingest' }, /EDGE_API_KEY must be set/],
   ])('%o is refused with a message naming the variable', (env, message) => {
     expect(() => parseHubConfig([], env)).toThrow(message);
+  });
+
+  test('HUB_PROCESSES: 1 by default, a number 1–64 or auto (one per CPU); above 1 only with Redis and a database server', () => {
+    const shared = { REDIS_URL: 'redis://127.0.0.1:6379', TIMESCALE_URL: 'postgres://127.0.0.1/x' };
+    expect(parseHubConfig([], {}).hubProcesses).toBe(1);
+    expect(parseHubConfig([], { HUB_PROCESSES: '1' }).hubProcesses).toBe(1);
+    expect(parseHubConfig([], { ...shared, HUB_PROCESSES: '3' }).hubProcesses).toBe(3);
+    expect(parseHubConfig(['--hub-processes', 'AUTO'], shared).hubProcesses).toBe(Math.min(MAX_HUB_PROCESSES, availableParallelism()));
+    for (const bad of ['0', '-1', '2.5', '65', 'two', '1e1']) expect(() => parseHubConfig([], { ...shared, HUB_PROCESSES: bad }), bad).toThrow(/HUB_PROCESSES: must be auto/);
+    expect(() => parseHubConfig([], { HUB_PROCESSES: '2', TIMESCALE_URL: shared.TIMESCALE_URL })).toThrow(/HUB_PROCESSES is 2, which needs REDIS_URL/);
+    expect(() => parseHubConfig([], { HUB_PROCESSES: '2', REDIS_URL: shared.REDIS_URL })).toThrow(/needs TIMESCALE_URL/);
+    expect(parseHubConfig([], { ...shared, HUB_PROCESSES: '2', DASHBOARD_TOKEN: 'dashboard-token-0123456789' }).hubProcesses).toBe(2);
+    expect(() => parseHubConfig([], { HUB_PROCESSES: '2' })).toThrow(ConfigError);
   });
 
   test('FORGET_OFFLINE_AFTER: 7 days by default, a duration, 0 = never, the flag wins', () => {
