@@ -338,8 +338,9 @@ export function createEdgeForwarder(options: EdgeForwarderOptions): EdgeForwarde
           : 'edge relay announces its shard count now: one socket per shard');
         link.url = announced === null ? options.url : shardIngestUrl(options.url, 0);
         link.socket = undefined;
+        // The new socket opens once this one is gone, so the relay never holds two of this hub's sockets.
+        ws.once('close', () => connect(link));
         ws.close(1000, 'reconnecting to the right relay endpoint');
-        connect(link);
         return;
       }
       link.stats.connected = true;

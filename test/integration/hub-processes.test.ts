@@ -6,7 +6,8 @@
 // other and a sign-out on that one ends it on the first; a process killed with SIGKILL is restarted
 // by the primary, its collector reconnects and its history holds every seq once; the edge forwarder
 // (EDGE_URL, a fake relay here that answers heartbeats) runs in one process at a time, and in the
-// other once its holder is killed; SIGTERM to the primary closes them all.
+// other once its holder is killed; a machine's interval set on one process reaches its collector on the
+// other at once; SIGTERM to the primary closes them all.
 // Also: the configurations HUB_PROCESSES > 1 cannot run refused at start with exit code 2.
 import http from 'node:http';
 import pg from 'pg';
@@ -251,6 +252,16 @@ describe('HUB_PROCESSES=2', () => {
     expect((await request(agentB!, 'POST', '/logout', { cookie })).status).toBe(303);
     expect((await request(agentB!, 'GET', '/api/machines', { cookie })).status).toBe(401);
     await waitFor('the sign-out on the other process', async () => (await request(agentA!, 'GET', '/api/machines', { cookie })).status === 401, 5000, 20);
+
+    // The owner sets a machine's interval on the process that does not hold its stream: pushed at once.
+    const streamHolder = [...byPid.entries()].find(([, m]) => m === machines[1])![0];
+    const elsewhere = [...agentOf.entries()].find(([pid]) => pid !== streamHolder)![1];
+    const setInterval = (intervalMs: number) => request(elsewhere, 'PUT', `/api/machines/${machines[1]}/settings`, { ...bearer, 'content-type': 'application/json' }, JSON.stringify({ intervalMs }));
+    const listedInterval = async () => (await get<Array<{ id: string; intervalMs: number }>>(elsewhere, '/api/machines')).find((m) => m.id === machines[1])?.intervalMs;
+    expect((await setInterval(400)).status).toBe(200);
+    await waitFor('the interval pushed to the collector on the other process', async () => (await listedInterval()) === 400, 10_000);
+    expect((await setInterval(0)).status).toBe(200);
+    await waitFor('the collector’s own interval again', async () => (await listedInterval()) === 200, 10_000);
 
     // Kill the process holding the second machine's stream: the primary starts another, the collector reconnects.
     const victim = [...byPid.entries()].find(([, m]) => m === machines[1])![0];
