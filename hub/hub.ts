@@ -38,6 +38,7 @@ import { attachLiveSocket } from './gateway/live-socket.ts';
 import { createOriginGuard } from './gateway/origin-guard.ts';
 import { createHistoryWriter } from './history/history-writer.ts';
 import { openHistorySpool } from './history/history-spool.ts';
+import { adoptOrphanSpools } from './history/orphan-spools.ts';
 import { openHistory } from './history/open-history.ts';
 import { limitConnections } from './connection-limits.ts';
 import { createIngestService } from './ingest-service.ts';
@@ -236,8 +237,10 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   const spoolDir = path.join(config.dataDir, slot.slot === 1 ? 'history-spool' : `history-spool-${slot.slot}`);
   const spool = config.historySpoolMaxBytes > 0 ? openHistorySpool({ dir: spoolDir, maxBytes: config.historySpoolMaxBytes, log }) : undefined;
   const writer = createHistoryWriter(metrics.timeHistoryWrites(history), { flushIntervalMs: config.historyFlushIntervalMs, log, spool });
-  /** What a reconnecting collector is told the hub holds: the database, plus what waits in the spool. */
-  const durableHistory = { lastSeq: async (id: string) => Math.max(await history.lastSeq(id), spool?.maxSeq(id) ?? 0) };
+  // Spools of processes that no longer run (HUB_PROCESSES lowered): process 1 replays them (orphan-spools.ts).
+  const orphanSpools = slot.slot === 1 && config.historySpoolMaxBytes > 0 ? adoptOrphanSpools({ dataDir: config.dataDir, processCount: slot.count, store: history, log }) : undefined;
+  /** What a reconnecting collector is told the hub holds: the database, plus what waits in the spools. */
+  const durableHistory = { lastSeq: async (id: string) => Math.max(await history.lastSeq(id), spool?.maxSeq(id) ?? 0, orphanSpools?.maxSeq(id) ?? 0) };
   // Alerting: rules in SQL, shared state and evaluation through Redis when configured (alerts/alerting.ts).
   const alerting = await startAlerting({ db, redis, redisPrefix: options.redisPrefix, events, machines: state, log, config: config.alerts, dataDir: config.dataDir, resolve: options.notifyResolve });
   const machineStatus = { statusOf: alerting.engine.statusOf, onStatusChange: alerting.engine.onStatusChange };
@@ -467,6 +470,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
         await step('stop backups', () => backups?.close());
         await step('flush history', () => writer.close());
         await step('close history spool', () => spool?.close());
+        await step('close adopted history spools', () => orphanSpools?.close());
         await step('close fleet view', () => fleetView.close());
         await step('close settings channel', () => settingsFanout.close());
         await step('stop alerting', () => alerting.close());
