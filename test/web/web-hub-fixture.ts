@@ -31,6 +31,13 @@ export interface FeedOptions {
   everyMs?: number;
 }
 
+export interface Feed {
+  /** One per machine, in order. */
+  sessions: SyntheticSession[];
+  /** No more reports; the sessions stay open (the machines fall silent, not disconnected). */
+  stop(): void;
+}
+
 export interface WebHub {
   hub: Hub;
   /** The hub's HTTP origin, http://127.0.0.1:port. */
@@ -42,7 +49,7 @@ export interface WebHub {
   /** GET `base + path` and its JSON body. */
   getJson<T = unknown>(path: string): Promise<T>;
   /** Opens one synthetic collector session per machine and sends each a report now and then every `everyMs`. */
-  feed(machines: string | string[], options?: FeedOptions): SyntheticSession[];
+  feed(machines: string | string[], options?: FeedOptions): Feed;
   /** Stops every timer and ends every session `feed` opened. */
   stopFeeding(): Promise<void>;
   /** Timers, browser, sessions, hub, database, data dir: in that order, whatever was started. */
@@ -93,7 +100,7 @@ export async function startWebHub(options: WebHubOptions): Promise<WebHub> {
     db,
     browser,
     getJson: async <T>(path: string) => (await (await fetch(`${base}${path}`)).json()) as T,
-    feed(machines, { report = (m, seq) => syntheticReport(m, seq, Date.now()), everyMs = 300 } = {}) {
+    feed(machines, { report = (m: string, seq: number) => syntheticReport(m, seq, Date.now()), everyMs = 300 }: FeedOptions = {}) {
       const ids = typeof machines === 'string' ? [machines] : machines;
       const opened = ids.map((id) => openSyntheticSession(grpcUrl, id));
       sessions.push(...opened);
@@ -103,8 +110,9 @@ export async function startWebHub(options: WebHubOptions): Promise<WebHub> {
         ids.forEach((id, i) => opened[i].send(report(id, seq)));
       };
       send();
-      if (everyMs > 0) timers.push(setInterval(send, everyMs));
-      return opened;
+      const timer = everyMs > 0 ? setInterval(send, everyMs) : undefined;
+      if (timer) timers.push(timer);
+      return { sessions: opened, stop: () => clearInterval(timer) };
     },
     stopFeeding,
     close,
