@@ -5,17 +5,13 @@
 // and a pending alert with their state, severity, value and time; Acknowledge and Silence / Unsilence
 // as the hub stores them; a rule name that looks like markup stays text; the list empties when the
 // alerts end. Screenshot in test-output/screenshots/alert-list.png.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
-import { ensureWebBuilt } from '../../web/build.ts';
-import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
-import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { CHROMIUM_PATH, HOSTILE_NAME, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { waitFor } from '../support/servers.ts';
+import { syntheticReport } from '../support/synthetic-collector.ts';
+import { CHROMIUM_PATH, HOSTILE_NAME, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { startWebHub, type WebHub } from './web-hub-fixture.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 const MACHINE = 'al-box';
@@ -31,17 +27,11 @@ interface ActiveAlert {
 }
 
 describe.skipIf(!hasChromium)('the active alerts list', () => {
-  const dir = tempDir('alert-list');
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let hub: Hub;
-  let browser: Browser;
-  let session: SyntheticSession;
-  let ticker: NodeJS.Timeout | undefined;
+  let web: WebHub;
   let base: string;
-  let seq = 0;
   let cpu = 42;
   const ruleIds: Record<string, string> = {};
-  const activeAlerts = async () => (await (await fetch(`${base}/api/alerts`)).json()) as ActiveAlert[];
+  const activeAlerts = () => web.getJson<ActiveAlert[]>('/api/alerts');
   const post = async (url: string, body: unknown) => {
     const res = await fetch(`${base}${url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect(res.status, await res.clone().text()).toBeLessThan(300);
@@ -49,37 +39,21 @@ describe.skipIf(!hasChromium)('the active alerts list', () => {
   };
 
   beforeAll(async () => {
-    await ensureWebBuilt();
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    db = await createTestDatabase();
-    hub = await startHub(parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, HISTORY_FLUSH_INTERVAL: '0.05', LIVE_PUSH_INTERVAL: '0.1' }), {
-      log: pino({ level: 'silent' }),
-    });
-    base = `http://127.0.0.1:${hub.httpPort}`;
+    web = await startWebHub({ name: 'alert-list', dashboard: true, env: { HISTORY_FLUSH_INTERVAL: '0.05', LIVE_PUSH_INTERVAL: '0.1' } });
+    base = web.base;
     ruleIds.cpu = (await post('/api/rules', { name: 'CPU busy', metric: 'cpu_percent', op: '>', threshold: 30, for_s: 0, severity: 'critical' })).id;
     ruleIds.memory = (await post('/api/rules', { name: HOSTILE_NAME, metric: 'memory_percent', op: '>', threshold: 10, for_s: 3600, severity: 'warning' })).id;
-    session = openSyntheticSession(`http://127.0.0.1:${hub.grpcPort}`, MACHINE);
-    const send = () => session.send(syntheticReport(MACHINE, ++seq, Date.now(), cpu));
-    send();
-    ticker = setInterval(send, 300);
+    web.feed(MACHINE, { report: (m, seq) => syntheticReport(m, seq, Date.now(), cpu) });
     await waitFor('a firing and a pending alert', async () => {
       const states = (await activeAlerts()).map((a) => a.state).sort();
       return states.join() === 'firing,pending';
     });
-    browser = await launchBrowser();
   }, 90_000);
 
-  afterAll(async () => {
-    clearInterval(ticker);
-    await browser?.close();
-    await session?.finish().catch(() => {});
-    await hub?.close();
-    await db?.drop();
-    dir.remove();
-  });
+  afterAll(() => web?.close());
 
   test('the Active tab and the machine page: state, value, acknowledge, silence, and the end', async () => {
-    const g = await openGuardedPage(browser, { viewport: { width: 1280, height: 1000 }, colorScheme: 'dark' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 1280, height: 1000 }, colorScheme: 'dark' });
     try {
       const { page } = g;
       await page.goto(`${base}/`);

@@ -4,18 +4,16 @@
 // message; rules, alerts (acknowledge, silence, history), saved channels (with a delivered test) and
 // machine settings through the real routes.
 import { existsSync } from 'node:fs';
-import { pino } from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
 import type * as AlertsApi from '../../web/src/alerts-api.ts';
 import type { RuleJson } from '../../web/src/rule-form.ts';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
-import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
-import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, type GuardedPage } from '../support/dashboard-checks.ts';
+import { waitFor } from '../support/servers.ts';
+import { syntheticReport } from '../support/synthetic-collector.ts';
+import { CHROMIUM_PATH, openGuardedPage, type GuardedPage } from '../support/dashboard-checks.ts';
 import { modulePage, openModulePage } from './module-page.ts';
+import { startWebHub, type WebHub } from './web-hub-fixture.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 const TOKEN = 'alerts-api-admin-token-0123456789';
@@ -30,16 +28,10 @@ declare global {
 }
 
 describe.skipIf(!hasChromium)('alerts-api', () => {
-  const dir = tempDir('alerts-api');
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let hub: Hub;
+  let web: WebHub;
   let receiver: HttpReceiver;
-  let browser: Browser;
   let html: string;
   let base: string;
-  let session: SyntheticSession;
-  let ticker: NodeJS.Timeout | undefined;
-  let seq = 0;
 
   beforeAll(async () => {
     html = await modulePage([
@@ -47,32 +39,20 @@ describe.skipIf(!hasChromium)('alerts-api', () => {
       'window.alertsApi = alertsApi;',
       'window.attempt = (run) => run.then((value) => ({ ok: true, value }), (e) => ({ ok: false, message: e.message, status: e.status, apiError: e instanceof alertsApi.ApiError }));',
     ]);
-    db = await createTestDatabase();
     receiver = await startHttpReceiver();
-    hub = await startHub(parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, ADMIN_TOKEN: TOKEN, HISTORY_FLUSH_INTERVAL: '0.05', NOTIFY_ALLOW_PRIVATE: '1' }), {
-      log: pino({ level: 'silent' }),
-    });
-    base = `http://127.0.0.1:${hub.httpPort}`;
-    session = openSyntheticSession(`http://127.0.0.1:${hub.grpcPort}`, MACHINE);
-    const send = () => session.send(syntheticReport(MACHINE, ++seq, Date.now(), 42));
-    send();
-    ticker = setInterval(send, 250);
-    await waitFor('the machine', async () => ((await (await fetch(`${base}/api/machines`)).json()) as unknown[]).length === 1);
-    browser = await launchBrowser();
+    web = await startWebHub({ name: 'alerts-api', env: { ADMIN_TOKEN: TOKEN, HISTORY_FLUSH_INTERVAL: '0.05', NOTIFY_ALLOW_PRIVATE: '1' } });
+    base = web.base;
+    web.feed(MACHINE, { report: (m, seq) => syntheticReport(m, seq, Date.now(), 42), everyMs: 250 });
+    await waitFor('the machine', async () => (await web.getJson<unknown[]>('/api/machines')).length === 1);
   }, 90_000);
 
   afterAll(async () => {
-    clearInterval(ticker);
-    await browser?.close();
-    await session?.finish().catch(() => {});
-    await hub?.close();
+    await web?.close();
     await receiver?.close();
-    await db?.drop();
-    dir.remove();
   });
 
   async function withApiPage(run: (page: Page, g: GuardedPage) => Promise<void>): Promise<void> {
-    const g = await openGuardedPage(browser, { viewport: { width: 400, height: 300 }, colorScheme: 'dark' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 400, height: 300 }, colorScheme: 'dark' });
     try {
       await openModulePage(g.page, html, `${base}/module-page`);
       await run(g.page, g);

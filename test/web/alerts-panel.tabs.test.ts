@@ -4,48 +4,33 @@
 // creates a channel without a name, sends it a test (the local receiver gets it), lets a rule name it
 // (picked in the rule form; the channel cannot be deleted meanwhile) and deletes it.
 // Screenshots in test-output/screenshots/alerting-*.png.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { pino } from 'pino';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
-import { ensureWebBuilt } from '../../web/build.ts';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
-import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
-import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { waitFor } from '../support/servers.ts';
+import { syntheticReport } from '../support/synthetic-collector.ts';
+import { CHROMIUM_PATH, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { startWebHub, type WebHub } from './web-hub-fixture.ts';
 
 const TOKEN = 'alerting-pages-token-0123456789';
 const ENTRIES = 130;
 const hasChromium = existsSync(CHROMIUM_PATH);
 
 describe.skipIf(!hasChromium)('alerting tabs in the browser', () => {
-  const dir = tempDir('alerting-pages');
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let hub: Hub;
-  let browser: Browser;
+  let web: WebHub;
   let receiver: HttpReceiver;
-  let session: SyntheticSession;
   let base: string;
 
   beforeAll(async () => {
-    await ensureWebBuilt();
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    db = await createTestDatabase();
     receiver = await startHttpReceiver();
-    hub = await startHub(
-      parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, ADMIN_TOKEN: TOKEN, HISTORY_FLUSH_INTERVAL: '0.05', NOTIFY_ALLOW_PRIVATE: '1' }),
-      { log: pino({ level: 'silent' }) },
-    );
-    base = `http://127.0.0.1:${hub.httpPort}`;
-    session = openSyntheticSession(`http://127.0.0.1:${hub.grpcPort}`, 'ap-m1');
-    session.send(syntheticReport('ap-m1', 1, Date.now(), 20));
-    await waitFor('the machine', async () => ((await (await fetch(`${base}/api/machines`)).json()) as Array<{ id: string }>).some((m) => m.id === 'ap-m1'));
+    web = await startWebHub({ name: 'alerting-pages', dashboard: true, env: { ADMIN_TOKEN: TOKEN, HISTORY_FLUSH_INTERVAL: '0.05', NOTIFY_ALLOW_PRIVATE: '1' } });
+    base = web.base;
+    web.feed('ap-m1', { everyMs: 0, report: (m, seq) => syntheticReport(m, seq, Date.now(), 20) });
+    await waitFor('the machine', async () => (await web.getJson<Array<{ id: string }>>('/api/machines')).some((m) => m.id === 'ap-m1'));
     // 130 transitions of the default CPU rule, stored as the hub stores them; entry i has value 70 + i/100.
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const pool = new pg.Pool({ connectionString: web.db.url, max: 1 });
     const t0 = Date.now() - ENTRIES * 1000;
     for (let i = 1; i <= ENTRIES; i++) {
       await pool.query(
@@ -55,20 +40,15 @@ describe.skipIf(!hasChromium)('alerting tabs in the browser', () => {
       );
     }
     await pool.end();
-    browser = await launchBrowser();
   }, 90_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await session?.finish().catch(() => {});
-    await hub?.close();
+    await web?.close();
     await receiver?.close();
-    await db?.drop();
-    dir.remove();
   });
 
   test('History: newest first in id order, 100 at a time, values with units', async () => {
-    const g = await openGuardedPage(browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
     try {
       const { page } = g;
       await page.goto(`${base}/`);
@@ -91,7 +71,7 @@ describe.skipIf(!hasChromium)('alerting tabs in the browser', () => {
 
   test('Channels: create without a name, send a test, delete; the token hint follows ADMIN_TOKEN', async () => {
     for (const scheme of ['dark', 'light'] as const) {
-      const g = await openGuardedPage(browser, { viewport: { width: 1280, height: 900 }, colorScheme: scheme });
+      const g = await openGuardedPage(web.browser, { viewport: { width: 1280, height: 900 }, colorScheme: scheme });
       try {
         const { page } = g;
         await page.goto(`${base}/`);

@@ -6,17 +6,15 @@
 // their unit (a bare number once the rule is gone), refreshed while open; and the summary when the
 // hub is gone.
 import { existsSync } from 'node:fs';
-import { pino } from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
 import type { AlertsPanel, createAlertsPanel } from '../../web/src/alerts-panel.ts';
 import type { createAlertsStore } from '../../web/src/alerts-store.ts';
-import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
-import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from '../support/dashboard-checks.ts';
+import { waitFor } from '../support/servers.ts';
+import { syntheticReport } from '../support/synthetic-collector.ts';
+import { CHROMIUM_PATH, openGuardedPage } from '../support/dashboard-checks.ts';
 import { modulePage, openModulePage } from './module-page.ts';
+import { startWebHub, type WebHub } from './web-hub-fixture.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 const MACHINE = 'ap-box';
@@ -28,15 +26,9 @@ declare global {
 }
 
 describe.skipIf(!hasChromium)('the alerts panel', () => {
-  const dir = tempDir('alerts-panel');
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let hub: Hub;
-  let browser: Browser;
+  let web: WebHub;
   let html: string;
   let base: string;
-  let session: SyntheticSession;
-  let ticker: NodeJS.Timeout | undefined;
-  let seq = 0;
   let cpu = 42;
   const rules: Record<string, string> = {};
   const addRule = async (rule: Record<string, unknown>) => {
@@ -52,28 +44,16 @@ describe.skipIf(!hasChromium)('the alerts panel', () => {
       "import { createAlertsStore } from './alerts-store.ts';",
       'window.alertsPanel = { createAlertsPanel, createAlertsStore };',
     ]);
-    db = await createTestDatabase();
-    hub = await startHub(parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url }), { log: pino({ level: 'silent' }) });
-    base = `http://127.0.0.1:${hub.httpPort}`;
+    web = await startWebHub({ name: 'alerts-panel' });
+    base = web.base;
     rules.cpu = await addRule({ name: 'CPU busy', metric: 'cpu_percent', op: '>', threshold: 30, severity: 'critical' });
     rules.memory = await addRule({ name: 'Memory used', metric: 'memory_percent', op: '>', threshold: 10, severity: 'warning' });
     rules.disk = await addRule({ name: 'Disk filling', metric: 'disk_percent', op: '>', threshold: 10, for_s: 3600 });
-    session = openSyntheticSession(`http://127.0.0.1:${hub.grpcPort}`, MACHINE);
-    const send = () => session.send(syntheticReport(MACHINE, ++seq, Date.now(), cpu));
-    send();
-    ticker = setInterval(send, 300);
-    await waitFor('three alerts', async () => ((await (await fetch(`${base}/api/alerts`)).json()) as unknown[]).length === 3);
-    browser = await launchBrowser();
+    web.feed(MACHINE, { report: (m, seq) => syntheticReport(m, seq, Date.now(), cpu) });
+    await waitFor('three alerts', async () => (await web.getJson<unknown[]>('/api/alerts')).length === 3);
   }, 90_000);
 
-  afterAll(async () => {
-    clearInterval(ticker);
-    await browser?.close();
-    await session?.finish().catch(() => {});
-    await hub?.close();
-    await db?.drop();
-    dir.remove();
-  });
+  afterAll(() => web?.close());
 
   async function mount(page: Page, show: boolean): Promise<void> {
     await openModulePage(page, html, `${base}/module-page`);
@@ -86,7 +66,7 @@ describe.skipIf(!hasChromium)('the alerts panel', () => {
   }
 
   test('summary, tabs, token box, history, and the hub gone', async () => {
-    const g = await openGuardedPage(browser, { viewport: { width: 1200, height: 900 }, colorScheme: 'dark' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 1200, height: 900 }, colorScheme: 'dark' });
     try {
       const { page } = g;
       const alertGets: number[] = [];
@@ -162,9 +142,8 @@ describe.skipIf(!hasChromium)('the alerts panel', () => {
       expect(await root.getAttribute('data-status')).toBe('healthy');
 
       // The hub gone: the summary says so.
-      clearInterval(ticker);
-      await session.finish().catch(() => {});
-      await hub.close();
+      await web.stopFeeding();
+      await web.hub.close();
       await expect.poll(() => summary.textContent(), { timeout: 10_000 }).toMatch(/^Alerts unavailable: .+/);
       expect(g.problems.filter((p) => !/Failed to load resource|Failed to fetch/.test(p))).toEqual([]);
     } finally {

@@ -4,16 +4,13 @@
 // refreshes at the same time share one request; start() polls every ALERTS_POLL_MS, once however
 // often it is called; and when the hub is gone the error is kept beside the last good list.
 import { existsSync } from 'node:fs';
-import { pino } from 'pino';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
 import { ALERTS_POLL_MS, type AlertsStore, type createAlertsStore } from '../../web/src/alerts-store.ts';
-import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
-import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from '../support/dashboard-checks.ts';
+import { waitFor } from '../support/servers.ts';
+import { syntheticReport } from '../support/synthetic-collector.ts';
+import { CHROMIUM_PATH, openGuardedPage } from '../support/dashboard-checks.ts';
 import { modulePage, openModulePage } from './module-page.ts';
+import { startWebHub, type WebHub } from './web-hub-fixture.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 const MACHINE = 'as-box';
@@ -25,43 +22,25 @@ declare global {
 }
 
 describe.skipIf(!hasChromium)('alerts-store', () => {
-  const dir = tempDir('alerts-store');
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let hub: Hub;
-  let browser: Browser;
+  let web: WebHub;
   let html: string;
   let base: string;
-  let session: SyntheticSession;
-  let ticker: NodeJS.Timeout | undefined;
-  let seq = 0;
   let ruleId = '';
 
   beforeAll(async () => {
     html = await modulePage(["import { createAlertsStore } from './alerts-store.ts';", 'window.alertsStore = { createAlertsStore, heard: [] };']);
-    db = await createTestDatabase();
-    hub = await startHub(parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url }), { log: pino({ level: 'silent' }) });
-    base = `http://127.0.0.1:${hub.httpPort}`;
+    web = await startWebHub({ name: 'alerts-store' });
+    base = web.base;
     const res = await fetch(`${base}/api/rules`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'CPU busy', metric: 'cpu_percent', op: '>', threshold: 30 }) });
     ruleId = ((await res.json()) as { id: string }).id;
-    session = openSyntheticSession(`http://127.0.0.1:${hub.grpcPort}`, MACHINE);
-    const send = () => session.send(syntheticReport(MACHINE, ++seq, Date.now(), 42));
-    send();
-    ticker = setInterval(send, 300);
-    await waitFor('the alert', async () => ((await (await fetch(`${base}/api/alerts`)).json()) as unknown[]).length === 1);
-    browser = await launchBrowser();
+    web.feed(MACHINE, { report: (m, seq) => syntheticReport(m, seq, Date.now(), 42) });
+    await waitFor('the alert', async () => (await web.getJson<unknown[]>('/api/alerts')).length === 1);
   }, 90_000);
 
-  afterAll(async () => {
-    clearInterval(ticker);
-    await browser?.close();
-    await session?.finish().catch(() => {});
-    await hub?.close();
-    await db?.drop();
-    dir.remove();
-  });
+  afterAll(() => web?.close());
 
   test('first answer, listeners, shared refreshes, polling, and the hub gone', async () => {
-    const g = await openGuardedPage(browser, { viewport: { width: 400, height: 300 }, colorScheme: 'dark' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 400, height: 300 }, colorScheme: 'dark' });
     try {
       const { page } = g;
       const gets: number[] = [];
@@ -113,9 +92,8 @@ describe.skipIf(!hasChromium)('alerts-store', () => {
       await page.evaluate(() => (window.alertsStore.stop = window.alertsStore.store!.subscribe(() => window.alertsStore.heard.push(`${window.alertsStore.store!.alerts.length}:${window.alertsStore.store!.error ?? ''}`))));
 
       // The hub goes away: the error is kept, the last good list stays, listeners are told.
-      clearInterval(ticker);
-      await session.finish().catch(() => {});
-      await hub.close();
+      await web.stopFeeding();
+      await web.hub.close();
       await page.evaluate(() => window.alertsStore.store!.refresh());
       const after = await view();
       expect(after.ready).toBe(true);

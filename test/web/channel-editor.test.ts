@@ -5,16 +5,13 @@
 // test that is delivered and one that is not (the channel's answer shown); delete on the second
 // click; and the message when the hub cannot be reached.
 import { existsSync } from 'node:fs';
-import { pino } from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
 import type { ChannelEditor, createChannelEditor } from '../../web/src/channel-editor.ts';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
-import { createTestDatabase, tempDir } from '../support/servers.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from '../support/dashboard-checks.ts';
+import { CHROMIUM_PATH, openGuardedPage } from '../support/dashboard-checks.ts';
 import { modulePage, openModulePage } from './module-page.ts';
+import { startWebHub, type WebHub } from './web-hub-fixture.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 
@@ -33,14 +30,11 @@ interface StoredChannel {
 }
 
 describe.skipIf(!hasChromium)('the channel editor', () => {
-  const dir = tempDir('channel-editor');
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let hub: Hub;
+  let web: WebHub;
   let receiver: HttpReceiver;
-  let browser: Browser;
   let html: string;
   let base: string;
-  const stored = async () => (await (await fetch(`${base}/api/channels`)).json()) as StoredChannel[];
+  const stored = () => web.getJson<StoredChannel[]>('/api/channels');
 
   beforeAll(async () => {
     html = await modulePage([
@@ -48,19 +42,14 @@ describe.skipIf(!hasChromium)('the channel editor', () => {
       "import { createChannelEditor } from './channel-editor.ts';",
       'window.channels = { createChannelEditor };',
     ]);
-    db = await createTestDatabase();
     receiver = await startHttpReceiver();
-    hub = await startHub(parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, NOTIFY_ALLOW_PRIVATE: '1' }), { log: pino({ level: 'silent' }) });
-    base = `http://127.0.0.1:${hub.httpPort}`;
-    browser = await launchBrowser();
+    web = await startWebHub({ name: 'channel-editor', env: { NOTIFY_ALLOW_PRIVATE: '1' } });
+    base = web.base;
   }, 90_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await hub?.close();
+    await web?.close();
     await receiver?.close();
-    await db?.drop();
-    dir.remove();
   });
 
   async function mount(page: Page): Promise<void> {
@@ -74,7 +63,7 @@ describe.skipIf(!hasChromium)('the channel editor', () => {
   }
 
   test('add, refuse, test, delete', async () => {
-    const g = await openGuardedPage(browser, { viewport: { width: 1000, height: 800 }, colorScheme: 'dark' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 1000, height: 800 }, colorScheme: 'dark' });
     try {
       const { page } = g;
       const posts: unknown[] = [];
@@ -140,11 +129,11 @@ describe.skipIf(!hasChromium)('the channel editor', () => {
   }, 60_000);
 
   test('the hub gone (the last test here): the list says it could not load', async () => {
-    const g = await openGuardedPage(browser, { viewport: { width: 1000, height: 800 }, colorScheme: 'light' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 1000, height: 800 }, colorScheme: 'light' });
     try {
       const { page } = g;
       await mount(page);
-      await hub.close();
+      await web.hub.close();
       await page.evaluate(() => window.channels.editor!.load());
       expect(await page.locator('.channel-editor .form-message').textContent()).toMatch(/^Could not load the channels: .+/);
     } finally {

@@ -3,17 +3,12 @@
 // machine (name, host, CPU meter, labels), the summary, the text filter (name and label terms, "No
 // machine matches the filter.", Escape clears it), a status chip, the sort by highest CPU, and a card
 // that leads to its machine page. Screenshot in test-output/screenshots/fleet-cards.png.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
-import { ensureWebBuilt } from '../../web/build.ts';
-import { createTestDatabase, tempDir } from '../support/servers.ts';
-import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { syntheticReport } from '../support/synthetic-collector.ts';
+import { CHROMIUM_PATH, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { startWebHub, type WebHub } from './web-hub-fixture.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 const MACHINES = [
@@ -23,54 +18,36 @@ const MACHINES = [
 ];
 
 describe.skipIf(!hasChromium)('the fleet page', () => {
-  const dir = tempDir('fleet-cards');
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let hub: Hub;
-  let browser: Browser;
-  const sessions: SyntheticSession[] = [];
-  let ticker: NodeJS.Timeout | undefined;
+  let web: WebHub;
   let base: string;
 
   beforeAll(async () => {
-    await ensureWebBuilt();
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    db = await createTestDatabase();
-    hub = await startHub(parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, HISTORY_FLUSH_INTERVAL: '0.05', LIVE_PUSH_INTERVAL: '0.1' }), {
-      log: pino({ level: 'silent' }),
-    });
-    base = `http://127.0.0.1:${hub.httpPort}`;
-    browser = await launchBrowser();
+    web = await startWebHub({ name: 'fleet-cards', dashboard: true, env: { HISTORY_FLUSH_INTERVAL: '0.05', LIVE_PUSH_INTERVAL: '0.1' } });
+    base = web.base;
   }, 90_000);
 
-  afterAll(async () => {
-    clearInterval(ticker);
-    await browser?.close();
-    for (const s of sessions) await s.finish().catch(() => {});
-    await hub?.close();
-    await db?.drop();
-    dir.remove();
-  });
+  afterAll(() => web?.close());
 
   test('empty, then cards; filter, chips, sort, and a card to its page', async () => {
-    const g = await openGuardedPage(browser, { viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
     try {
       const { page } = g;
       await page.goto(`${base}/`);
       await expect.poll(() => page.locator('.fleet .empty .empty-title').textContent()).toBe('No machine has reported yet.');
       expect(await page.locator('.fleet .empty code').textContent()).toBe('sysmonstm collector --hub http://127.0.0.1:50051');
 
-      let seq = 0;
-      for (const m of MACHINES) sessions.push(openSyntheticSession(`http://127.0.0.1:${hub.grpcPort}`, m.id));
-      const send = () => {
-        seq++;
-        MACHINES.forEach((m, i) => {
-          const report = syntheticReport(m.id, seq, Date.now(), m.cpu);
-          report.labels = { env: m.env };
-          sessions[i].send(report);
-        });
-      };
-      send();
-      ticker = setInterval(send, 500);
+      web.feed(
+        MACHINES.map((m) => m.id),
+        {
+          everyMs: 500,
+          report: (id, seq) => {
+            const m = MACHINES.find((x) => x.id === id)!;
+            const report = syntheticReport(id, seq, Date.now(), m.cpu);
+            report.labels = { env: m.env };
+            return report;
+          },
+        },
+      );
 
       await expect.poll(() => page.locator('a.card').count(), { timeout: 10_000 }).toBe(3);
       expect(await page.locator('.fleet .empty').isHidden()).toBe(true);

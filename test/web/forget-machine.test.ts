@@ -3,66 +3,38 @@
 // again, the second forgets; refused without the token (the token box appears and says why), done
 // with it, and the dashboard returns to the fleet without the machine. Screenshot in
 // test-output/screenshots/forget-machine.png.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
-import { ensureWebBuilt } from '../../web/build.ts';
-import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
-import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { waitFor } from '../support/servers.ts';
+import { openSyntheticSession, syntheticReport } from '../support/synthetic-collector.ts';
+import { CHROMIUM_PATH, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { startWebHub, type WebHub } from './web-hub-fixture.ts';
 
 const TOKEN = 'forget-machine-token-0123456789';
 const hasChromium = existsSync(CHROMIUM_PATH);
 
 describe.skipIf(!hasChromium)('forgetting a machine from its page', () => {
-  const dir = tempDir('forget-page');
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let hub: Hub;
-  let browser: Browser;
-  let live: SyntheticSession;
-  let ticker: NodeJS.Timeout;
+  let web: WebHub;
   let base: string;
-  const ids = async () => ((await (await fetch(`${base}/api/machines`)).json()) as Array<{ id: string; status: string }>);
+  const ids = () => web.getJson<Array<{ id: string; status: string }>>('/api/machines');
 
   beforeAll(async () => {
-    await ensureWebBuilt();
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    db = await createTestDatabase();
-    hub = await startHub(
-      parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, ADMIN_TOKEN: TOKEN, HISTORY_FLUSH_INTERVAL: '0.05', LIVE_PUSH_INTERVAL: '0.1' }),
-      { log: pino({ level: 'silent' }) },
-    );
-    base = `http://127.0.0.1:${hub.httpPort}`;
-    const grpc = `http://127.0.0.1:${hub.grpcPort}`;
-    const gone = openSyntheticSession(grpc, 'fm-gone');
+    web = await startWebHub({ name: 'forget-page', dashboard: true, env: { ADMIN_TOKEN: TOKEN, HISTORY_FLUSH_INTERVAL: '0.05', LIVE_PUSH_INTERVAL: '0.1' } });
+    base = web.base;
+    const gone = openSyntheticSession(web.grpcUrl, 'fm-gone');
     gone.send(syntheticReport('fm-gone', 1, Date.now()));
-    live = openSyntheticSession(grpc, 'fm-live');
-    let seq = 0;
-    const send = () => live.send(syntheticReport('fm-live', ++seq, Date.now()));
-    send();
-    ticker = setInterval(send, 500);
+    web.feed('fm-live', { everyMs: 500 });
     await waitFor('both machines', async () => (await ids()).length === 2);
     await gone.finish();
-    browser = await launchBrowser();
     // Offline after 10 s without a report.
     await waitFor('fm-gone offline', async () => (await ids()).find((m) => m.id === 'fm-gone')?.status === 'offline', 20_000, 250);
   }, 90_000);
 
-  afterAll(async () => {
-    clearInterval(ticker);
-    await browser?.close();
-    await live?.finish().catch(() => {});
-    await hub?.close();
-    await db?.drop();
-    dir.remove();
-  });
+  afterAll(() => web?.close());
 
   test('offered for an offline machine only; two clicks, the admin token, back to the fleet', async () => {
-    const g = await openGuardedPage(browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
     try {
       const { page } = g;
       await page.goto(`${base}/#/machine/fm-live`);

@@ -5,18 +5,16 @@
 // (the endpoint, the status and the hub's own message), and the public-view prefix and link key.
 import { create } from '@bufbuild/protobuf';
 import { existsSync } from 'node:fs';
-import { pino } from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
 import { ContainerSchema, ServiceSchema } from '../../proto/gen/sysmonstm/v1/report_pb.js';
 import type * as HubApi from '../../web/src/hub-api.ts';
-import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
-import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, type GuardedPage } from '../support/dashboard-checks.ts';
+import { waitFor } from '../support/servers.ts';
+import { syntheticReport } from '../support/synthetic-collector.ts';
+import { CHROMIUM_PATH, openGuardedPage, type GuardedPage } from '../support/dashboard-checks.ts';
 import { modulePage, openModulePage } from './module-page.ts';
 import { startSyntheticFleetServer, type SyntheticFleetServer } from './synthetic-fleet-server.ts';
+import { startWebHub, type WebHub } from './web-hub-fixture.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 
@@ -27,55 +25,41 @@ declare global {
 }
 
 describe.skipIf(!hasChromium)('hub-api', () => {
-  const dir = tempDir('hub-api');
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let hub: Hub;
+  let web: WebHub;
   let edge: SyntheticFleetServer;
-  let browser: Browser;
   let html: string;
   let base: string;
-  const sessions: SyntheticSession[] = [];
-  let ticker: NodeJS.Timeout | undefined;
-  let seq = 0;
   const startedAt = Date.now();
 
   beforeAll(async () => {
     html = await modulePage(["import * as hubApi from './hub-api.ts';", 'window.hubApi = hubApi;']);
-    db = await createTestDatabase();
-    hub = await startHub(parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, HISTORY_FLUSH_INTERVAL: '0.05' }), { log: pino({ level: 'silent' }) });
-    base = `http://127.0.0.1:${hub.httpPort}`;
-    for (const id of ['ha-ok', 'ha-bad']) sessions.push(openSyntheticSession(`http://127.0.0.1:${hub.grpcPort}`, id));
-    const send = () => {
-      seq++;
-      sessions[0].send(syntheticReport('ha-ok', seq, Date.now(), 42));
-      const bad = syntheticReport('ha-bad', seq, Date.now(), 7);
-      bad.services = [create(ServiceSchema, { name: 'nginx.service', activeState: 'failed', subState: 'failed' })];
-      bad.containers = [create(ContainerSchema, { id: 'c1', name: 'worker', image: 'worker:1', state: 'exited' })];
-      sessions[1].send(bad);
-    };
-    send();
-    ticker = setInterval(send, 200);
+    web = await startWebHub({ name: 'hub-api', env: { HISTORY_FLUSH_INTERVAL: '0.05' } });
+    base = web.base;
+    web.feed(['ha-ok', 'ha-bad'], {
+      everyMs: 200,
+      report: (id, seq) => {
+        if (id === 'ha-ok') return syntheticReport(id, seq, Date.now(), 42);
+        const bad = syntheticReport(id, seq, Date.now(), 7);
+        bad.services = [create(ServiceSchema, { name: 'nginx.service', activeState: 'failed', subState: 'failed' })];
+        bad.containers = [create(ContainerSchema, { id: 'c1', name: 'worker', image: 'worker:1', state: 'exited' })];
+        return bad;
+      },
+    });
     await waitFor('both machines in history', async () => {
       const res = await fetch(`${base}/api/machines/ha-ok/history?metric=cpu_percent&from=${startedAt - 60_000}&to=${Date.now()}&step=auto`);
       const body = (await res.json()) as { points?: unknown[] };
-      return (body.points?.length ?? 0) >= 3 && ((await (await fetch(`${base}/api/machines`)).json()) as unknown[]).length === 2;
+      return (body.points?.length ?? 0) >= 3 && (await web.getJson<unknown[]>('/api/machines')).length === 2;
     });
     edge = await startSyntheticFleetServer({ machines: 3, pushIntervalMs: 200 });
-    browser = await launchBrowser();
   }, 90_000);
 
   afterAll(async () => {
-    clearInterval(ticker);
-    await browser?.close();
-    for (const s of sessions) await s.finish().catch(() => {});
     await edge?.close();
-    await hub?.close();
-    await db?.drop();
-    dir.remove();
+    await web?.close();
   });
 
   async function withApiPage(origin: string, run: (page: Page, g: GuardedPage) => Promise<void>): Promise<void> {
-    const g = await openGuardedPage(browser, { viewport: { width: 400, height: 300 }, colorScheme: 'dark' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 400, height: 300 }, colorScheme: 'dark' });
     try {
       await openModulePage(g.page, html, `${origin}/module-page`);
       await run(g.page, g);

@@ -4,18 +4,14 @@
 // with it the hub stores 0.5 s, pushes it to the collector, and the header says "every 500 ms" after
 // the next report; an empty field gives the collector its own interval back. The pure field parsing
 // is tested here too. Screenshot in test-output/screenshots/interval-control.png.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
-import { ensureWebBuilt } from '../../web/build.ts';
 import { intervalFieldText, parseIntervalField } from '../../web/src/interval-control.ts';
 import { runCli, type CliProcess } from '../support/hub-process.ts';
-import { createTestDatabase, freePort, tempDir, waitFor } from '../support/servers.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { freePort, tempDir, waitFor } from '../support/servers.ts';
+import { CHROMIUM_PATH, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { startWebHub, type WebHub } from './web-hub-fixture.ts';
 
 const TOKEN = 'interval-control-token-0123456789';
 const MACHINE = 'ic-machine';
@@ -34,41 +30,32 @@ describe('the interval field', () => {
 });
 
 describe.skipIf(!hasChromium)('setting the report interval from the machine page', () => {
-  const dir = tempDir('interval-page');
   const collectorDir = tempDir('interval-page-collector');
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let hub: Hub;
-  let browser: Browser;
+  let web: WebHub;
   let collector: CliProcess;
   let base: string;
-  const listed = async () => ((await (await fetch(`${base}/api/machines`)).json()) as Array<{ id: string; intervalMs: number }>).find((m) => m.id === MACHINE);
+  const listed = async () => (await web.getJson<Array<{ id: string; intervalMs: number }>>('/api/machines')).find((m) => m.id === MACHINE);
 
   beforeAll(async () => {
-    await ensureWebBuilt();
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    db = await createTestDatabase();
     const grpcPort = await freePort();
-    hub = await startHub(
-      parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: String(grpcPort), DATA_DIR: dir.path, TIMESCALE_URL: db.url, ADMIN_TOKEN: TOKEN, HISTORY_FLUSH_INTERVAL: '0.05', LIVE_PUSH_INTERVAL: '0.1' }),
-      { log: pino({ level: 'silent' }) },
-    );
-    base = `http://127.0.0.1:${hub.httpPort}`;
+    web = await startWebHub({
+      name: 'interval-page',
+      dashboard: true,
+      env: { GRPC_PORT: String(grpcPort), ADMIN_TOKEN: TOKEN, HISTORY_FLUSH_INTERVAL: '0.05', LIVE_PUSH_INTERVAL: '0.1' },
+    });
+    base = web.base;
     collector = runCli(['collector'], { AGGREGATOR_URL: `http://127.0.0.1:${grpcPort}`, MACHINE_ID: MACHINE, MACHINE_NAME: MACHINE, DATA_DIR: collectorDir.path, COLLECTION_INTERVAL: '1', LOG_FORMAT: 'json' });
     await waitFor('the collector listed', async () => (await listed())?.intervalMs === 1000, 30_000, 200);
-    browser = await launchBrowser();
   }, 90_000);
 
   afterAll(async () => {
-    await browser?.close();
     await collector?.stop();
-    await hub?.close();
-    await db?.drop();
-    dir.remove();
+    await web?.close();
     collectorDir.remove();
   });
 
   test('refused out of bounds and without the token; set with it, pushed, shown; reset to the collector’s own', async () => {
-    const g = await openGuardedPage(browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
     try {
       const { page } = g;
       await page.goto(`${base}/#/machine/${MACHINE}`);

@@ -3,41 +3,30 @@
 // only part of it (15 min, 24 h, 30 d), the caption counts the points shown, dragging zooms every
 // chart and "Reset zoom" undoes it, the range is in the URL and a reload keeps it, and per-core CPU is
 // a live 5-minute chart. Screenshots in test-output/screenshots/charts-*.png.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { pino } from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
-import { ensureWebBuilt } from '../../web/build.ts';
-import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
-import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { waitFor } from '../support/servers.ts';
+import { syntheticReport } from '../support/synthetic-collector.ts';
+import { CHROMIUM_PATH, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { startWebHub, type WebHub } from './web-hub-fixture.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 const MACHINE = 'chart-m1';
 const MIN = 60_000;
 
 describe.skipIf(!hasChromium)('machine charts in the browser', () => {
-  const dir = tempDir('machine-charts');
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let hub: Hub;
-  let browser: Browser;
-  let session: SyntheticSession;
-  let timer: NodeJS.Timeout | undefined;
+  let web: WebHub;
   let base: string;
   let stored = 0;
 
   beforeAll(async () => {
-    await ensureWebBuilt();
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    db = await createTestDatabase();
-    hub = await startHub(parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, HISTORY_FLUSH_INTERVAL: '0.05' }), { log: pino({ level: 'silent' }) });
-    base = `http://127.0.0.1:${hub.httpPort}`;
+    web = await startWebHub({ name: 'machine-charts', dashboard: true, env: { HISTORY_FLUSH_INTERVAL: '0.05' } });
+    base = web.base;
     // Stored history, one row a second: 14 to 9 minutes ago, then a 2-minute hole, then 7 to 3 minutes ago.
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const pool = new pg.Pool({ connectionString: web.db.url, max: 1 });
     const now = Date.now();
     const spans: Array<[number, number]> = [
       [now - 14 * MIN, now - 9 * MIN],
@@ -56,23 +45,11 @@ describe.skipIf(!hasChromium)('machine charts in the browser', () => {
     }
     await pool.end();
     // And the machine reporting live, every second.
-    session = openSyntheticSession(`http://127.0.0.1:${hub.grpcPort}`, MACHINE);
-    let live = 100_000;
-    const send = () => session.send(syntheticReport(MACHINE, ++live, Date.now(), 40));
-    send();
-    timer = setInterval(send, 1000);
-    await waitFor('the machine', async () => ((await (await fetch(`${base}/api/machines`)).json()) as Array<{ id: string }>).some((m) => m.id === MACHINE));
-    browser = await launchBrowser();
+    web.feed(MACHINE, { everyMs: 1000, report: (m, n) => syntheticReport(m, 100_000 + n, Date.now(), 40) });
+    await waitFor('the machine', async () => (await web.getJson<Array<{ id: string }>>('/api/machines')).some((m) => m.id === MACHINE));
   }, 90_000);
 
-  afterAll(async () => {
-    if (timer) clearInterval(timer);
-    await browser?.close();
-    await session?.finish().catch(() => {});
-    await hub?.close();
-    await db?.drop();
-    dir.remove();
-  });
+  afterAll(() => web?.close());
 
   const cpuChart = (page: Page) => page.locator('.chart', { has: page.locator('.chart-title', { hasText: /^CPU$/ }) });
   const xSpan = async (page: Page) => {
@@ -81,7 +58,7 @@ describe.skipIf(!hasChromium)('machine charts in the browser', () => {
   };
 
   test('15 min: gaps, the full range on the axis, points counted, zoom and reset, range in the URL', async () => {
-    const g = await openGuardedPage(browser, { viewport: { width: 1280, height: 1000 }, colorScheme: 'dark' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 1280, height: 1000 }, colorScheme: 'dark' });
     try {
       const { page } = g;
       await page.goto(`${base}/#/machine/${MACHINE}`);
@@ -138,7 +115,7 @@ describe.skipIf(!hasChromium)('machine charts in the browser', () => {
       ['24h', 24 * 60 * MIN, '24 h'],
       ['30d', 30 * 24 * 60 * MIN, '30 d'],
     ] as const) {
-      const g = await openGuardedPage(browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
+      const g = await openGuardedPage(web.browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
       try {
         const { page } = g;
         await page.goto(`${base}/#/machine/${MACHINE}?range=${range}`);

@@ -4,63 +4,40 @@
 // charts, a history range (1 h: step 1m from the database), the stale and offline notes once the
 // machine falls silent, and an id the fleet does not know. Screenshot in
 // test-output/screenshots/machine-page.png.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
-import { ensureWebBuilt } from '../../web/build.ts';
-import { createTestDatabase, tempDir, waitFor } from '../support/servers.ts';
-import { openSyntheticSession, syntheticReport, type SyntheticSession } from '../support/synthetic-collector.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { waitFor } from '../support/servers.ts';
+import { syntheticReport } from '../support/synthetic-collector.ts';
+import { CHROMIUM_PATH, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { startWebHub, type Feed, type WebHub } from './web-hub-fixture.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 const MACHINE = 'mp-box';
 
 describe.skipIf(!hasChromium)('the machine page', () => {
-  const dir = tempDir('machine-page');
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let hub: Hub;
-  let browser: Browser;
-  let session: SyntheticSession;
-  let ticker: NodeJS.Timeout | undefined;
+  let web: WebHub;
   let base: string;
-  let seq = 0;
+  let feed: Feed;
 
   beforeAll(async () => {
-    await ensureWebBuilt();
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    db = await createTestDatabase();
-    hub = await startHub(parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, HISTORY_FLUSH_INTERVAL: '0.05', LIVE_PUSH_INTERVAL: '0.1' }), {
-      log: pino({ level: 'silent' }),
+    web = await startWebHub({ name: 'machine-page', dashboard: true, env: { HISTORY_FLUSH_INTERVAL: '0.05', LIVE_PUSH_INTERVAL: '0.1' } });
+    base = web.base;
+    feed = web.feed(MACHINE, {
+      report: (m, seq) => {
+        const report = syntheticReport(m, seq, Date.now(), 42);
+        report.intervalMs = 300;
+        report.labels = { env: 'test', rack: '' };
+        return report;
+      },
     });
-    base = `http://127.0.0.1:${hub.httpPort}`;
-    session = openSyntheticSession(`http://127.0.0.1:${hub.grpcPort}`, MACHINE);
-    const send = () => {
-      const report = syntheticReport(MACHINE, ++seq, Date.now(), 42);
-      report.intervalMs = 300;
-      report.labels = { env: 'test', rack: '' };
-      session.send(report);
-    };
-    send();
-    ticker = setInterval(send, 300);
-    await waitFor('the machine listed', async () => ((await (await fetch(`${base}/api/machines`)).json()) as unknown[]).length === 1);
-    browser = await launchBrowser();
+    await waitFor('the machine listed', async () => (await web.getJson<unknown[]>('/api/machines')).length === 1);
   }, 90_000);
 
-  afterAll(async () => {
-    clearInterval(ticker);
-    await browser?.close();
-    await session?.finish().catch(() => {});
-    await hub?.close();
-    await db?.drop();
-    dir.remove();
-  });
+  afterAll(() => web?.close());
 
   test('header, tiles, tables, live charts, a history range; then stale and offline', async () => {
-    const g = await openGuardedPage(browser, { viewport: { width: 1280, height: 1000 }, colorScheme: 'light' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 1280, height: 1000 }, colorScheme: 'light' });
     try {
       const { page } = g;
       await page.goto(`${base}/#/machine/${MACHINE}`);
@@ -96,8 +73,7 @@ describe.skipIf(!hasChromium)('the machine page', () => {
       await page.locator('section[aria-label="Charts"] .range', { hasText: 'Live' }).click();
 
       // Silent: stale after 3 intervals (at least 3 s), offline after 5 (at least 10 s).
-      clearInterval(ticker);
-      ticker = undefined;
+      feed.stop();
       await expect.poll(() => page.locator('.machine').getAttribute('data-fresh'), { timeout: 8_000 }).toBe('stale');
       expect(await page.locator('.freshness-note').textContent()).toMatch(/^Stale: the last report is \d+ s ago; waiting for the next one\.$/);
       await expect.poll(() => page.locator('.machine').getAttribute('data-fresh'), { timeout: 15_000 }).toBe('offline');
@@ -110,7 +86,7 @@ describe.skipIf(!hasChromium)('the machine page', () => {
   }, 60_000);
 
   test('an id the fleet does not know', async () => {
-    const g = await openGuardedPage(browser, { viewport: { width: 1000, height: 700 }, colorScheme: 'dark' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 1000, height: 700 }, colorScheme: 'dark' });
     try {
       const { page } = g;
       await page.goto(`${base}/#/machine/mp-nobody`);

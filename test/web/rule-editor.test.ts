@@ -5,16 +5,12 @@
 // form filled back from the stored rule and a change sent with PUT (the stored secret kept); delete on
 // the second click only; and the refusal without the token. Screenshot in
 // test-output/screenshots/rule-editor.png.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
-import { ensureWebBuilt } from '../../web/build.ts';
-import { createTestDatabase, tempDir } from '../support/servers.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { CHROMIUM_PATH, openGuardedPage, SCREENSHOT_DIR } from '../support/dashboard-checks.ts';
+import { startWebHub, type WebHub } from './web-hub-fixture.ts';
 
 const TOKEN = 'rule-editor-token-0123456789abcdef';
 const hasChromium = existsSync(CHROMIUM_PATH);
@@ -47,31 +43,19 @@ function recordWrites(page: Page): Array<{ method: string; path: string; body: u
 }
 
 describe.skipIf(!hasChromium)('the rule editor', () => {
-  const dir = tempDir('rule-editor');
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let hub: Hub;
-  let browser: Browser;
+  let web: WebHub;
   let base: string;
-  const storedRules = async () => (await (await fetch(`${base}/api/rules`)).json()) as StoredRule[];
+  const storedRules = () => web.getJson<StoredRule[]>('/api/rules');
 
   beforeAll(async () => {
-    await ensureWebBuilt();
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    db = await createTestDatabase();
-    hub = await startHub(parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, ADMIN_TOKEN: TOKEN }), { log: pino({ level: 'silent' }) });
-    base = `http://127.0.0.1:${hub.httpPort}`;
-    browser = await launchBrowser();
+    web = await startWebHub({ name: 'rule-editor', dashboard: true, env: { ADMIN_TOKEN: TOKEN } });
+    base = web.base;
   }, 90_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await hub?.close();
-    await db?.drop();
-    dir.remove();
-  });
+  afterAll(() => web?.close());
 
   test('defaults, refusals on the page and at the hub, save, edit, delete', async () => {
-    const g = await openGuardedPage(browser, { viewport: { width: 1280, height: 1000 }, colorScheme: 'dark' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 1280, height: 1000 }, colorScheme: 'dark' });
     try {
       const { page } = g;
       const writes = recordWrites(page);

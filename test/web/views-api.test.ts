@@ -4,17 +4,14 @@
 // are refused; saving, rotating and deleting through the real routes; refusals as ApiError with the
 // hub's status and message.
 import { existsSync } from 'node:fs';
-import { pino } from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseHubConfig } from '../../hub/config.ts';
-import { startHub, type Hub } from '../../hub/hub.ts';
 import type * as AlertsApi from '../../web/src/alerts-api.ts';
 import type { ViewDefinitionJson } from '../../web/src/view-form.ts';
 import type * as ViewsApi from '../../web/src/views-api.ts';
-import { createTestDatabase, tempDir } from '../support/servers.ts';
-import { CHROMIUM_PATH, launchBrowser, openGuardedPage } from '../support/dashboard-checks.ts';
+import { CHROMIUM_PATH, openGuardedPage } from '../support/dashboard-checks.ts';
 import { modulePage, openModulePage } from './module-page.ts';
+import { startWebHub, type WebHub } from './web-hub-fixture.ts';
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 const TOKEN = 'views-api-admin-token-0123456789';
@@ -30,10 +27,7 @@ declare global {
 const VIEW: ViewDefinitionJson = { slug: 'ops', title: 'Ops', machines: 'all', show: { id: false, hostname: false, labels: false, metrics: ['cpu_percent'] }, precision: { percent: 0 }, access: 'link' };
 
 describe.skipIf(!hasChromium)('views-api', () => {
-  const dir = tempDir('views-api');
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let hub: Hub;
-  let browser: Browser;
+  let web: WebHub;
   let html: string;
   let base: string;
 
@@ -44,18 +38,11 @@ describe.skipIf(!hasChromium)('views-api', () => {
       'window.viewsApi = { ...viewsApi, setAdminToken, ApiError };',
       'window.outcome = (run) => run.then(() => ({ ok: true }), (e) => ({ ok: false, message: e.message, status: e.status, apiError: e instanceof ApiError }));',
     ]);
-    db = await createTestDatabase();
-    hub = await startHub(parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', DATA_DIR: dir.path, TIMESCALE_URL: db.url, ADMIN_TOKEN: TOKEN }), { log: pino({ level: 'silent' }), dbMaxConnections: 2 });
-    base = `http://127.0.0.1:${hub.httpPort}`;
-    browser = await launchBrowser();
+    web = await startWebHub({ name: 'views-api', env: { ADMIN_TOKEN: TOKEN }, dbMaxConnections: 2 });
+    base = web.base;
   }, 90_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await hub?.close();
-    await db?.drop();
-    dir.remove();
-  });
+  afterAll(() => web?.close());
 
   /** Authorization of every views request the page makes. */
   function recordAuth(page: Page): Array<[string, string, string | undefined]> {
@@ -68,7 +55,7 @@ describe.skipIf(!hasChromium)('views-api', () => {
   }
 
   test('the token on every request; secrets, saves, rotation, deletion and refusals', async () => {
-    const g = await openGuardedPage(browser, { viewport: { width: 400, height: 300 }, colorScheme: 'dark' });
+    const g = await openGuardedPage(web.browser, { viewport: { width: 400, height: 300 }, colorScheme: 'dark' });
     try {
       const { page } = g;
       const auth = recordAuth(page);

@@ -5,8 +5,8 @@
 // Redis) or dropped and logged (memory); a second member of the group shares the events (Redis).
 import { describe, expect, test } from 'vitest';
 import type { EventBus, ReportEvent } from '../../../hub/events/event-bus.ts';
-import type { MachineRecord } from '../../../hub/state/state-store.ts';
 import { waitFor } from '../../support/servers.ts';
+import { record } from './report-events.ts';
 
 export interface EventBusHarness {
   /** A fresh bus with its own key space. */
@@ -18,17 +18,6 @@ export interface EventBusHarness {
   peer?(bus: EventBus): Promise<EventBus>;
 }
 
-const record = (id: string, seq: number): MachineRecord => ({
-  id,
-  hostname: id,
-  displayName: id,
-  labels: {},
-  lastSeenMs: 1000 + seq,
-  sampledAtMs: 900 + seq,
-  lastSeq: seq,
-  intervalMs: 1000,
-  metrics: { cpu_percent: seq } as unknown as MachineRecord['metrics'],
-});
 const event = (id: string, seq: number): ReportEvent => ({ record: record(id, seq), receivedAtMs: 5000 + seq });
 const PROBE = 'probe';
 const seqs = (events: readonly ReportEvent[], id = 'm') => events.filter((e) => e.record.id === id).map((e) => e.record.lastSeq);

@@ -4,21 +4,9 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { EventBus, ReportEvent } from '../../../hub/events/event-bus.ts';
 import { createFallbackEvents } from '../../../hub/events/fallback-events.ts';
-import type { MachineRecord } from '../../../hub/state/state-store.ts';
+import { record } from './report-events.ts';
 
 const log = pino({ level: 'silent' });
-
-const record = (id: string, seq: number): MachineRecord => ({
-  id,
-  hostname: id,
-  displayName: id,
-  labels: {},
-  lastSeenMs: 1000 + seq,
-  sampledAtMs: 900 + seq,
-  lastSeq: seq,
-  intervalMs: 1000,
-  metrics: { cpu_percent: seq } as unknown as MachineRecord['metrics'],
-});
 
 describe('fallback events, batched', () => {
   it('fallback: the events of a batch Redis did not take are delivered in this hub, the others are not', async () => {

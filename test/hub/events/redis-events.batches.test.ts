@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ReportEvent } from '../../../hub/events/event-bus.ts';
 import { createMemoryEvents } from '../../../hub/events/memory-events.ts';
 import { createRedisEvents } from '../../../hub/events/redis-events.ts';
-import type { MachineRecord } from '../../../hub/state/state-store.ts';
+import { record } from './report-events.ts';
 
 const log = pino({ level: 'silent' });
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -19,18 +19,6 @@ afterAll(async () => {
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length) await redis.del(...keys);
   await redis.quit();
-});
-
-const record = (id: string, seq: number): MachineRecord => ({
-  id,
-  hostname: id,
-  displayName: id,
-  labels: {},
-  lastSeenMs: 1000 + seq,
-  sampledAtMs: 900 + seq,
-  lastSeq: seq,
-  intervalMs: 1000,
-  metrics: { cpu_percent: seq } as unknown as MachineRecord['metrics'],
 });
 
 describe('redis events, batched', () => {
