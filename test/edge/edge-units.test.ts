@@ -2,7 +2,7 @@
 // hub auth, relay config, full-jitter backoff, security headers, and the /api/machines shape.
 import { describe, expect, it } from 'vitest';
 import { createFleetEncoder, createFleetReader, decodeFleetMessage, FleetResyncError, type FleetFrame, type MachineView, type WireUpdate } from '../../proto/delta.ts';
-import { RelayFleet, splitIntoChunks } from '../../durable-objects/relay-fleet.ts';
+import { FleetPicture, splitIntoChunks } from '../../durable-objects/fleet-picture.ts';
 import { RecentRings, recentRingBytes } from '../../durable-objects/recent-rings.ts';
 import { checkHubAuth, bearerToken } from '../../worker/hub-auth.ts';
 import { parseRelayConfig, RELAY_DEFAULTS } from '../../durable-objects/relay-config.ts';
@@ -12,7 +12,7 @@ import { fullJitterDelayMs } from '../../hub/edge/backoff.ts';
 import type { MachineSummaryJson } from '../../hub/fleet/fleet-query.ts';
 import { machine } from './edge-clients.ts';
 
-const fleet = () => new RelayFleet({ maxMachines: 3, offlineAfterMs: 1000 });
+const fleet = () => new FleetPicture({ maxMachines: 3, offlineAfterMs: 1000 });
 
 /** The hub's side of one relay connection: frames numbered by one encoder, as the hub sends them. */
 function hubWire() {
@@ -29,7 +29,7 @@ function viewerWire(): (text: string) => FleetFrame {
   return (text) => reader.read(decodeFleetMessage(text));
 }
 
-describe('RelayFleet', () => {
+describe('FleetPicture', () => {
   it('turns a hub snapshot into a delta for connected viewers and a snapshot for new ones', () => {
     const f = fleet();
     const hub = hubWire();
@@ -121,7 +121,7 @@ describe('recent rings', () => {
     expect(() => new RecentRings(-1)).toThrow(/non-negative/);
   });
   it('is fed by the relay fleet from snapshots and deltas and forgets removed machines', () => {
-    const f = new RelayFleet({ maxMachines: 3, offlineAfterMs: 1000, recentPoints: 5 });
+    const f = new FleetPicture({ maxMachines: 3, offlineAfterMs: 1000, recentPoints: 5 });
     const hub = hubWire();
     f.ingest(hub.snapshot([machine('a', { cpu_percent: 1 }, { lastSeen: 100 })], 100), 0);
     f.ingest(hub.delta([['a', 0, { 0: 2 }]], [], 200), 0);

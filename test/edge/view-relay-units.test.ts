@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { createFleetEncoder, createFleetReader, decodeFleetMessage, type MachineView } from '../../proto/delta.ts';
 import { createSnapshotAssembler, decodeViewerExtra } from '../../proto/view-frames.ts';
-import { RelayFleet } from '../../durable-objects/relay-fleet.ts';
+import { FleetPicture } from '../../durable-objects/fleet-picture.ts';
 import { UptimeBitmaps, UPTIME_SLOT_MS, uptimeSlots } from '../../durable-objects/uptime-bitmaps.ts';
 import { deadmanAction, hubIsUp, nextWatchAtMs } from '../../durable-objects/hub-watch.ts';
 import { linkKeyHash, mayWatch, presentedKeyHash, sameKeyHash } from '../../durable-objects/view-access.ts';
@@ -101,7 +101,7 @@ describe('dead-man webhook', () => {
 describe('viewer frames within the frame limit', () => {
   const big = (n: number): MachineView[] => Array.from({ length: n }, (_, i) => machine(`m${i}`, { cpu_percent: i % 100 }, { name: `${'n'.repeat(250)}${i}`, lastSeen: 10 }));
   it('sends a large snapshot in parts and a large first delta as several complete deltas', () => {
-    const f = new RelayFleet({ maxMachines: 2000, offlineAfterMs: 1000, maxViewerFrameChars: 50_000 });
+    const f = new FleetPicture({ maxMachines: 2000, offlineAfterMs: 1000, maxViewerFrameChars: 50_000 });
     const early = createFleetReader();
     const earlyFleet = new Map<string, MachineView>();
     early.read(decodeFleetMessage(f.snapshotFrames()[0]));
