@@ -70,11 +70,13 @@ const DEADMAN_RETRY_MS = 30_000;
 const DEADMAN_ATTEMPTS = 5;
 const addressTag = (address: string) => `ip:${address}`;
 
-/** What each viewer socket carries through hibernation: its address, frame allowance and key hash. */
+/** What each viewer socket carries through hibernation: its address, frame allowance and key hash,
+ *  and whether it is being closed for what it sent (frames that arrive after that are ignored). */
 interface ViewerAttachment {
   address: string;
   bucket: Bucket;
   keyHash: string | null;
+  closedForAbuse?: true;
 }
 /** The hub socket: which view it was opened for and whether it has sent the config frame. */
 interface HubAttachment {
@@ -599,16 +601,23 @@ export class FleetRelay extends DurableObject<Env> {
     }
   }
 
-  /** Closes a viewer socket that sends a frame above 1 KiB or more frames than it is allowed. */
+  /** Closes a viewer socket that sends a frame above 1 KiB or more frames than it is allowed; counted
+   *  once, however many frames it still sends while the close is under way. */
   private limitViewer(ws: WebSocket, message: string | ArrayBuffer): void {
     const size = typeof message === 'string' ? message.length : message.byteLength;
     const attachment = ws.deserializeAttachment() as ViewerAttachment | null;
+    if (attachment?.closedForAbuse === true) return;
     const taken = takeToken(attachment?.bucket ?? fullBucket(this.viewerFrames, Date.now()), this.viewerFrames, Date.now());
     if (size <= MAX_VIEWER_FRAME_CHARS && taken.allowed) {
       ws.serializeAttachment({ address: attachment?.address ?? 'unknown', bucket: taken.bucket, keyHash: attachment?.keyHash ?? null } satisfies ViewerAttachment);
       return;
     }
     this.counters.viewersClosedForAbuse++;
+    try {
+      ws.serializeAttachment({ address: attachment?.address ?? 'unknown', bucket: taken.bucket, keyHash: attachment?.keyHash ?? null, closedForAbuse: true } satisfies ViewerAttachment);
+    } catch {
+      /* already closed */
+    }
     try {
       ws.close(size > MAX_VIEWER_FRAME_CHARS ? 1009 : 1008, size > MAX_VIEWER_FRAME_CHARS ? 'frame too large' : 'viewers are read-only; too many frames');
     } catch {
