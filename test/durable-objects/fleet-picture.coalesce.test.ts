@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { createFleetEncoder, type WireUpdate } from '../../proto/delta.ts';
 import { FleetPicture } from '../../durable-objects/fleet-picture.ts';
-import { FleetMirror, machine } from './edge-clients.ts';
+import { FleetMirror, machine } from '../edge/edge-clients.ts';
 
 const T0 = 1_700_000_000_000;
 
