@@ -8,10 +8,10 @@
 // For each:
 //   - bytes per changed machine (the relay sends the same bytes to every viewer: bandwidth);
 //   - hub encode time per delta, and decode time per delta (paid by every browser once per push);
-//   - relay merge time per delta with the real RelayFleet (JSON only: the relay's work either way).
+//   - relay merge time per delta with the real FleetPicture (JSON only: the relay's work either way).
 // Run: node bench/delta-format.ts [machines=1000] [pushes=60]
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { RelayFleet } from '../durable-objects/relay-fleet.ts';
+import { FleetPicture } from '../durable-objects/fleet-picture.ts';
 import { seededRandom, syntheticMachine } from './synthetic-fleet.ts';
 import { createFleetEncoder, createFleetReader, decodeFleetMessage, diffMachine, liveValues, LIVE_METRICS, type MachineView, type WireUpdate } from '../proto/delta.ts';
 
@@ -151,7 +151,7 @@ const byIdParseMs = timeMs(() => JSON.parse(byIdSample), repeat);
 const protoDecodeMs = timeMs(() => decodeProto(protoSample, false), repeat);
 const floatDecodeMs = timeMs(() => decodeProto(floatSample, true), repeat);
 
-const relay = new RelayFleet({ maxMachines: 20_000, offlineAfterMs: 30_000, recentPoints: 60 });
+const relay = new FleetPicture({ maxMachines: 20_000, offlineAfterMs: 30_000, recentPoints: 60 });
 const relayHub = createFleetEncoder();
 relay.ingest(relayHub.restart(fleet, sample.ts), 0);
 const relayFrames = frames.map((f) => relayHub.delta(f.updates, [], f.ts));
@@ -166,4 +166,4 @@ console.table({
   'protobuf, double values': { 'bytes/changed machine': per(totals.protoDouble), 'encode ms/delta': protoEncodeMs.toFixed(2), 'decode ms/delta': `${protoDecodeMs.toFixed(2)} (decode only)` },
   'protobuf, float values': { 'bytes/changed machine': per(totals.protoFloat), 'encode ms/delta': '', 'decode ms/delta': `${floatDecodeMs.toFixed(2)} (decode only)` },
 });
-console.log(`relay merge + broadcast encode (RelayFleet.ingest): ${relayMergeMs.toFixed(2)} ms/delta`);
+console.log(`relay merge + broadcast encode (FleetPicture.ingest): ${relayMergeMs.toFixed(2)} ms/delta`);

@@ -12,13 +12,17 @@
 // Hub liveness: the hub's pings are answered here by the runtime, so the shards would never see them
 // and would show "live data paused" whenever the fleet is quiet. While a hub socket is open, an alarm
 // every HUB_SILENT_AFTER_MS / 3 (at most 20 s) tells every shard when the hub was last heard
-// (hubLiveness RPC), and once more when the socket closes.
+// (hubLiveness RPC), and once more when the socket closes (the view is kept in storage for that: a
+// closed socket is no longer listed to read it from), so viewers see the hub leave at once.
 import { DurableObject } from 'cloudflare:workers';
 import { relayShard, relayShardName } from './relay-shards.ts';
 import { encodeRelayError, frameType } from '../proto/view-frames.ts';
 import { parseRelayConfig, type RelayConfig } from './relay-config.ts';
 import type { FleetRelay } from './fleet-relay.ts';
 import { emptyRelayStats, type RelayStats } from './relay-stats.ts';
+
+/** Storage key of the view this coordinator serves. */
+const VIEW_KEY = 'view';
 
 /** The hub socket: the view it was opened for and whether its config frame has been taken. */
 interface HubSocket {
@@ -33,6 +37,10 @@ export class FleetCoordinator extends DurableObject<Env> {
   /** Relay ms of the last hub frame (pings are read from the runtime). */
   private frameAtMs = 0;
   private alarmSet = false;
+  /** The view this coordinator serves (one coordinator per view), as its hub sockets name it; also in
+   *  storage (VIEW_KEY), so a close seen after hibernation, with no hub socket left to read it from,
+   *  still tells the view's shards at once. */
+  private view: string | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -50,7 +58,12 @@ export class FleetCoordinator extends DurableObject<Env> {
     if (url.pathname !== '/hub') return Response.json({ error: 'the coordinator only accepts the hub' }, { status: 404 });
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, ['hub']);
-    server.serializeAttachment({ view: url.searchParams.get('view') ?? '', configured: false } satisfies HubSocket);
+    const view = url.searchParams.get('view') ?? '';
+    server.serializeAttachment({ view, configured: false } satisfies HubSocket);
+    if (this.view !== view) {
+      this.view = view;
+      await this.ctx.storage.put(VIEW_KEY, view);
+    }
     this.counters.hubConnects++;
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -143,7 +156,10 @@ export class FleetCoordinator extends DurableObject<Env> {
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws);
       if (pinged !== null) heardAtMs = Math.max(heardAtMs, pinged.getTime());
     }
+    // The runtime lists no closed socket: when the last one closes, the view is the object's own.
+    view ??= this.view ?? (await this.ctx.storage.get<string>(VIEW_KEY)) ?? null;
     if (view === null) return;
+    this.view = view;
     const shards = this.shardStubs(view);
     this.counters.rpcCallsOut += shards.length;
     const results = await Promise.allSettled(shards.map((shard) => shard.hubLiveness(heardAtMs, connected)));

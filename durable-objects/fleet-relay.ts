@@ -8,7 +8,7 @@
 //   A revoke `x` forgets the view (snapshot, uptime, config) and closes its viewers with 4404; the
 //   tombstone answers 404 until a new config frame re-creates the view.
 // - A hub frame (over the hub socket, or by RPC from the coordinator when sharded) is validated, merged
-//   into the in-memory RelayFleet, encoded once and the same text sent to every viewer.
+//   into the in-memory FleetPicture, encoded once and the same text sent to every viewer.
 // - A viewer of a view the relay has no config for, of a revoked view, or of a `link` view without the
 //   right `?key=` (SHA-256 compared with the config's keyHash) gets 404. Its key hash stays with its
 //   socket: a config with another keyHash closes old-key viewers (4403) at once.
@@ -20,7 +20,7 @@
 //   An ack that acknowledges nothing new, or anything else, is counted: past
 //   VIEWER_MESSAGES_PER_MINUTE (or one frame above 1 KiB) the socket is closed.
 // - Deltas: at once, unless they pass the viewers' byte allowance (VIEWER_BYTES_PER_S): then merged
-//   per machine into one later frame (relay-fleet.ts), sent at the latest by the alarm.
+//   per machine into one later frame (fleet-picture.ts), sent at the latest by the alarm.
 // - Per client address (CF-Connecting-IP): at most MAX_VIEWERS_PER_IP sockets (counted by the runtime
 //   through a tag) and VIEWER_CONNECTS_PER_MINUTE handshakes; more are answered 429 with Retry-After.
 // - The alarm checkpoints the snapshot (with the uptime bitmaps and when the hub was last heard) at most
@@ -47,7 +47,7 @@ import {
 import { deadmanRequest, type DeadmanNotice } from './deadman-webhook.ts';
 import { deadmanAction, hubIsUp, nextWatchAtMs, type HubObservation, type HubWatchOptions } from './hub-watch.ts';
 import type { RecentPoint } from './recent-rings.ts';
-import { RelayFleet, splitIntoChunks } from './relay-fleet.ts';
+import { FleetPicture, splitIntoChunks } from './fleet-picture.ts';
 import { emptyRelayStats, type RelayStats } from './relay-stats.ts';
 import type { UptimeSnapshot } from './uptime-bitmaps.ts';
 import { mayWatch, presentedKeyHash } from './view-access.ts';
@@ -70,11 +70,13 @@ const DEADMAN_RETRY_MS = 30_000;
 const DEADMAN_ATTEMPTS = 5;
 const addressTag = (address: string) => `ip:${address}`;
 
-/** What each viewer socket carries through hibernation: its address, frame allowance and key hash. */
+/** What each viewer socket carries through hibernation: its address, frame allowance and key hash,
+ *  and whether it is being closed for what it sent (frames that arrive after that are ignored). */
 interface ViewerAttachment {
   address: string;
   bucket: Bucket;
   keyHash: string | null;
+  closedForAbuse?: true;
 }
 /** The hub socket: which view it was opened for and whether it has sent the config frame. */
 interface HubAttachment {
@@ -109,7 +111,7 @@ interface StoredHubState {
 
 export class FleetRelay extends DurableObject<Env> {
   private readonly config: RelayConfig;
-  private readonly fleet: RelayFleet;
+  private readonly fleet: FleetPicture;
   private readonly counters: RelayStats;
   private readonly watch: HubWatchOptions;
   private dirty = false;
@@ -136,7 +138,7 @@ export class FleetRelay extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = parseRelayConfig(env as unknown as Record<string, unknown>);
-    this.fleet = new RelayFleet({
+    this.fleet = new FleetPicture({
       maxMachines: this.config.maxMachines,
       offlineAfterMs: this.config.offlineAfterMs,
       recentPoints: this.config.recentPoints,
@@ -599,16 +601,23 @@ export class FleetRelay extends DurableObject<Env> {
     }
   }
 
-  /** Closes a viewer socket that sends a frame above 1 KiB or more frames than it is allowed. */
+  /** Closes a viewer socket that sends a frame above 1 KiB or more frames than it is allowed; counted
+   *  once, however many frames it still sends while the close is under way. */
   private limitViewer(ws: WebSocket, message: string | ArrayBuffer): void {
     const size = typeof message === 'string' ? message.length : message.byteLength;
     const attachment = ws.deserializeAttachment() as ViewerAttachment | null;
+    if (attachment?.closedForAbuse === true) return;
     const taken = takeToken(attachment?.bucket ?? fullBucket(this.viewerFrames, Date.now()), this.viewerFrames, Date.now());
     if (size <= MAX_VIEWER_FRAME_CHARS && taken.allowed) {
       ws.serializeAttachment({ address: attachment?.address ?? 'unknown', bucket: taken.bucket, keyHash: attachment?.keyHash ?? null } satisfies ViewerAttachment);
       return;
     }
     this.counters.viewersClosedForAbuse++;
+    try {
+      ws.serializeAttachment({ address: attachment?.address ?? 'unknown', bucket: taken.bucket, keyHash: attachment?.keyHash ?? null, closedForAbuse: true } satisfies ViewerAttachment);
+    } catch {
+      /* already closed */
+    }
     try {
       ws.close(size > MAX_VIEWER_FRAME_CHARS ? 1009 : 1008, size > MAX_VIEWER_FRAME_CHARS ? 'frame too large' : 'viewers are read-only; too many frames');
     } catch {

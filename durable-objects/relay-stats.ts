@@ -21,7 +21,7 @@ export interface RelayStats {
   viewerConnects: number;
   /** Viewer handshakes refused with 429 (per-address socket cap or connection rate). */
   viewersRefused: number;
-  /** Viewer sockets closed for sending too much (read-only sockets). */
+  /** Viewer sockets closed for sending too much (read-only sockets), each counted once. */
   viewersClosedForAbuse: number;
   /** Acks viewers sent that acknowledged new frames (billed 20:1; the slow-viewer signal). */
   viewerAcks: number;

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { layoutProblems, mirroredSourceDir, repositoryLayoutProblems, testedSource } from './test-layout.ts';
+import { edgeFilesWithoutWrangler, layoutProblems, mirroredSourceDir, repositoryEdgeFilesWithoutWrangler, repositoryLayoutProblems, startsWranglerDev, testedSource } from './test-layout.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -13,10 +13,7 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
  * Folders under test/ still laid out by theme, allowed until their files move next to the sources
  * they test. An entry whose folder is empty fails the check, so the list only shrinks.
  */
-const STILL_THEMED = [
-  // The edge: units of the Worker, the Durable Objects and the hub's forwarder, and the `wrangler dev` suites.
-  'edge',
-];
+const STILL_THEMED: string[] = [];
 
 /**
  * Test files in a mirrored folder still named by theme rather than after a module there, allowed
@@ -34,6 +31,10 @@ const STILL_UNNAMED = [
 describe('test layout', () => {
   it('every file under test/ is in a themed folder or mirrors a source directory, named after a module there', () => {
     expect(repositoryLayoutProblems(REPO_ROOT, STILL_THEMED, STILL_UNNAMED)).toEqual({ misplaced: [], unnamed: [], staleExceptions: [] });
+  });
+
+  it('test/edge holds only suites that start the real Worker under wrangler dev (and their helpers)', () => {
+    expect(repositoryEdgeFilesWithoutWrangler(REPO_ROOT)).toEqual([]);
   });
 });
 
@@ -56,13 +57,14 @@ describe('the check itself', () => {
       'e2e/full-chain.test.ts',
       'support/servers.ts',
       'edge/relay.test.ts',
+      'legacy/units.test.ts', // a folder still laid out by theme, allow-listed
       'alerts/evaluate.test.ts', // a themed folder that is not one of the themes
       'hub/alert/evaluate.test.ts', // a directory the sources do not have
       'collector/parsers/proc.test.ts',
       'top-level.test.ts',
       'tsconfig.workers.json',
     ];
-    expect(layoutProblems(files, (d) => sources.has(d), ['edge', 'views'])).toEqual({
+    expect(layoutProblems(files, (d) => sources.has(d), ['legacy', 'views'])).toEqual({
       misplaced: ['alerts/evaluate.test.ts', 'hub/alert/evaluate.test.ts', 'collector/parsers/proc.test.ts', 'top-level.test.ts'],
       unnamed: [],
       staleExceptions: ['views'],
@@ -88,14 +90,27 @@ describe('the check itself', () => {
       'web/main.read-only.test.ts',
       'web/dashboard.test.ts', // named by theme, allow-listed
       'proto/gen.test.ts', // named after a source directory
-      'edge/edge-units.test.ts', // a themed folder still allowed
+      'legacy/units.test.ts', // a folder still laid out by theme, allow-listed
       'e2e/full-chain.test.ts',
     ];
     const exists = (path: string) => modules.has(path);
-    expect(layoutProblems(files, () => true, ['edge'], exists, ['web/dashboard.test.ts', 'hub/config.security.test.ts', 'hub/gone.test.ts'])).toEqual({
+    expect(layoutProblems(files, () => true, ['legacy'], exists, ['web/dashboard.test.ts', 'hub/config.security.test.ts', 'hub/gone.test.ts'])).toEqual({
       misplaced: [],
       unnamed: ['hub/browser-guards.test.ts'],
       staleExceptions: ['hub/config.security.test.ts', 'hub/gone.test.ts'],
     });
+  });
+
+  it('names a test file in test/edge that does not start wrangler dev, and lets its helpers be', () => {
+    const sources: Record<string, string> = {
+      'edge/relay.test.ts': "beforeAll(async () => {\n  dev = await startWranglerDev({ vars });\n});",
+      'edge/units.test.ts': "import { FleetPicture } from '../../durable-objects/fleet-picture.ts';",
+      'edge/mentions.test.ts': '// unlike the suites that call startWranglerDev, this one does not',
+      'edge/wrangler-dev.ts': 'export async function startWranglerDev() {}',
+      'edge/edge-clients.ts': 'export class TestHub {}',
+      'hub/edge/edge-forwarder.test.ts': 'no wrangler here',
+    };
+    expect(startsWranglerDev(sources['edge/relay.test.ts'])).toBe(true);
+    expect(edgeFilesWithoutWrangler(Object.keys(sources), (file) => sources[file])).toEqual(['edge/units.test.ts', 'edge/mentions.test.ts']);
   });
 });

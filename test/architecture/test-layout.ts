@@ -2,12 +2,29 @@
 // themed folder (test/e2e, test/faults, ...); every other file under test/ mirrors the source it tests
 // (test/hub/alerts/evaluate.test.ts ↔ hub/alerts/evaluate.ts), so it sits in a directory that exists
 // in the sources and is named after a module there (`<module>.test.ts`, `<module>.<aspect>.test.ts`).
-// Pure apart from listing the files.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+// test/edge holds only the suites that start the real Worker under `wrangler dev`. Pure apart from
+// listing (and, for test/edge, reading) the files.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Folders of suites about the whole system (or shared by all suites): named by theme, not by source. */
-export const THEMED = ['e2e', 'integration', 'faults', 'bad-input', 'deploy', 'install', 'cli', 'bench', 'architecture', 'support', 'fixtures'] as const;
+/** Folders of suites about the whole system (or shared by all suites): named by theme, not by source.
+ *  `edge`: the suites that run the real Worker under `wrangler dev` (EDGE_THEME), and their helpers. */
+export const THEMED = ['e2e', 'integration', 'faults', 'bad-input', 'deploy', 'install', 'cli', 'bench', 'architecture', 'support', 'fixtures', 'edge'] as const;
+
+/** The `wrangler dev` folder: each test file there starts the real Worker (`startWranglerDev`); a test
+ *  of one module belongs next to the others of its source instead. */
+export const EDGE_THEME = 'edge';
+
+/** Whether a test file's source starts the Worker under `wrangler dev` (test/edge/wrangler-dev.ts). */
+export function startsWranglerDev(source: string): boolean {
+  return /\bstartWranglerDev\(/.test(source);
+}
+
+/** Test files under test/<EDGE_THEME> (relative to test/) whose source does not start `wrangler dev`;
+ *  `read` gives a file's source. Helpers (files that are not tests) are not asked. */
+export function edgeFilesWithoutWrangler(files: readonly string[], read: (file: string) => string): string[] {
+  return files.filter((file) => file.startsWith(`${EDGE_THEME}/`) && file.endsWith('.test.ts') && !startsWranglerDev(read(file)));
+}
 
 /** test/<first segment> ↔ the source directory it mirrors. */
 export const MIRRORS: Readonly<Record<string, string>> = {
@@ -101,4 +118,10 @@ export function repositoryLayoutProblems(repoRoot: string, exceptions: readonly 
   const isDir = (dir: string) => existsSync(join(repoRoot, dir)) && statSync(join(repoRoot, dir)).isDirectory();
   const isSource = (path: string) => existsSync(join(repoRoot, `${path}.ts`)) || isDir(path);
   return layoutProblems(files, isDir, exceptions, isSource, unnamedExceptions);
+}
+
+/** The real tree: test files under <repo>/test/edge that do not start `wrangler dev`. */
+export function repositoryEdgeFilesWithoutWrangler(repoRoot: string): string[] {
+  const test = join(repoRoot, 'test');
+  return edgeFilesWithoutWrangler(listFiles(test), (file) => readFileSync(join(test, file), 'utf8'));
 }

@@ -110,7 +110,7 @@ describe('viewers', () => {
     expect(await bigClosed).toBe(1009);
     expect(honest.fleet.has('evil')).toBe(false);
     const stats = (await relayStats(dev.url, dev.hubToken))[0];
-    expect(stats.viewersClosedForAbuse).toBeGreaterThanOrEqual(2);
+    expect(stats.viewersClosedForAbuse).toBe(2); // one each, however many frames the chatty one sent past its allowance
   });
 
   it('caps sockets per address (429 with Retry-After), then connection attempts per minute', async () => {

@@ -126,11 +126,12 @@ describe('relay shards', () => {
     expect(viewers.map((v) => v.hub()?.up)).toEqual([true, true, true]);
     expect(viewers.every((v) => v.extras.every((f) => f.t !== 'h' || f.up))).toBe(true);
 
+    // The close is announced at once at every shard, as by a single relay: well before the silence
+    // (the last ping was SILENT_MS / 5 ago) could count the hub down.
+    const closedAt = Date.now();
     hub.close();
-    // Shown down at every shard within HUB_SILENT_AFTER_MS of the last word. (The coordinator's
-    // webSocketClose finds no open hub socket left to read the view from, so the shards learn of the
-    // close from the silence rather than at once; a fixed view would make this immediate.)
-    await waitFor('the hub shown down at every shard', () => viewers.every((v) => v.hub()?.up === false), 3 * SILENT_MS);
+    await waitFor('the hub shown down at every shard', () => viewers.every((v) => v.hub()?.up === false), SILENT_MS / 2);
+    expect(Date.now() - closedAt).toBeLessThan(SILENT_MS / 2);
     await settle(SILENT_MS / 2);
     expect(await runDurableObjectAlarm(fleetCoordinator(env, slug))).toBe(false); // no socket left: no alarm
   });

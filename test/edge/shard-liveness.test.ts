@@ -48,6 +48,9 @@ it('keeps every shard told that a hub which only pings is there, and that it lef
   const after = await relayStats(dev.url, dev.hubToken);
   expect(after.filter((s) => s.role === 'relay').every((s) => s.framesAccepted === 2)).toBe(true); // config + snapshot only
 
+  // Announced at once (the coordinator tells the shards when the socket closes), not after the silence.
+  const closedAt = Date.now();
   await hub.close();
-  for (const v of viewers) await waitFor('hub gone at every viewer', () => v.hub()?.up === false, 5_000);
+  for (const v of viewers) await waitFor('hub gone at every viewer', () => v.hub()?.up === false, SILENT_MS / 2);
+  expect(Date.now() - closedAt).toBeLessThan(SILENT_MS / 2);
 }, 60_000);

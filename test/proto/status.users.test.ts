@@ -14,7 +14,7 @@ import {
   staleAfterMs,
   statusFromAlerts,
 } from '../../proto/status.ts';
-import { RelayFleet } from '../../durable-objects/relay-fleet.ts';
+import { FleetPicture } from '../../durable-objects/fleet-picture.ts';
 import { parseRelayConfig } from '../../durable-objects/relay-config.ts';
 import { freshness } from '../../web/src/freshness.ts';
 import { toSummary } from '../../hub/fleet/fleet-query.ts';
@@ -89,7 +89,7 @@ describe('its users', () => {
   it('the relay: without OFFLINE_AFTER_MS a machine it hears nothing about goes offline after offlineAfterMs(the interval the hub sent)', () => {
     expect(parseRelayConfig({}).offlineAfterMs).toBeNull();
     for (const interval of INTERVALS) {
-      const relay = new RelayFleet({ maxMachines: 10, offlineAfterMs: parseRelayConfig({}).offlineAfterMs });
+      const relay = new FleetPicture({ maxMachines: 10, offlineAfterMs: parseRelayConfig({}).offlineAfterMs });
       const hub = createFleetEncoder();
       const m: MachineView = { id: 'm', name: 'm', host: 'h', status: 'healthy', labels: {}, intervalMs: interval, lastSeen: 500, values: {} };
       relay.ingest(hub.restart([m], 1000), 0);
@@ -103,7 +103,7 @@ describe('its users', () => {
   });
 
   it('the relay: OFFLINE_AFTER_MS still sets a fixed time', () => {
-    const relay = new RelayFleet({ maxMachines: 10, offlineAfterMs: parseRelayConfig({ OFFLINE_AFTER_MS: '1500' }).offlineAfterMs });
+    const relay = new FleetPicture({ maxMachines: 10, offlineAfterMs: parseRelayConfig({ OFFLINE_AFTER_MS: '1500' }).offlineAfterMs });
     const m: MachineView = { id: 'm', name: 'm', host: 'h', status: 'healthy', labels: {}, intervalMs: 60_000, lastSeen: 0, values: {} };
     relay.ingest(createFleetEncoder().restart([m], 0), 0);
     expect(relay.sweep(1499)).toBeNull();

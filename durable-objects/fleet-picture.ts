@@ -23,7 +23,7 @@ import { splitSnapshot } from '../proto/view-frames.ts';
 import { RecentRings, type RecentPoint } from './recent-rings.ts';
 import { UptimeBitmaps, UPTIME_SLOT_MS } from './uptime-bitmaps.ts';
 
-export interface RelayFleetOptions {
+export interface FleetPictureOptions {
   readonly maxMachines: number;
   /** A fixed silence before a machine is shown offline (OFFLINE_AFTER_MS); unset or null: per machine,
    *  offlineAfterMs(the interval the hub sends for it). */
@@ -52,8 +52,8 @@ export interface IngestOutcome {
   uptimeChanged: boolean;
 }
 
-export class RelayFleet {
-  private readonly options: RelayFleetOptions;
+export class FleetPicture {
+  private readonly options: FleetPictureOptions;
   private readonly hubFleet = new Map<string, MachineView>();
   private readonly receivedAtMs = new Map<string, number>();
   /** Machines the relay itself marked offline because it heard nothing about them. */
@@ -80,7 +80,7 @@ export class RelayFleet {
   /** Hub deltas merged into a later frame instead of sent on their own (for the bench and stats). */
   coalesced = 0;
 
-  constructor(options: RelayFleetOptions) {
+  constructor(options: FleetPictureOptions) {
     if (!(options.maxMachines >= 1)) throw new Error(`maxMachines must be at least 1 (got ${options.maxMachines})`);
     if (options.offlineAfterMs != null && !(options.offlineAfterMs > 0)) throw new Error(`offlineAfterMs must be positive (got ${options.offlineAfterMs})`);
     this.options = options;
@@ -243,7 +243,7 @@ export class RelayFleet {
     this.snapshotFramesCache = null;
   }
 
-  /** Marks machines not heard of for their offline time (see RelayFleetOptions.offlineAfterMs) offline;
+  /** Marks machines not heard of for their offline time (see FleetPictureOptions.offlineAfterMs) offline;
    *  returns the delta to broadcast, or null. (The relay sends what is held back, flushPending, before it.) */
   sweep(nowMs: number): string | null {
     const updates: WireUpdate[] = [];

@@ -4,10 +4,10 @@
 import { pino } from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { FleetFrame } from '../../proto/delta.ts';
-import { createEdgeForwarder, type EdgeForwarder } from '../../hub/edge/edge-forwarder.ts';
-import { freePort } from '../support/servers.ts';
-import { FleetMirror, machine, MemoryFleetSource, waitFor } from './edge-clients.ts';
+import type { FleetFrame } from '../../../proto/delta.ts';
+import { createEdgeForwarder, type EdgeForwarder } from '../../../hub/edge/edge-forwarder.ts';
+import { freePort } from '../../support/servers.ts';
+import { FleetMirror, machine, MemoryFleetSource, waitFor } from '../../edge/edge-clients.ts';
 
 const log = pino({ level: 'silent' });
 const cleanups: (() => unknown)[] = [];

@@ -1,18 +1,12 @@
-// Pure parts of the edge, in Node: the relay's fleet state (merge, broadcast, caps, sweep, checkpoint),
-// hub auth, relay config, full-jitter backoff, security headers, and the /api/machines shape.
+// The relay's pure picture of the fleet (durable-objects/fleet-picture.ts), in Node: merging the hub's
+// snapshot and delta frames, the broadcast text, the machine cap, the offline sweep, the checkpoint, and
+// the recent points it keeps for new viewers' charts.
 import { describe, expect, it } from 'vitest';
 import { createFleetEncoder, createFleetReader, decodeFleetMessage, FleetResyncError, type FleetFrame, type MachineView, type WireUpdate } from '../../proto/delta.ts';
-import { RelayFleet, splitIntoChunks } from '../../durable-objects/relay-fleet.ts';
-import { RecentRings, recentRingBytes } from '../../durable-objects/recent-rings.ts';
-import { checkHubAuth, bearerToken } from '../../worker/hub-auth.ts';
-import { parseRelayConfig, RELAY_DEFAULTS } from '../../durable-objects/relay-config.ts';
-import { contentSecurityPolicy } from '../../proto/security-headers.ts';
-import { toEdgeMachineSummary } from '../../durable-objects/machine-summary.ts';
-import { fullJitterDelayMs } from '../../hub/edge/backoff.ts';
-import type { MachineSummaryJson } from '../../hub/fleet/fleet-query.ts';
-import { machine } from './edge-clients.ts';
+import { FleetPicture, splitIntoChunks } from '../../durable-objects/fleet-picture.ts';
+import { machine } from '../edge/edge-clients.ts';
 
-const fleet = () => new RelayFleet({ maxMachines: 3, offlineAfterMs: 1000 });
+const fleet = () => new FleetPicture({ maxMachines: 3, offlineAfterMs: 1000 });
 
 /** The hub's side of one relay connection: frames numbered by one encoder, as the hub sends them. */
 function hubWire() {
@@ -29,7 +23,7 @@ function viewerWire(): (text: string) => FleetFrame {
   return (text) => reader.read(decodeFleetMessage(text));
 }
 
-describe('RelayFleet', () => {
+describe('FleetPicture', () => {
   it('turns a hub snapshot into a delta for connected viewers and a snapshot for new ones', () => {
     const f = fleet();
     const hub = hubWire();
@@ -99,29 +93,9 @@ describe('RelayFleet', () => {
   });
 });
 
-describe('recent rings', () => {
-  it('keeps the newest points per machine, oldest first, only when lastSeen moves forward', () => {
-    const rings = new RecentRings(3);
-    for (const [t, cpu] of [[10, 1], [20, 2], [20, 99], [15, 98], [30, 3.3], [40, 4]] as const) rings.record(machine('a', { cpu_percent: cpu, memory_percent: 50 }, { lastSeen: t }));
-    expect(rings.points('a')).toEqual([
-      { t: 20, metrics: { cpu_percent: 2, memory_percent: 50 } },
-      { t: 30, metrics: { cpu_percent: 3.3, memory_percent: 50 } },
-      { t: 40, metrics: { cpu_percent: 4, memory_percent: 50 } },
-    ]);
-    expect(rings.points('a', 1)).toEqual([{ t: 40, metrics: { cpu_percent: 4, memory_percent: 50 } }]);
-    expect(rings.points('b')).toBeUndefined();
-    rings.delete('a');
-    expect(rings.points('a')).toBeUndefined();
-  });
-  it('keeps nothing at capacity 0 and states its memory cost', () => {
-    const rings = new RecentRings(0);
-    rings.record(machine('a', { cpu_percent: 1 }, { lastSeen: 1 }));
-    expect(rings.machines).toBe(0);
-    expect(recentRingBytes(60)).toBeLessThan(4096);
-    expect(() => new RecentRings(-1)).toThrow(/non-negative/);
-  });
+describe('FleetPicture recent points', () => {
   it('is fed by the relay fleet from snapshots and deltas and forgets removed machines', () => {
-    const f = new RelayFleet({ maxMachines: 3, offlineAfterMs: 1000, recentPoints: 5 });
+    const f = new FleetPicture({ maxMachines: 3, offlineAfterMs: 1000, recentPoints: 5 });
     const hub = hubWire();
     f.ingest(hub.snapshot([machine('a', { cpu_percent: 1 }, { lastSeen: 100 })], 100), 0);
     f.ingest(hub.delta([['a', 0, { 0: 2 }]], [], 200), 0);
@@ -134,64 +108,5 @@ describe('recent rings', () => {
     expect(f.recentPoints('nope')).toBeUndefined();
     f.ingest(hub.delta([], ['a'], 400), 0);
     expect(f.recentPoints('a')).toBeUndefined();
-  });
-});
-
-describe('hub auth', () => {
-  it.each([
-    [undefined, 'secret', 'missing'],
-    ['Bearer secret', undefined, 'not-configured'],
-    ['Bearer secret', '', 'not-configured'],
-    ['Bearer wrong', 'secret', 'wrong'],
-    ['Bearer secretx', 'secret', 'wrong'],
-    ['Basic secret', 'secret', 'missing'],
-    ['secret', 'secret', 'missing'],
-    ['Bearer secret', 'secret', 'ok'],
-    ['bearer   secret ', 'secret', 'ok'],
-  ] as const)('%s with token %s → %s', async (header, token, expected) => {
-    expect(await checkHubAuth(header, token)).toBe(expected);
-  });
-  it('extracts only a single bearer token', () => {
-    expect(bearerToken('Bearer a b')).toBeNull();
-    expect(bearerToken('Bearer abc')).toBe('abc');
-  });
-});
-
-describe('relay config', () => {
-  it('uses the defaults and parses string vars', () => {
-    expect(parseRelayConfig({})).toEqual(RELAY_DEFAULTS);
-    expect(parseRelayConfig({ RELAY_SHARDS: '4', OFFLINE_AFTER_MS: ' 1500 ' })).toMatchObject({ relayShards: 4, offlineAfterMs: 1500 });
-  });
-  it.each([
-    [{ RELAY_SHARDS: '0' }, /RELAY_SHARDS must be an integer between 1 and 256 \(got "0"\)/],
-    [{ OFFLINE_AFTER_MS: 'soon' }, /OFFLINE_AFTER_MS/],
-    [{ MAX_MACHINES: '20001' }, /MAX_MACHINES/],
-  ])('rejects %o', (vars, message) => {
-    expect(() => parseRelayConfig(vars)).toThrow(message);
-  });
-});
-
-describe('full-jitter backoff', () => {
-  it.each([
-    [0, 0.999, 499],
-    [3, 0.5, 2000],
-    [20, 0.999, 29_970],
-    [20, 0, 0],
-  ])('attempt %i with random %f → %i ms', (attempt, r, expected) => {
-    expect(fullJitterDelayMs(attempt, { baseMs: 500, maxMs: 30_000 }, () => r)).toBe(expected);
-  });
-});
-
-describe('worker responses', () => {
-  it('allows WebSockets only back to the serving host', () => {
-    expect(contentSecurityPolicy(new URL('https://x.workers.dev/'))).toContain("connect-src 'self' wss://x.workers.dev");
-    expect(contentSecurityPolicy(new URL('https://x.workers.dev/'))).toContain("frame-ancestors 'none'");
-  });
-  it("answers /api/machines in the hub shape, with only the view's metrics the hub sent", () => {
-    const summary: Omit<MachineSummaryJson, 'metrics'> = toEdgeMachineSummary(machine('a', { cpu_percent: 3 }));
-    const { metrics } = toEdgeMachineSummary(machine('a', { cpu_percent: 3 }));
-    expect(summary.id).toBe('a');
-    expect(metrics).toEqual({ cpu_percent: 3 });
-    expect('memory_used_bytes' in metrics).toBe(false);
   });
 });

@@ -1,15 +1,15 @@
-// The relay's per-viewer byte allowance (RelayFleet viewerCharsPerSecond, VIEWER_BYTES_PER_S): pushes
+// The relay's per-viewer byte allowance (FleetPicture viewerCharsPerSecond, VIEWER_BYTES_PER_S): pushes
 // whose deltas do not fit are merged, per machine, into one later frame; the viewer ends up with the
 // same fleet, and the bytes per second stay near the allowance. Small deltas go out at once.
 import { describe, expect, it } from 'vitest';
 import { createFleetEncoder, type WireUpdate } from '../../proto/delta.ts';
-import { RelayFleet } from '../../durable-objects/relay-fleet.ts';
-import { FleetMirror, machine } from './edge-clients.ts';
+import { FleetPicture } from '../../durable-objects/fleet-picture.ts';
+import { FleetMirror, machine } from '../edge/edge-clients.ts';
 
 const T0 = 1_700_000_000_000;
 
 function setup(rate: number, machines: number) {
-  const relay = new RelayFleet({ maxMachines: 10_000, offlineAfterMs: 60_000, viewerCharsPerSecond: rate });
+  const relay = new FleetPicture({ maxMachines: 10_000, offlineAfterMs: 60_000, viewerCharsPerSecond: rate });
   const hub = createFleetEncoder();
   const ids = Array.from({ length: machines }, (_, i) => `m${i}`);
   relay.ingest(hub.restart(ids.map((id) => machine(id, { cpu_percent: 0 }, { lastSeen: T0 })), T0), T0);
@@ -66,7 +66,7 @@ describe('the byte allowance', () => {
   });
 
   it('never holds a delta longer than maxHoldMs of hub time', () => {
-    const relay = new RelayFleet({ maxMachines: 10_000, offlineAfterMs: 60_000, viewerCharsPerSecond: 10, maxHoldMs: 3000 });
+    const relay = new FleetPicture({ maxMachines: 10_000, offlineAfterMs: 60_000, viewerCharsPerSecond: 10, maxHoldMs: 3000 });
     const hub = createFleetEncoder();
     const ids = Array.from({ length: 100 }, (_, i) => `m${i}`);
     relay.ingest(hub.restart(ids.map((id) => machine(id, {}, { lastSeen: T0 })), T0), T0);

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { REPO_ROOT, writeEdgeConfig } from './wrangler-dev.ts';
+import { REPO_ROOT, writeEdgeConfig } from '../edge/wrangler-dev.ts';
 
 const run = promisify(execFile);
 
