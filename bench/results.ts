@@ -34,7 +34,17 @@ export interface BenchArgs {
 }
 
 /** Flags that never take a value (any benchmark's); every other `--name` takes the next argument when it is not a flag. */
-export const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['quick', 'profile', 'no-profile']);
+export const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['quick', 'profile', 'no-profile', 'help']);
+
+/** Pure: a benchmark script's help, its leading `//` comment block (what it measures and how to run it). */
+export function scriptHelp(source: string): string {
+  const lines: string[] = [];
+  for (const line of source.split('\n')) {
+    if (!line.startsWith('//')) break;
+    lines.push(line.replace(/^\/\/ ?/, ''));
+  }
+  return lines.join('\n');
+}
 
 export function parseBenchArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): BenchArgs {
   const flags: Record<string, string | true> = {};
@@ -49,6 +59,11 @@ export function parseBenchArgs(argv: readonly string[], env: Readonly<Record<str
     if (inline !== undefined) flags[name] = inline;
     else if (i + 1 < argv.length && !argv[i + 1].startsWith('--') && !BOOLEAN_FLAGS.has(name)) flags[name] = argv[++i];
     else flags[name] = true;
+  }
+  if (flags.help === true || positional.includes('-h')) {
+    // A run rewrites its section of RESULTS.md and takes minutes: asking how to run one must not start one.
+    process.stdout.write(`${scriptHelp(readFileSync(process.argv[1], 'utf8'))}\n`);
+    process.exit(0);
   }
   const envQuick = env.BENCH_QUICK !== undefined && env.BENCH_QUICK !== '' && env.BENCH_QUICK !== '0';
   return { quick: flags.quick === true || envQuick, flags, positional };

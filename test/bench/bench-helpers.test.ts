@@ -2,6 +2,7 @@
 // parsing, /proc parsing, CPU-profile and Prometheus-histogram summaries, the event-entry reader and
 // the CSV for COPY. No timing is asserted anywhere: benchmarks are not tests.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { COLLECTOR_NODE_OPTIONS } from '../../bin/collector-node-options.js';
 import { collectorVariants, SOURCES, sourceEnv } from '../../bench/collector-variants.ts';
@@ -19,9 +20,12 @@ import {
   numberFlag,
   parseBenchArgs,
   percentile,
+  REPO_ROOT,
+  RESULTS_PATH,
   renderSection,
   resultsSkeleton,
   SampleList,
+  scriptHelp,
   summarize,
   upsertSection,
 } from '../../bench/results.ts';
@@ -325,5 +329,22 @@ describe('bench:collector configurations (collector-variants.ts)', () => {
     expect(sources.every((v) => v.nodeArgs.length === 0)).toBe(true);
     expect(sources.map((v) => v.sources.length)).toEqual([0, 1, 1, 1, 1, 1, SOURCES.length]);
     expect(collectorVariants(undefined, paths)).toHaveLength(options.length + sources.length);
+  });
+});
+
+describe('--help', () => {
+  it('is the script header comment', () => {
+    expect(scriptHelp('// Benchmark: what it does.\n//   Run: node x.ts [--n 1]\n//\nimport x from "y";\n// not help')).toBe('Benchmark: what it does.\n  Run: node x.ts [--n 1]\n');
+  });
+  it('prints it and runs nothing (RESULTS.md untouched)', async () => {
+    const before = readFileSync(RESULTS_PATH, 'utf8');
+    const child = spawn(process.execPath, ['bench/fanout.ts', '--help'], { cwd: REPO_ROOT });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(out).toMatch(/^Benchmark 3 — fan-out under `wrangler dev`/);
+    expect(out).toMatch(/Run: node bench\/fanout\.ts/);
+    expect(readFileSync(RESULTS_PATH, 'utf8')).toBe(before);
   });
 });
