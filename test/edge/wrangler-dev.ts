@@ -174,7 +174,7 @@ export interface WranglerDevOptions {
   port?: number;
 }
 
-export async function startWranglerDev(options: WranglerDevOptions = {}): Promise<WranglerDev> {
+export async function startWranglerDev(options: WranglerDevOptions = {}, attempt = 1): Promise<WranglerDev> {
   const files = writeEdgeConfig();
   const port = options.port ?? (await freePort());
   const inspectorPort = await freePort();
@@ -249,8 +249,16 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
     }
     try {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
-      if (res.ok) break;
-    } catch {
+      if (res.ok) {
+        // The free port may have been taken by another program between freePort() and wrangler's bind
+        // (another test file's or a benchmark's wrangler dev): then that one answered. Ours must listen.
+        if (child.pid === undefined || processGroupListenPorts(child.pid, '', '').includes(port)) break;
+        await stop();
+        if (options.port === undefined && attempt < 3) return startWranglerDev(options, attempt + 1);
+        throw new Error(`port ${port} answers /health, but not from this wrangler dev (another process holds it):\n${output}`);
+      }
+    } catch (err) {
+      if (stopped) throw err;
       /* not listening yet */
     }
     if (Date.now() > deadline) {
