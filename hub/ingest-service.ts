@@ -1,8 +1,9 @@
 // IngestService.Stream: a collector sends Hello then Reports; the hub validates each report,
 // updates current state, publishes an event, hands the row to the batching history writer, and acks
 // the highest seq made durable (per stream at most once per turn of the event loop, or per ACK_DELAY:
-// acks are cumulative, a late one only keeps reports longer in the collector's buffer). Replays are deduplicated by (machine_id, seq): a seq at or below
-// what history already holds is acked at once and otherwise ignored.
+// acks are cumulative, a late one only keeps reports longer in the collector's buffer). Replays are
+// deduplicated by (machine_id, seq): a seq at or below what history already holds is acked at once
+// and otherwise ignored.
 //
 // What happens to each message and report (duplicate, reject, accept, and the order of those checks) is
 // decided by ingest-decision.ts; this module does the I/O around it. A refused report gets a Reject and
