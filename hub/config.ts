@@ -87,6 +87,7 @@ const schema = z.object({
   PUBLIC_VIEWS_FILE: optionalPath,
   LIVE_PUSH_INTERVAL: seconds(0.05, 60).default(0.25),
   HISTORY_FLUSH_INTERVAL: seconds(0.01, 60).default(0.25),
+  ACK_DELAY: seconds(0, 10).default(0),
   // Default: EMBEDDED_RAW_RETENTION_DAYS on the embedded database, SERVER_RAW_RETENTION_DAYS with TIMESCALE_URL.
   RETENTION_RAW_DAYS: seconds(1, 3650).optional(),
   RETENTION_1M_DAYS: seconds(1, 36500).default(90),
@@ -163,6 +164,8 @@ export interface HubConfig {
   readonly publicViews: readonly PublicViewDefinition[];
   readonly livePushIntervalMs: number;
   readonly historyFlushIntervalMs: number;
+  /** ACK_DELAY: acks of all streams go out together at most this long after the first became due (0: next turn). */
+  readonly ackDelayMs: number;
   readonly retention: { readonly rawDays: number; readonly oneMinuteDays: number; readonly oneHourDays: number };
   readonly maxMachines: number;
   /** HUB_PROCESSES: hub processes on this machine sharing the ports (1 = this process alone; hub-processes.ts). */
@@ -282,6 +285,7 @@ export function parseHubConfig(argv: readonly string[], env: Readonly<Record<str
     publicViews: Object.freeze(publicViews),
     livePushIntervalMs: Math.round(c.LIVE_PUSH_INTERVAL * 1000),
     historyFlushIntervalMs: Math.round(c.HISTORY_FLUSH_INTERVAL * 1000),
+    ackDelayMs: Math.round(c.ACK_DELAY * 1000),
     retention: Object.freeze({ rawDays, oneMinuteDays: c.RETENTION_1M_DAYS, oneHourDays: c.RETENTION_1H_DAYS }),
     maxMachines: c.MAX_MACHINES,
     hubProcesses: c.HUB_PROCESSES,

@@ -262,6 +262,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     log,
     maxMachines: config.maxMachines,
     maxReportAgeMs: config.retention.rawDays * 86_400_000,
+    ackDelayMs: config.ackDelayMs,
     onPublished: (latencyMs) => metrics.observeIngestLatency(latencyMs),
   });
 
@@ -454,6 +455,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
           httpServer.close();
         });
         await step('abort streams', async () => {
+          ingest.flushAcks(); // acks held back by ACK_DELAY go out before the streams end
           shutdown.abort();
           await new Promise((r) => setTimeout(r, 50));
           for (const s of sessions) s.close();

@@ -1,7 +1,9 @@
 // IngestService.Stream: a collector sends Hello then Reports; the hub validates each report,
 // updates current state, publishes an event, hands the row to the batching history writer, and acks
-// the highest seq made durable. Replays are deduplicated by (machine_id, seq): a seq at or below
-// what history already holds is acked at once and otherwise ignored.
+// the highest seq made durable (per stream at most once per turn of the event loop, or per ACK_DELAY:
+// acks are cumulative, a late one only keeps reports longer in the collector's buffer). Replays are
+// deduplicated by (machine_id, seq): a seq at or below what history already holds is acked at once
+// and otherwise ignored.
 //
 // What happens to each message and report (duplicate, reject, accept, and the order of those checks) is
 // decided by ingest-decision.ts; this module does the I/O around it. A refused report gets a Reject and
@@ -78,6 +80,12 @@ export interface IngestDeps {
   stateReportMaxBytes?: number;
   /** Live updates (current state + events) are written in batches at most this long after the first (0: next turn of the event loop). */
   liveBatchDelayMs?: number;
+  /**
+   * ACK_DELAY: acks of every stream go out together at most this long after the first became due
+   * (0: next turn of the event loop). Acks are cumulative, so a stream whose reports arrive faster than
+   * this gets one ack for several; the collector keeps them in its buffer meanwhile.
+   */
+  ackDelayMs?: number;
   now?: () => number;
 }
 
@@ -103,6 +111,8 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
   machineForgotten(machineId: string): void;
   /** Sends Settings to the machine's live stream on this hub; false when it has none here. */
   pushSettings(machineId: string, settings: { intervalMs: number }): boolean;
+  /** Sends every ack waiting for ACK_DELAY now (the hub is closing). */
+  flushAcks(): void;
 } {
   const now = deps.now ?? Date.now;
   const reportCheck = { maxAgeMs: deps.maxReportAgeMs };
@@ -162,13 +172,28 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
     },
   });
 
-  /** Streams with an ack waiting: sent once per stream per turn of the event loop, the highest seq only. */
+  /**
+   * Streams with an ack waiting: sent once per stream per turn of the event loop (ACK_DELAY 0) or per
+   * ACK_DELAY, the highest seq only. One timer for all streams.
+   */
   const acksDue = new Set<() => void>();
+  const ackDelayMs = deps.ackDelayMs ?? 0;
   let acksScheduled = false;
+  let ackTimer: NodeJS.Timeout | undefined;
   const sendAcks = () => {
     acksScheduled = false;
+    if (ackTimer) clearTimeout(ackTimer);
+    ackTimer = undefined;
     for (const send of acksDue) send();
     acksDue.clear();
+  };
+  const scheduleAcks = () => {
+    if (acksScheduled) return;
+    acksScheduled = true;
+    if (ackDelayMs > 0) {
+      ackTimer = setTimeout(sendAcks, ackDelayMs);
+      ackTimer.unref();
+    } else setImmediate(sendAcks);
   };
 
   async function knownDurableSeq(machineId: string): Promise<number> {
@@ -207,6 +232,9 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
       if (!live) return false;
       live.send(create(StreamResponseSchema, { kind: { case: 'settings', value: { intervalMs: settings.intervalMs } } }));
       return true;
+    },
+    flushAcks() {
+      if (acksScheduled && ackTimer) sendAcks();
     },
     async *stream(requests: AsyncIterable<StreamRequest>, ctx?: HandlerContext) {
       let grant;
@@ -271,10 +299,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         if (stored) durableSeq.set(id, Math.max(durableSeq.get(id) ?? 0, seq));
         // Acks are cumulative: the seqs a history batch made durable go out as one ack per stream.
         acksDue.add(sendAck);
-        if (!acksScheduled) {
-          acksScheduled = true;
-          setImmediate(sendAcks);
-        }
+        scheduleAcks();
       };
       /** Acks the settled prefix of `waiting`. */
       const drainWaiting = () => {
@@ -453,6 +478,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         yield* out;
       } finally {
         stats.streamsOpen--;
+        acksDue.delete(sendAck);
         if (hello && liveStreams.get(hello.machineId) === thisStream) liveStreams.delete(hello.machineId);
         void sideEffects.finally(release);
         if (hello) deps.log.info({ machine: hello.machineId, lastAcked }, 'collector disconnected');

@@ -19,6 +19,7 @@ const HUB_OPTION_HELP: Readonly<Record<string, readonly [string, string]>> = {
   PUBLIC_VIEWS_FILE: ['FILE', 'YAML file of public views (which machines and fields go public)'],
   LIVE_PUSH_INTERVAL: ['SECONDS', "between deltas to the dashboard's viewers (default 0.25)"],
   HISTORY_FLUSH_INTERVAL: ['SECONDS', 'between history batch writes (default 0.25)'],
+  ACK_DELAY: ['SECONDS', 'longest an ack to a collector is held back to share it with later reports (default 0)'],
   RETENTION_RAW_DAYS: ['DAYS', 'raw rows kept (default 1 on the embedded database, 7 with TIMESCALE_URL)'],
   RETENTION_1M_DAYS: ['DAYS', '1-minute averages kept (default 90)'],
   RETENTION_1H_DAYS: ['DAYS', '1-hour averages kept (default 730)'],
