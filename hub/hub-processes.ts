@@ -74,7 +74,7 @@ export function superviseHubProcesses(count: number, log: Logger): Promise<numbe
       workers.delete(slot);
       const ranMs = Date.now() - startedAt;
       if (stopping) {
-        if (code !== 0) exitCode = 1;
+        if (code !== 0 && exitCode === 0) exitCode = 1; // a configuration error's code is kept
         if (workers.size === 0) finish(exitCode);
         return;
       }
