@@ -72,6 +72,23 @@ describe('signed sessions', () => {
     expect(c.valid(id, Date.now())).toBe(false);
     expect(c.valid(keep, Date.now())).toBe(true);
   });
+
+  test('signing out a session already signed out shares nothing again (a replayed cookie costs Redis nothing)', async () => {
+    const key = sessionKey('dashboard-token-six-0123456789');
+    const list = await shared();
+    const store = createSignedSessionStore({ key, revoked: list });
+    const listener = open();
+    const heard: string[] = [];
+    listener.on('message', (_ch: string, message: string) => heard.push(message));
+    await listener.subscribe(`${prefix}sessions:revoked`);
+    const id = store.create(Date.now());
+    store.revoke(id);
+    await waitFor('the sign-out on the channel', () => heard.length === 1, 5000, 10);
+    for (let i = 0; i < 20; i++) store.revoke(id);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(heard.length).toBe(1);
+    expect(store.valid(id, Date.now())).toBe(false);
+  });
 });
 
 describe('sign-outs when Redis goes away', () => {
