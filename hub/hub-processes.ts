@@ -6,7 +6,8 @@
 // restarting cannot fix it. SIGTERM / SIGINT / SIGHUP ask every worker for its ordered close (over
 // IPC, not a second signal: a terminal's Ctrl-C already reached them) and the primary exits once all
 // are gone. Each worker asks the primary for its slot (1..N, kept across restarts) once it listens
-// for the answer (a message sent before that would be lost).
+// for the answer and for the stop request (a message sent before that would be lost): a worker that
+// asks while the others are being stopped is told to stop with its answer.
 import cluster, { type Worker } from 'node:cluster';
 import { backoffCeilingMs } from '../proto/backoff.ts';
 import type { Logger } from './log.ts';
@@ -42,7 +43,7 @@ export function receiveSlot(): Promise<HubSlot> {
   });
 }
 
-/** In a worker: `stop` runs when the primary asks for the ordered close, or goes away. */
+/** In a worker: `stop` runs when the primary asks for the ordered close, or goes away (call before receiveSlot). */
 export function onStopRequest(stop: () => void): void {
   process.on('message', (msg: ToWorker) => {
     if (msg?.type === 'sysmonstm-stop') stop();
@@ -64,13 +65,16 @@ export function superviseHubProcesses(count: number, log: Logger): Promise<numbe
     const worker = cluster.fork();
     workers.set(slot, worker);
     worker.on('message', (msg: ToPrimary) => {
-      if (msg?.type === 'sysmonstm-slot?') worker.send({ type: 'sysmonstm-slot', slot, count } satisfies ToWorker);
+      if (msg?.type !== 'sysmonstm-slot?') return;
+      worker.send({ type: 'sysmonstm-slot', slot, count } satisfies ToWorker);
+      // Asked to stop before it listened (still starting): the request it missed.
+      if (stopping) worker.send({ type: 'sysmonstm-stop' } satisfies ToWorker);
     });
     worker.once('exit', (code, signal) => {
       workers.delete(slot);
       const ranMs = Date.now() - startedAt;
       if (stopping) {
-        if (code !== 0) exitCode = 1;
+        if (code !== 0 && exitCode === 0) exitCode = 1; // a configuration error's code is kept
         if (workers.size === 0) finish(exitCode);
         return;
       }

@@ -37,6 +37,16 @@ export async function runHub(argv: readonly string[], env: Env, opts: { withColl
     // The supervisor only: it opens no port, database or Redis connection of its own.
     process.exit(await superviseHubProcesses(config.hubProcesses, baseLog));
   }
+  // A worker listens for the primary's stop request before it asks for its slot: a request that comes
+  // while the hub is still starting closes it once it is up.
+  let stopRequested = false;
+  let onStop = () => {};
+  if (cluster.isWorker) {
+    onStopRequest(() => {
+      stopRequested = true;
+      onStop();
+    });
+  }
   const slot: HubSlot = config.hubProcesses > 1 ? await receiveSlot() : { slot: 1, count: 1 };
   const log = slot.count > 1 ? baseLog.child({ process: slot.slot }) : baseLog;
   if (slot.slot === 1) {
@@ -81,6 +91,7 @@ export async function runHub(argv: readonly string[], env: Env, opts: { withColl
     for (const close of closers) await close();
   });
   // A worker closes in the same order when the primary asks (or is gone).
-  if (cluster.isWorker) onStopRequest(() => void (closing ? undefined : grace.close()));
+  onStop = () => void (closing ? undefined : grace.close());
+  if (stopRequested) onStop();
   return hub;
 }

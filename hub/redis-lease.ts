@@ -2,7 +2,9 @@
 // several hub processes share Redis): SET NX PX with this holder's id, renewed well before it expires
 // (a compare-and-extend script), released on close (compare-and-delete) so another process takes it
 // over at its next attempt instead of after the expiry. A holder that cannot renew within the lease's
-// time counts it as lost. Callbacks run on acquire and on loss; nothing else is shared.
+// time counts it as lost, at the latest when the key would expire in Redis (counted from when the last
+// successful renewal was sent, so never after another process can have taken it), even while a renewal
+// is still awaiting its reply. Callbacks run on acquire and on loss; nothing else is shared.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from './log.ts';
@@ -34,11 +36,28 @@ export function createRedisLease(redis: Pick<Redis, 'set' | 'eval'>, options: Re
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let attempt: Promise<void> | undefined;
+  /** Fires when the key would expire in Redis without a renewal since the last one sent. */
+  let expiry: NodeJS.Timeout | undefined;
+
+  /** The key was set or extended by a command sent at `sentAtMs`: it lasts until sentAtMs + ttl at least. */
+  function renewed(sentAtMs: number): void {
+    lastRenewMs = sentAtMs;
+    clearTimeout(expiry);
+    expiry = setTimeout(() => {
+      if (held) lose('not renewed in time');
+    }, Math.max(0, sentAtMs + ttlMs - Date.now()));
+    expiry.unref();
+  }
 
   async function step(): Promise<void> {
     try {
+      const sentAtMs = Date.now();
       if (held) {
-        if ((await redis.eval(RENEW, 1, options.key, holder, String(ttlMs))) === 1) lastRenewMs = Date.now();
+        const extended = (await redis.eval(RENEW, 1, options.key, holder, String(ttlMs))) === 1;
+        if (!held) {
+          // Counted as lost while the renewal was under way: a late success is given back.
+          if (extended) await redis.eval(RELEASE, 1, options.key, holder);
+        } else if (extended) renewed(sentAtMs);
         else lose('taken by another process');
       } else if ((await redis.set(options.key, holder, 'PX', ttlMs, 'NX')) === 'OK') {
         if (stopped) {
@@ -46,7 +65,7 @@ export function createRedisLease(redis: Pick<Redis, 'set' | 'eval'>, options: Re
           return;
         }
         held = true;
-        lastRenewMs = Date.now();
+        renewed(sentAtMs);
         options.log.info({ lease: options.key }, 'lease acquired');
         options.onAcquired();
       }
@@ -57,6 +76,7 @@ export function createRedisLease(redis: Pick<Redis, 'set' | 'eval'>, options: Re
 
   function lose(why: string): void {
     held = false;
+    clearTimeout(expiry);
     options.log.warn({ lease: options.key, why }, 'lease lost');
     options.onLost();
   }
@@ -82,6 +102,7 @@ export function createRedisLease(redis: Pick<Redis, 'set' | 'eval'>, options: Re
     async close() {
       stopped = true;
       clearTimeout(timer);
+      clearTimeout(expiry);
       await attempt;
       if (!held) return;
       held = false;

@@ -48,7 +48,10 @@ export function createSignedSessionStore(options: { key: Buffer; revoked: Revoca
     },
     revoke(id) {
       const expires = expiryOf(id);
-      if (expires !== undefined) revoked.add(sessionDigest(id), expires);
+      if (expires === undefined) return;
+      const digest = sessionDigest(id);
+      // Already signed out (a replayed cookie): nothing to share again.
+      if (!revoked.has(digest)) revoked.add(digest, expires);
     },
     /** Sessions are not counted here (nothing is stored per session); the revoked ones are. */
     get size() {

@@ -28,17 +28,27 @@ export interface ResyncItem {
 }
 
 /**
- * KEYS: machine hash, id set, ring. ARGV: ring size, record JSON, id, has-report flag, report, then the
- * points as JSON (oldest first, each starting with {"t":…, as JSON.stringify of a RecentPoint does).
- * Points newer than the ring's last are appended; otherwise the ring is merged by time (a given point
- * replaces one of the same time) and rewritten. Returns how many points were given.
+ * KEYS: machine hash, id set, ring. ARGV: ring size, record JSON, id, has-report flag, report, the
+ * record's sample time, then the points as JSON (oldest first, each starting with {"t":…, as
+ * JSON.stringify of a RecentPoint does). The record and report are written unless Redis holds a newer
+ * sample of the machine (another process wrote it since this state was taken). Points newer than the
+ * ring's last are appended; otherwise the ring is merged by time (a given point replaces one of the
+ * same time) and rewritten. Returns how many points were given.
  */
 const RESYNC_SCRIPT = `
 local size = tonumber(ARGV[1])
-redis.call('HSET', KEYS[1], 'record', ARGV[2])
-if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'report', ARGV[5]) end
+local held = redis.call('HGET', KEYS[1], 'record')
+local heldAt = nil
+if held then
+  local ok, r = pcall(cjson.decode, held)
+  if ok and type(r) == 'table' then heldAt = tonumber(r.sampledAtMs) end
+end
+if (not heldAt) or heldAt <= tonumber(ARGV[6]) then
+  redis.call('HSET', KEYS[1], 'record', ARGV[2])
+  if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'report', ARGV[5]) end
+end
 redis.call('SADD', KEYS[2], ARGV[3])
-local first = 6
+local first = 7
 local n = #ARGV - first + 1
 if n <= 0 then return 0 end
 local function t(p)
@@ -93,6 +103,7 @@ export function createRedisState(redis: Redis, options: { prefix?: string; ringS
     record.id,
     report ? '1' : '0',
     report ? Buffer.from(report.buffer, report.byteOffset, report.byteLength) : '',
+    String(record.sampledAtMs),
     ...[...points].sort((a, b) => a.t - b.t).map((p) => JSON.stringify({ t: p.t, metrics: p.metrics } satisfies RecentPoint)),
   ];
 

@@ -1,7 +1,10 @@
 // The Redis lease (hub/redis-lease.ts) on the local Redis under a key of its own: of two holders one
 // gets it; closing releases it and the other takes it at its next attempt; a holder whose key was
-// taken from it (expired, then set by another) counts it as lost.
+// taken from it (expired, then set by another) counts it as lost; a holder whose renewal gets no reply
+// (its connection stalled, through a proxy that stops forwarding) counts it as lost before the key
+// expires, so two never hold it at once.
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, expect, test } from 'vitest';
@@ -41,3 +44,46 @@ test('one holder at a time; release on close hands it over; a lease taken away i
   await b.close();
   expect(await redis.get(key)).toBe('another-holder'); // a holder never deletes what it does not hold
 });
+
+test('a renewal that gets no reply: the holder counts the lease lost before another can take it', async () => {
+  const stalledKey = `${key}:stalled`;
+  const upstream = new URL(REDIS_URL);
+  let stalled = false;
+  const sockets: net.Socket[] = [];
+  // A proxy to the local Redis that, once stalled, forwards nothing either way (a hung network path).
+  const proxy = net.createServer((client) => {
+    const server = net.connect(Number(upstream.port || 6379), upstream.hostname);
+    sockets.push(client, server);
+    client.on('data', (d) => void (stalled || server.write(d)));
+    server.on('data', (d) => void (stalled || client.write(d)));
+    client.on('error', () => {});
+    server.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const viaProxy = new Redis({ host: '127.0.0.1', port: (proxy.address() as net.AddressInfo).port });
+  viaProxy.on('error', () => {});
+  const events: string[] = [];
+  const a = createRedisLease(viaProxy, { key: stalledKey, ttlMs: 900, log, onAcquired: () => events.push('a acquired'), onLost: () => events.push('a lost') });
+  const b = createRedisLease(redis, { key: stalledKey, ttlMs: 900, log, onAcquired: () => events.push('b acquired'), onLost: () => events.push('b lost') });
+  try {
+    a.start();
+    await waitFor('a holds it', () => a.held, 5000, 10);
+    b.start();
+    stalled = true;
+    let both = false;
+    const watch = setInterval(() => (both ||= a.held && b.held), 5);
+    await waitFor('b takes it once it expired', () => b.held, 5000, 5);
+    clearInterval(watch);
+    expect(both).toBe(false);
+    expect(a.held).toBe(false);
+    expect(events).toEqual(['a acquired', 'a lost', 'b acquired']);
+  } finally {
+    await b.close();
+    stalled = false;
+    viaProxy.disconnect(); // a's renewal in flight fails
+    await a.close();
+    for (const s of sockets) s.destroy();
+    proxy.close();
+    await redis.del(stalledKey);
+  }
+}, 20_000);

@@ -7,7 +7,8 @@
 // by the primary, its collector reconnects and its history holds every seq once; the edge forwarder
 // (EDGE_URL, a fake relay here that answers heartbeats) runs in one process at a time, and in the
 // other once its holder is killed; a machine's interval set on one process reaches its collector on the
-// other at once; SIGTERM to the primary closes them all.
+// other at once; SIGTERM to the primary closes them all, also when it comes while the processes are
+// still starting (before they listen for the primary's stop request).
 // Also: the configurations HUB_PROCESSES > 1 cannot run refused at start with exit code 2.
 import http from 'node:http';
 import pg from 'pg';
@@ -305,6 +306,33 @@ describe('HUB_PROCESSES=2', () => {
     for (const pid of pids) expect(alive(pid)).toBe(false);
     expect(logLines().filter((l) => l.msg === 'hub stopped').length).toBeGreaterThanOrEqual(2);
   }, 240_000);
+
+  test('SIGTERM while the processes are still starting: they start, close in order, and the primary exits 0 well before their kill', async () => {
+    const dir = tempDir('hub-processes-early-stop');
+    const early = runCli(['hub'], {
+      HUB_PROCESSES: '2',
+      HTTP_PORT: String(await freePort()),
+      GRPC_PORT: String(await freePort()),
+      GRPC_HOST: '127.0.0.1',
+      DATA_DIR: dir.path,
+      REDIS_URL: redis.url,
+      TIMESCALE_URL: db.url,
+      COLLECTOR_TOKEN: '',
+      DASHBOARD_TOKEN,
+      ADMIN_TOKEN: '',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'info',
+    });
+    try {
+      await waitFor('the primary forking', () => early.output().includes('starting hub processes'), 30_000, 5);
+      const asked = Date.now();
+      expect(await early.stop('SIGTERM', 28_000)).toBe(0);
+      expect(Date.now() - asked).toBeLessThan(20_000); // the primary kills what is left after 30 s
+    } finally {
+      await early.stop('SIGKILL');
+      dir.remove();
+    }
+  }, 60_000);
 
   test.each([
     [{ REDIS_URL: '', TIMESCALE_URL: 'postgres://127.0.0.1:1/x' }, 'needs REDIS_URL'],

@@ -2,12 +2,15 @@
 // the local Redis under a prefix of its own (shared-revocations.ts): an id is valid until its expiry
 // with the key it was signed with only; a changed character, another token's key or a forged expiry
 // is refused; a sign-out in one process ends the session in another, and in one started later.
+// On a private Redis that is killed and started again (empty): a sign-out made while Redis was away,
+// or published while another process's channel connection was lost, still ends the session there.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createSharedRevocations, type SharedRevocations } from '../../../hub/gateway/shared-revocations.ts';
 import { createSignedSessionStore, sessionKey } from '../../../hub/gateway/signed-session-store.ts';
+import { startPrivateRedis } from '../../support/private-servers.ts';
 import { REDIS_URL, waitFor } from '../../support/servers.ts';
 
 const log = pino({ level: 'silent' });
@@ -69,4 +72,95 @@ describe('signed sessions', () => {
     expect(c.valid(id, Date.now())).toBe(false);
     expect(c.valid(keep, Date.now())).toBe(true);
   });
+
+  test('signing out a session already signed out shares nothing again (a replayed cookie costs Redis nothing)', async () => {
+    const key = sessionKey('dashboard-token-six-0123456789');
+    const list = await shared();
+    const store = createSignedSessionStore({ key, revoked: list });
+    const listener = open();
+    const heard: string[] = [];
+    listener.on('message', (_ch: string, message: string) => heard.push(message));
+    await listener.subscribe(`${prefix}sessions:revoked`);
+    const id = store.create(Date.now());
+    store.revoke(id);
+    await waitFor('the sign-out on the channel', () => heard.length === 1, 5000, 10);
+    for (let i = 0; i < 20; i++) store.revoke(id);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(heard.length).toBe(1);
+    expect(store.valid(id, Date.now())).toBe(false);
+  });
+});
+
+describe('sign-outs when Redis goes away', () => {
+  test('a sign-out made while Redis is down reaches the other processes once it is back', async () => {
+    const server = await startPrivateRedis();
+    const conns: Redis[] = [];
+    const conn = () => {
+      const r = new Redis(server.url, { maxRetriesPerRequest: 0, retryStrategy: () => 100 });
+      r.on('error', () => {});
+      conns.push(r);
+      return r;
+    };
+    const [listA, listB] = [createSharedRevocations(log), createSharedRevocations(log)];
+    try {
+      await server.start();
+      await listA.connect(conn(), conn(), 'p:');
+      await listB.connect(conn(), conn(), 'p:');
+      const key = sessionKey('dashboard-token-four-0123456789');
+      const a = createSignedSessionStore({ key, revoked: listA });
+      const b = createSignedSessionStore({ key, revoked: listB });
+      const id = a.create(Date.now());
+      await server.kill('SIGKILL');
+      await waitFor('the connections to notice', () => conns.every((c) => c.status !== 'ready'), 5000, 10);
+      a.revoke(id);
+      expect(a.valid(id, Date.now())).toBe(false);
+      await new Promise((r) => setTimeout(r, 300)); // the write has failed by now
+      await server.start(); // empty: nothing was saved
+      await waitFor('the sign-out in the other process', () => !b.valid(id, Date.now()), 10_000, 20);
+      // And in a process started later: it is in Redis.
+      const listC = createSharedRevocations(log);
+      await listC.connect(conn(), conn(), 'p:');
+      expect(createSignedSessionStore({ key, revoked: listC }).valid(id, Date.now())).toBe(false);
+      await listC.close();
+    } finally {
+      await listA.close();
+      await listB.close();
+      for (const c of conns) c.disconnect();
+      await server.remove();
+    }
+  }, 30_000);
+
+  test('a sign-out published while a process was not subscribed reaches it once it is again', async () => {
+    const server = await startPrivateRedis();
+    const conns: Redis[] = [];
+    const conn = (retryMs = 50) => {
+      const r = new Redis(server.url, { retryStrategy: () => retryMs });
+      r.on('error', () => {});
+      conns.push(r);
+      return r;
+    };
+    const [listA, listB] = [createSharedRevocations(log), createSharedRevocations(log)];
+    try {
+      await server.start();
+      await listA.connect(conn(), conn(), 'p:');
+      const subscriberB = conn(500);
+      const subscriberId = await subscriberB.client('ID');
+      await listB.connect(conn(), subscriberB, 'p:');
+      const key = sessionKey('dashboard-token-five-0123456789');
+      const a = createSignedSessionStore({ key, revoked: listA });
+      const b = createSignedSessionStore({ key, revoked: listB });
+      const id = a.create(Date.now());
+      const admin = conn();
+      await admin.client('KILL', 'ID', String(subscriberId));
+      a.revoke(id);
+      await waitFor('the sign-out in Redis', async () => (await admin.zcard('p:sessions:revoked')) === 1, 5000, 10);
+      expect(b.valid(id, Date.now())).toBe(true); // not heard: B's channel connection is down
+      await waitFor('the sign-out in the process that was not subscribed', () => !b.valid(id, Date.now()), 10_000, 20);
+    } finally {
+      await listA.close();
+      await listB.close();
+      for (const c of conns) c.disconnect();
+      await server.remove();
+    }
+  }, 30_000);
 });

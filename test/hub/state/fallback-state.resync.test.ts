@@ -2,7 +2,8 @@
 // a Redis that is really down still means memory, then a resync with nothing lost; a reply that
 // outlasts the command timeout because the event loop was busy is not an outage (the probe answers on
 // its own connection) and the machine is resynced in the background; a resync of thousands of
-// machines goes in bounded batches while a timer keeps firing on time.
+// machines goes in bounded batches while a timer keeps firing on time. A resync of an older state
+// (another process wrote the machine since) merges its points but leaves the newer record and report.
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -203,5 +204,23 @@ describe('Redis state store with a fallback', () => {
     await s.put(record('long', 102), report(102));
     expect(await ringTimes(prefix, 'long')).toEqual(range(1, 102)); // 1–41 are older than the mirror: kept from Redis
     expect(s.stats().outages).toBe(0);
+  }, 30_000);
+
+  test('a resync of an older state than Redis holds (another process wrote since) keeps the newer record and report', async () => {
+    const prefix = `rs${++prefixN}:`;
+    gateway = createRedisGateway(server.url, log);
+    const redisState = createRedisState(gateway.command, { prefix });
+    await waitFor('the connection', async () => (await redisState.ping()) === true, 10_000);
+    await redisState.put(record('moved', 10), report(10));
+    // This process's memory of the machine stops at 8 (the collector reconnected to another process).
+    await redisState.resyncMany([{ record: record('moved', 8), report: report(8), points: [7, 8].map((seq) => ({ t: seq * 1000, metrics: metrics(seq) })) }]);
+    expect(await redisSeq(prefix, 'moved')).toBe(10);
+    expect([...((await redisState.latestReport('moved')) ?? [])]).toEqual([...report(10)]);
+    expect(await ringTimes(prefix, 'moved')).toEqual([7000, 8000, 10_000]);
+    // A newer state is written as before.
+    await redisState.resyncMachine(record('moved', 12), report(12), [{ t: 12_000, metrics: metrics(12) }]);
+    expect(await redisSeq(prefix, 'moved')).toBe(12);
+    expect([...((await redisState.latestReport('moved')) ?? [])]).toEqual([...report(12)]);
+    expect(await ringTimes(prefix, 'moved')).toEqual([7000, 8000, 10_000, 12_000]);
   }, 30_000);
 });
