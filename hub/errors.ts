@@ -22,14 +22,15 @@ export const notFound = (message: string) => new HttpError(404, message);
 export const conflict = (message: string) => new HttpError(409, message);
 
 /**
- * Redis cannot be reached or is not ready (ioredis: the connection is closed or not writable, the
- * retries per request ran out, a socket error; the server: LOADING, TRYAGAIN, CLUSTERDOWN, MASTERDOWN).
+ * Redis cannot be reached or is not ready (ioredis: the connection is closed or not writable, no reply
+ * within the command timeout, the retries per request ran out, a socket error; the server: LOADING,
+ * TRYAGAIN, CLUSTERDOWN, MASTERDOWN). A caller gets "try again": 503 over REST, UNAVAILABLE over gRPC.
  */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'MaxRetriesPerRequestError') return true;
   if (err.name === 'ReplyError') return /^(LOADING|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|BUSY)\b/.test(err.message);
-  return /^(Connection is closed|Stream isn't writeable|connect (ECONNREFUSED|ETIMEDOUT))/.test(err.message);
+  return /^(Connection is closed|Stream isn't writeable|Command timed out|connect (ECONNREFUSED|ETIMEDOUT))/.test(err.message);
 }
 
 /**

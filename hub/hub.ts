@@ -286,10 +286,17 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
   };
 
   // A machine forgotten by any hub: this hub's memory copy and ingest cache of it go too.
+  // A forgotten event published again after a Redis outage (fallback-events.ts) may find the machine
+  // written back by a replica's resync meanwhile: it goes, unless it has reported since.
   const unsubscribeForgotten = events.subscribe((event) => {
     if (!event.forgotten) return;
-    ingest.machineForgotten(event.record.id);
-    fallbackState?.forgetLocally(event.record.id).catch(() => {});
+    const id = event.record.id;
+    ingest.machineForgotten(id);
+    void (async () => {
+      await fallbackState?.forgetLocally(id);
+      const current = await state.get(id);
+      if (current && current.lastSeenMs <= event.record.lastSeenMs) await state.forget(id);
+    })().catch(() => {});
   });
 
   const shutdown = new AbortController();

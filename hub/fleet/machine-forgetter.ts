@@ -41,9 +41,11 @@ export function createMachineForgetter(deps: {
 
   async function forget(id: string, reason: string): Promise<boolean> {
     const record = await deps.state.get(id);
-    const known = await deps.state.forget(id);
-    if (!record && !known) return false;
+    if (!record && !(await deps.state.forget(id))) return false;
+    // Alerts first: when their store (Redis) cannot be reached this throws before anything changed,
+    // so a forget either happens whole (state, alerts, the event every replica hears) or not at all.
     const clearedAlerts = await deps.alerts.machineForgotten(id);
+    if (record) await deps.state.forget(id);
     const last: MachineRecord = record ?? { id, hostname: id, displayName: id, labels: {}, lastSeenMs: 0, sampledAtMs: 0, lastSeq: 0, intervalMs: 0, metrics: {} as MachineRecord['metrics'] };
     await deps.events.publish({ record: last, receivedAtMs: now(), forgotten: true });
     deps.log.info({ machine: id, reason, clearedAlerts, lastSeenMs: record?.lastSeenMs }, 'machine forgotten');

@@ -5,7 +5,8 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HUB_SECURITY_HEADERS } from '../../proto/security-headers.ts';
-import { HttpError } from '../errors.ts';
+import { DatabaseError } from '../db.ts';
+import { HttpError, isRedisUnavailable } from '../errors.ts';
 import type { FleetQuery } from '../fleet/fleet-query.ts';
 import type { Logger } from '../log.ts';
 import { installDashboardAuth, type DashboardAuth } from './dashboard-auth.ts';
@@ -154,6 +155,12 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   app.notFound((c) => c.json({ error: `not found: ${c.req.path}` }, 404));
   app.onError((err, c) => {
     if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+    // The same as the gRPC twins (errors.ts toConnectError → UNAVAILABLE): try again, nothing changed.
+    if (isRedisUnavailable(err) || (err instanceof DatabaseError && err.retryable)) {
+      deps.log.warn({ err: (err as Error).message, path: c.req.path }, 'request failed: a store is unavailable');
+      c.header('Retry-After', '5');
+      return c.json({ error: isRedisUnavailable(err) ? 'Redis is unavailable; try again' : 'the database is unavailable; try again' }, 503);
+    }
     deps.log.error({ err, path: c.req.path }, 'request failed');
     return c.json({ error: 'internal error' }, 500);
   });

@@ -90,6 +90,7 @@ describe('the gRPC error interceptor', () => {
     expect(isRedisUnavailable(Object.assign(new Error('LOADING Redis is loading the dataset in memory'), { name: 'ReplyError' }))).toBe(true);
     expect(isRedisUnavailable(Object.assign(new Error('WRONGTYPE Operation against a key'), { name: 'ReplyError' }))).toBe(false);
     expect(isRedisUnavailable(new Error('Connection is closed.'))).toBe(true);
+    expect(isRedisUnavailable(new Error('Command timed out'))).toBe(true);
     expect(isRedisUnavailable('Connection is closed.')).toBe(false);
   });
 

@@ -18,6 +18,7 @@ import { startHub, type Hub } from '../../hub/hub.ts';
 import { IngestService, StreamRequestSchema, type StreamRequest } from '../../proto/gen/sysmonstm/v1/ingest_pb.js';
 import { FleetMirror } from '../edge/edge-clients.ts';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.ts';
+import { startPrivateRedis, type PrivateRedis } from '../support/private-servers.ts';
 import { createTestDatabase, REDIS_URL, redisPrefix, tempDir, waitFor } from '../support/servers.ts';
 import { openSyntheticSession, syntheticReport } from '../support/synthetic-collector.ts';
 
@@ -231,4 +232,58 @@ describe('forgetting on one of two hubs sharing Redis', () => {
     expect(await machineIds(a)).toEqual(['rp-2']);
     expect((await api(b, 'DELETE', '/api/machines/rp-1', bearer)).status).toBe(404);
   }, 30_000);
+});
+
+describe('forgetting while Redis is down', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let redis: PrivateRedis;
+  const hubs: Hub[] = [];
+  const dirs = [tempDir('forget-outage-a'), tempDir('forget-outage-b')];
+  let viewer: WebSocket;
+  const mirror = new FleetMirror();
+
+  beforeAll(async () => {
+    [db, redis] = await Promise.all([createTestDatabase(), startPrivateRedis()]);
+    for (const dir of dirs) {
+      hubs.push(
+        await startHub(parseHubConfig([], { HTTP_PORT: '0', GRPC_PORT: '0', HISTORY_FLUSH_INTERVAL: '0.05', LIVE_PUSH_INTERVAL: '0.1', REDIS_URL: redis.url, DATA_DIR: dir.path, TIMESCALE_URL: db.url, ADMIN_TOKEN: ADMIN }), {
+          log: pino({ level: 'silent' }),
+        }),
+      );
+    }
+    viewer = new WebSocket(`ws://127.0.0.1:${hubs[0].httpPort}/ws`);
+    viewer.on('message', (data) => mirror.apply(data.toString()));
+    await new Promise((resolve) => viewer.once('open', resolve));
+  }, 60_000);
+
+  afterAll(async () => {
+    viewer?.terminate();
+    if (!redis.running) await redis.start();
+    for (const hub of hubs) await hub.close();
+    await redis?.remove();
+    await db?.drop();
+    for (const dir of dirs) dir.remove();
+  }, 60_000);
+
+  test('503 and nothing changed while Redis is away; once it is back the forget is whole on both hubs', async () => {
+    const [a, b] = hubs;
+    expect(await report(b, 'ro-1')).toBe('OK');
+    expect(await report(b, 'ro-2')).toBe('OK');
+    await waitFor('both in A’s live view', () => mirror.has('ro-1') && mirror.has('ro-2'));
+    await redis.kill('SIGKILL');
+    // The alert state lives in Redis: the forget is refused before anything changes (not a 500, and not
+    // half done — B's memory copy and the other hubs' views stay as they are).
+    const refused = await api(b, 'DELETE', '/api/machines/ro-1', bearer);
+    expect(refused).toEqual({ status: 503, body: { error: 'Redis is unavailable; try again' } });
+    expect(await machineIds(b)).toEqual(['ro-1', 'ro-2']);
+    expect(mirror.has('ro-1')).toBe(true);
+    // Redis back (empty): B resyncs what it holds; the forget then works and reaches A.
+    await redis.start();
+    await waitFor('ro-1 back in Redis (A lists it)', async () => (await machineIds(a)).join() === 'ro-1,ro-2', 30_000, 200);
+    await waitFor('the forget accepted', async () => (await api(b, 'DELETE', '/api/machines/ro-1', bearer)).status === 204, 30_000, 500);
+    await waitFor('ro-1 gone from A’s /ws', () => !mirror.has('ro-1'), 10_000, 100);
+    await waitFor('A’s REST lists ro-2 only', async () => (await machineIds(a)).join() === 'ro-2', 10_000, 200);
+    expect(await machineIds(b)).toEqual(['ro-2']);
+    expect(mirror.has('ro-2')).toBe(true);
+  }, 90_000);
 });
