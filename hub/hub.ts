@@ -25,6 +25,7 @@ import { createMachineForgetter } from './fleet/machine-forgetter.ts';
 import { createMachineSettingsStore } from './fleet/machine-settings.ts';
 import { createSettingsFanout } from './fleet/settings-fanout.ts';
 import { createFleetService } from './fleet-service.ts';
+import { applyConnectionWindow, grpcServerSettings } from './grpc-flow-control.ts';
 import { createBackupScheduler, type BackupScheduler } from './backup/backup-scheduler.ts';
 import { embeddedTarget, pgDumpTarget } from './backup/backup-targets.ts';
 import { createHttpApp } from './gateway/http-app.ts';
@@ -312,13 +313,15 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     interceptors: [grpcErrorInterceptor(), ...security.interceptors],
   });
   // GRPC_TLS_CERT/KEY: TLS on the gRPC port (collectors use an https:// hub URL).
-  // A collector needs one stream; the cap bounds what a single connection can hold open.
-  const settings = { maxConcurrentStreams: 100 };
+  // A collector needs one stream; the cap bounds what a single connection can hold open. Flow control
+  // (the backpressure on collectors, and its memory bound): grpc-flow-control.ts.
+  const settings = grpcServerSettings;
   const grpcServer = security.tls
     ? http2.createSecureServer({ ...security.tls, allowHTTP1: false, settings, handshakeTimeout: config.grpcConnections.handshakeTimeoutMs }, grpcHandler)
     : http2.createServer({ settings }, grpcHandler);
   // Handshake and idle timeouts, connection caps per peer and in total (GRPC_* in config.ts).
   const connectionStats = limitConnections(grpcServer, config.grpcConnections, log);
+  applyConnectionWindow(grpcServer);
   const sessions = new Set<http2.ServerHttp2Session>();
   grpcServer.on('session', (s) => {
     sessions.add(s);
