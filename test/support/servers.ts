@@ -42,6 +42,13 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
     async drop() {
       const c = new pg.Client({ connectionString: PG_ADMIN_URL });
       await c.connect();
+      // Clients still closing (a pool's end() in flight) are given up to 2 s to go by themselves: FORCE
+      // terminates them, and a pool that sees its client terminated emits an error nobody handles.
+      for (let i = 0; i < 20; i++) {
+        const { rows } = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+        if (rows[0].n === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
     },
