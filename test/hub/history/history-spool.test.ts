@@ -7,15 +7,14 @@ import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { createPgClient, type SqlClient } from '../../../hub/db.ts';
+import type { SqlClient } from '../../../hub/db.ts';
 import { HistorySpoolFullError, openHistorySpool, type FileHistorySpool } from '../../../hub/history/history-spool.ts';
 import type { HistoryStore } from '../../../hub/history/history-store.ts';
 import { createHistoryWriter } from '../../../hub/history/history-writer.ts';
-import { createSqlHistory } from '../../../hub/history/sql-history.ts';
-import { createTestDatabase, waitFor } from '../../support/servers.ts';
-import { captureLog, row, startTcpProxy, type TcpProxy } from '../../support/test-log.ts';
+import { openProxiedHistory, type ProxiedHistory } from '../../support/proxied-history.ts';
+import { waitFor } from '../../support/servers.ts';
+import { captureLog, row, type TcpProxy } from '../../support/test-log.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let proxy: TcpProxy;
 let client: SqlClient;
 let store: HistoryStore;
@@ -25,19 +24,14 @@ let counter = 0;
 const machine = () => `spool-${++counter}`;
 const fast = { retryBaseMs: 10, retryMaxMs: 50, flushIntervalMs: 10 };
 
+let history: ProxiedHistory;
+
 beforeAll(async () => {
-  db = await createTestDatabase();
-  proxy = await startTcpProxy(Number(new URL(db.url).port || 5432));
-  const url = new URL(db.url);
-  url.port = String(proxy.port);
-  client = createPgClient(url.toString(), { log: captured.log, connectTimeoutMs: 1000 });
-  store = await createSqlHistory(client);
+  history = await openProxiedHistory(captured.log);
+  ({ proxy, client, store } = history);
 });
 afterAll(async () => {
-  await store?.close();
-  await client?.close();
-  await proxy?.close();
-  await db?.drop();
+  await history?.close();
 });
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'sysmonstm-history-spool-'));

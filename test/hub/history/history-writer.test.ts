@@ -1,14 +1,12 @@
 // The batching history writer against a real store (plain PostgreSQL path on the local server),
 // reached through a TCP proxy the tests cut and restore to cause a real database outage.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createPgClient, DatabaseError, type SqlClient } from '../../../hub/db.ts';
+import { DatabaseError, type SqlClient } from '../../../hub/db.ts';
 import type { HistoryRow, HistoryStore } from '../../../hub/history/history-store.ts';
 import { createHistoryWriter, retryDelayMs, type HistoryWriterOptions } from '../../../hub/history/history-writer.ts';
-import { createSqlHistory } from '../../../hub/history/sql-history.ts';
-import { createTestDatabase } from '../../support/servers.ts';
-import { captureLog, row, startTcpProxy, type TcpProxy } from '../../support/test-log.ts';
+import { openProxiedHistory, type ProxiedHistory } from '../../support/proxied-history.ts';
+import { captureLog, row, type TcpProxy } from '../../support/test-log.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let proxy: TcpProxy;
 let client: SqlClient;
 let store: HistoryStore;
@@ -16,20 +14,15 @@ const captured = captureLog();
 let machineCounter = 0;
 const machine = () => `writer-${++machineCounter}`;
 
+let history: ProxiedHistory;
+
 beforeAll(async () => {
-  db = await createTestDatabase();
-  proxy = await startTcpProxy(Number(new URL(db.url).port || 5432));
-  const url = new URL(db.url);
-  url.port = String(proxy.port);
-  client = createPgClient(url.toString(), { log: captured.log, connectTimeoutMs: 1000 });
-  store = await createSqlHistory(client);
+  history = await openProxiedHistory(captured.log);
+  ({ proxy, client, store } = history);
 });
 
 afterAll(async () => {
-  await store?.close();
-  await client?.close();
-  await proxy?.close();
-  await db?.drop();
+  await history?.close();
 });
 
 async function count(machineId: string): Promise<number> {

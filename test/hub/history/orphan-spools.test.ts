@@ -7,13 +7,13 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createPgClient, type SqlClient } from '../../../hub/db.ts';
+import type { SqlClient } from '../../../hub/db.ts';
 import { openHistorySpool } from '../../../hub/history/history-spool.ts';
 import type { HistoryStore } from '../../../hub/history/history-store.ts';
 import { adoptOrphanSpools, orphanSpoolDirs } from '../../../hub/history/orphan-spools.ts';
-import { createSqlHistory } from '../../../hub/history/sql-history.ts';
-import { createTestDatabase, waitFor } from '../../support/servers.ts';
-import { captureLog, row, startTcpProxy, type TcpProxy } from '../../support/test-log.ts';
+import { openProxiedHistory, type ProxiedHistory } from '../../support/proxied-history.ts';
+import { waitFor } from '../../support/servers.ts';
+import { captureLog, row, type TcpProxy } from '../../support/test-log.ts';
 
 describe('orphanSpoolDirs (pure)', () => {
   test.each([
@@ -27,7 +27,7 @@ describe('orphanSpoolDirs (pure)', () => {
 });
 
 describe('adopted spools', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let history: ProxiedHistory;
   let proxy: TcpProxy;
   let client: SqlClient;
   let store: HistoryStore;
@@ -35,19 +35,11 @@ describe('adopted spools', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'sysmonstm-orphan-spools-'));
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    proxy = await startTcpProxy(Number(new URL(db.url).port || 5432));
-    const url = new URL(db.url);
-    url.port = String(proxy.port);
-    client = createPgClient(url.toString(), { log: captured.log, connectTimeoutMs: 1000 });
-    store = await createSqlHistory(client);
+    history = await openProxiedHistory(captured.log);
+    ({ proxy, client, store } = history);
   });
   afterAll(async () => {
-    await proxy?.restore();
-    await store?.close();
-    await client?.close();
-    await proxy?.close();
-    await db?.drop();
+    await history?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
