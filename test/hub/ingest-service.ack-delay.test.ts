@@ -8,6 +8,7 @@ import { StreamRequestSchema, type StreamRequest } from '../../proto/gen/sysmons
 import { createMemoryEvents } from '../../hub/events/memory-events.ts';
 import { createIngestService, type HistorySink } from '../../hub/ingest-service.ts';
 import { createMemoryState } from '../../hub/state/memory-state.ts';
+import { requestQueue } from '../support/request-queue.ts';
 import { syntheticReport } from '../support/synthetic-collector.ts';
 
 const log = pino({ level: 'silent' });
@@ -32,16 +33,7 @@ function openStreams(ackDelayMs: number) {
     ackDelayMs,
   });
   const open = (machineId: string) => {
-    const queue: StreamRequest[] = [];
-    let wake: (() => void) | undefined;
-    let ended = false;
-    async function* requests(): AsyncGenerator<StreamRequest> {
-      for (;;) {
-        while (queue.length) yield queue.shift()!;
-        if (ended) return;
-        await new Promise<void>((r) => (wake = r));
-      }
-    }
+    const { requests, push, end: endRequests } = requestQueue<StreamRequest>();
     /** Each ack with the time it arrived (performance.now()). */
     const acks: Array<{ seq: number; atMs: number }> = [];
     let welcomed = false;
@@ -52,10 +44,6 @@ function openStreams(ackDelayMs: number) {
         if (r.kind.case === 'ack') acks.push({ seq: Number(r.kind.value!.seq), atMs: performance.now() });
       }
     })();
-    const push = (req: StreamRequest) => {
-      queue.push(req);
-      wake?.();
-    };
     push(create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId, hostname: machineId } } }));
     const t0 = Date.now() - 10_000;
     return {
@@ -67,8 +55,7 @@ function openStreams(ackDelayMs: number) {
       },
       report: (seq: number) => push(create(StreamRequestSchema, { kind: { case: 'report', value: syntheticReport(machineId, seq, t0 + seq * 10) } })),
       end: async () => {
-        ended = true;
-        wake?.();
+        endRequests();
         await done;
       },
     };

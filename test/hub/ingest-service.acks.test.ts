@@ -9,6 +9,7 @@ import { createMemoryEvents } from '../../hub/events/memory-events.ts';
 import type { HistoryRow } from '../../hub/history/history-store.ts';
 import { createIngestService, type HistorySink } from '../../hub/ingest-service.ts';
 import { createMemoryState } from '../../hub/state/memory-state.ts';
+import { requestQueue } from '../support/request-queue.ts';
 import { syntheticReport } from '../support/synthetic-collector.ts';
 
 const log = pino({ level: 'silent' });
@@ -28,16 +29,7 @@ function manualWriter() {
 /** One stream driven by hand: push requests, read what the hub answered so far. */
 function openStream(writer: HistorySink, machineId: string) {
   const ingest = createIngestService({ state: createMemoryState(), events: createMemoryEvents(log), history: { lastSeq: async () => 0 }, writer, log, maxMachines: 10 });
-  const queue: StreamRequest[] = [];
-  let wake: (() => void) | undefined;
-  let ended = false;
-  async function* requests(): AsyncGenerator<StreamRequest> {
-    for (;;) {
-      while (queue.length) yield queue.shift()!;
-      if (ended) return;
-      await new Promise<void>((r) => (wake = r));
-    }
-  }
+  const { requests, push, end: endRequests } = requestQueue<StreamRequest>();
   const acks: number[] = [];
   const kinds: string[] = [];
   let failure: unknown;
@@ -52,10 +44,6 @@ function openStream(writer: HistorySink, machineId: string) {
       failure = err;
     }
   })();
-  const push = (req: StreamRequest) => {
-    queue.push(req);
-    wake?.();
-  };
   push(create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId, hostname: machineId } } }));
   const t0 = Date.now() - 10_000;
   return {
@@ -64,8 +52,7 @@ function openStream(writer: HistorySink, machineId: string) {
     failure: () => failure,
     report: (seq: number) => push(create(StreamRequestSchema, { kind: { case: 'report', value: syntheticReport(machineId, seq, t0 + seq * 10) } })),
     end: async () => {
-      ended = true;
-      wake?.();
+      endRequests();
       await done;
     },
   };
