@@ -5,6 +5,7 @@ import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { IngestService, StreamRequestSchema, type StreamRequest, type StreamResponse } from '../../proto/gen/sysmonstm/v1/ingest_pb.js';
 import { ReportSchema, type Report } from '../../proto/gen/sysmonstm/v1/report_pb.js';
+import { requestQueue } from './request-queue.ts';
 
 export function syntheticReport(machineId: string, seq: number, timestampMs: number, cpu = 10 + (seq % 50)): Report {
   return create(ReportSchema, {
@@ -37,16 +38,8 @@ export interface SyntheticSession {
 export function openSyntheticSession(hubUrl: string, machineId: string, headers?: Record<string, string>): SyntheticSession {
   const transport = createGrpcTransport({ baseUrl: hubUrl });
   const client = createClient(IngestService, transport);
-  const queue: StreamRequest[] = [create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId, hostname: `${machineId}.local`, displayName: machineId } } })];
-  let wake: (() => void) | undefined;
-  let ended = false;
-  async function* requests(): AsyncGenerator<StreamRequest> {
-    for (;;) {
-      while (queue.length) yield queue.shift()!;
-      if (ended) return;
-      await new Promise<void>((r) => (wake = r));
-    }
-  }
+  const { requests, push, end } = requestQueue<StreamRequest>();
+  push(create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId, hostname: `${machineId}.local`, displayName: machineId } } }));
   const responses: StreamResponse[] = [];
   const done = (async () => {
     for await (const res of client.stream(requests(), { headers })) responses.push(res);
@@ -56,12 +49,10 @@ export function openSyntheticSession(hubUrl: string, machineId: string, headers?
     responses,
     acked: () => Math.max(0, ...responses.filter((r) => r.kind.case === 'ack').map((r) => Number((r.kind.value as { seq: bigint }).seq))),
     send(report) {
-      queue.push(create(StreamRequestSchema, { kind: { case: 'report', value: report } }));
-      wake?.();
+      push(create(StreamRequestSchema, { kind: { case: 'report', value: report } }));
     },
     async finish() {
-      ended = true;
-      wake?.();
+      end();
       await done;
     },
   };
