@@ -89,6 +89,36 @@ export interface IngestDeps {
   now?: () => number;
 }
 
+/** Who opened a stream: what the transport read from the request headers. */
+export interface StreamCaller {
+  authorization: string | null | undefined;
+  forwardedFor?: string | null;
+}
+
+/** Where a stream's responses go (the transport: Connect's response iterable, or ingest-h2.ts). */
+export interface StreamOutput {
+  push(res: StreamResponse): void;
+  /** The stream ends with this error (a ConnectError, or anything toConnectError maps). */
+  fail(err: unknown): void;
+  /** The stream ends with OK. */
+  end(): void;
+}
+
+/**
+ * One open IngestService.Stream, driven by its transport: receive() each request in order and wait for
+ * what it returns before the next (the hello's checks, history backpressure), finish() when the client
+ * half-closed, close() once when the stream is over for any reason (the transport's clean-up).
+ */
+export interface IngestStreamSession {
+  /** False once the stream failed or ended: deliver nothing more. */
+  readonly open: boolean;
+  receive(req: StreamRequest): Promise<void> | undefined;
+  /** The request side broke (a frame that does not parse, a message over the size cap). */
+  fail(err: unknown): void;
+  finish(): void;
+  close(): void;
+}
+
 /** A stream must start with its Hello within this time. */
 export const HELLO_TIMEOUT_MS = 10_000;
 
@@ -113,6 +143,8 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
   pushSettings(machineId: string, settings: { intervalMs: number }): boolean;
   /** Sends every ack waiting for ACK_DELAY now (the hub is closing). */
   flushAcks(): void;
+  /** A stream without Connect's async iterables (ingest-h2.ts); throws when the caller's token is refused. */
+  openStream(caller: StreamCaller, out: StreamOutput): IngestStreamSession;
 } {
   const now = deps.now ?? Date.now;
   const reportCheck = { maxAgeMs: deps.maxReportAgeMs };
@@ -222,6 +254,273 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
     return true;
   }
 
+  function openStream(caller: StreamCaller, out: StreamOutput): IngestStreamSession {
+    let grant;
+    try {
+      grant = deps.auth?.authenticate(caller.authorization ?? null);
+    } catch (err) {
+      stats.streamsRefused++;
+      deps.log.warn({ err: (err as Error).message, peer: caller.forwardedFor ?? undefined }, 'collector refused');
+      throw err;
+    }
+    stats.streamsOpen++;
+    /** This stream reserved a place for a new machine until its first report is in current state. */
+    let reserved = false;
+    const release = () => {
+      if (reserved) admitting.delete(hello!.machineId);
+      reserved = false;
+    };
+    let hello: Hello | undefined;
+    /** What this stream's reports are decided against (ingest-decision.ts); filled in at hello. */
+    const book: ReportBookkeeping = { machineId: '', helloLabels: {}, replaced: false, lastInStream: 0, acceptedSeq: 0, durableSeq: 0 };
+    const thisStream = {
+      close: () => {
+        book.replaced = true;
+        fail(new ConnectError('a newer stream for the same machine id replaced this one', Code.Aborted));
+      },
+      // Settings pushed before this stream's Welcome wait for it (the Welcome comes first on a stream).
+      send: (res: StreamResponse) => {
+        if (welcomed) out.push(res);
+        else heldSettings = res;
+      },
+    };
+    let welcomed = false;
+    let heldSettings: StreamResponse | undefined;
+    let lastAcked = 0;
+    /** Acks waiting for their rows to be durable, in arrival order (an ack never overtakes an earlier report). */
+    const waiting: Array<{ seq: number; stored: boolean; done: boolean }> = [];
+    let waitingHead = 0;
+    let writeFailed = false;
+    let whenSettled: (() => void) | undefined;
+    let sideEffects: Promise<unknown> = Promise.resolve();
+    /** Current state and the event are live views: they never hold up durability or acks, and when
+     * they fall behind, a newer report replaces the waiting one instead of queueing without bound. */
+    const updateLive = (u: LiveUpdate) => {
+      const written = live.add(u.record.id, u);
+      stats.liveUpdatesSuperseded = live.stats.superseded;
+      sideEffects = reserved ? written.then(release) : written;
+    };
+
+    /** `stored`: the seq is in history (moves the machine's durable seq); false for a refused report,
+     * acked on this stream only so the collector stops resending it. */
+    let ackSent = 0;
+    const sendAck = () => {
+      if (lastAcked <= ackSent) return;
+      ackSent = lastAcked;
+      out.push(create(StreamResponseSchema, { kind: { case: 'ack', value: { seq: BigInt(ackSent) } } }));
+    };
+    const ack = (seq: number, stored: boolean) => {
+      if (seq <= lastAcked) return;
+      lastAcked = seq;
+      const id = hello!.machineId;
+      if (stored) durableSeq.set(id, Math.max(durableSeq.get(id) ?? 0, seq));
+      // Acks are cumulative: the seqs a history batch made durable go out as one ack per stream.
+      acksDue.add(sendAck);
+      scheduleAcks();
+    };
+    /** Acks the settled prefix of `waiting`. */
+    const drainWaiting = () => {
+      if (writeFailed) return;
+      while (waitingHead < waiting.length && waiting[waitingHead].done) {
+        const w = waiting[waitingHead++];
+        ack(w.seq, w.stored);
+      }
+      if (waitingHead === waiting.length) {
+        waiting.length = 0;
+        waitingHead = 0;
+        whenSettled?.();
+        whenSettled = undefined;
+      } else if (waitingHead > 1024) {
+        waiting.splice(0, waitingHead);
+        waitingHead = 0;
+      }
+    };
+    const writeFailedNow = (err: unknown) => {
+      if (writeFailed) return;
+      writeFailed = true;
+      deps.log.error({ err, machine: hello?.machineId }, 'history write failed; closing the stream so the collector replays');
+      fail(new ConnectError('history is unavailable; reconnect and replay', Code.Unavailable));
+      whenSettled?.();
+      whenSettled = undefined;
+    };
+    /** Resolves once every waiting ack is sent, or a write failed (the stream is failed then). */
+    const allSettled = () => (writeFailed || waitingHead === waiting.length ? Promise.resolve() : new Promise<void>((r) => (whenSettled = r)));
+    /** Acks `seq` once everything before it is durable and `durable` has settled (undefined: nothing to wait for). */
+    const ackAfter = (seq: number, durable: Promise<unknown> | undefined, stored = true, onFailed?: () => void) => {
+      const w = { seq, stored, done: false };
+      waiting.push(w);
+      if (!durable) {
+        w.done = true;
+        drainWaiting();
+        return;
+      }
+      durable.then(
+        () => {
+          w.done = true;
+          drainWaiting();
+        },
+        (err: unknown) => {
+          onFailed?.();
+          writeFailedNow(err);
+        },
+      );
+    };
+
+    /** A hello decideMessage validated. */
+    const handleHello = async (h: Hello) => {
+      if (grant) deps.auth!.authorize(grant, h.machineId);
+      reserved = await admitMachine(h.machineId);
+      neutralizeHello(h);
+      hello = h;
+      book.machineId = h.machineId;
+      book.helloLabels = h.labels;
+      const previousStream = liveStreams.get(h.machineId);
+      liveStreams.set(h.machineId, thisStream);
+      if (previousStream) {
+        stats.streamsReplaced++;
+        deps.log.warn({ machine: h.machineId }, 'a second stream for this machine id: the older stream is closed (two collectors with one MACHINE_ID?)');
+        previousStream.close();
+      }
+      const lastSeq = await knownDurableSeq(h.machineId);
+      const intervalMs = (await deps.intervalFor?.(h.machineId)) ?? 0;
+      lastAcked = lastSeq;
+      ackSent = lastSeq;
+      book.lastInStream = lastSeq; // what another stream accepted but did not make durable yet is caught by `latest`
+      out.push(
+        create(StreamResponseSchema, {
+          kind: { case: 'welcome', value: { lastSeq: BigInt(lastSeq), settings: { intervalMs } } },
+        }),
+      );
+      welcomed = true;
+      if (heldSettings) out.push(heldSettings);
+      deps.log.info({ machine: h.machineId, hostname: h.hostname, lastSeq, intervalMs }, 'collector connected');
+    };
+
+    let topProcesses: TopProcessesCarry | undefined;
+    const reject = (report: Report, reason: string, ackable: boolean) => {
+      stats.reportsRejected++;
+      deps.log.warn({ machine: hello!.machineId, seq: String(report.seq), reason }, 'report rejected');
+      out.push(create(StreamResponseSchema, { kind: { case: 'reject', value: { seq: report.seq, reason } } }));
+      if (ackable) ackAfter(Number(report.seq), undefined, false);
+    };
+
+    const handleReport = (report: Report) => {
+      const h = hello!;
+      const receivedAtMs = now();
+      const receivedAtHrMs = performance.now();
+      const previous = latest.get(h.machineId);
+      book.acceptedSeq = previous?.seq ?? 0;
+      book.durableSeq = durableSeq.get(h.machineId) ?? 0;
+      const decision = decideReport(book, report, receivedAtMs, reportCheck);
+      if (decision.verdict === 'fail') throw new ConnectError(decision.message, decision.code);
+      book.lastInStream = decision.lastInStream;
+      if (decision.verdict === 'reject') {
+        reject(report, decision.reason, decision.ackable);
+        return;
+      }
+      const seq = decision.seq;
+      if (decision.verdict === 'duplicate') {
+        stats.reportsDuplicate++;
+        ackAfter(seq, previous?.written);
+        return;
+      }
+      neutralizeReport(report);
+      const mergedLabels = { ...h.labels, ...report.labels };
+      const timeMs = Number(report.timestampMs);
+      stats.reportsAccepted++;
+      topProcesses = carryTopProcesses(topProcesses, report);
+      const metrics = summarize(report);
+      const hostname = report.hostname || h.hostname || h.machineId;
+      const record: MachineRecord = {
+        id: h.machineId,
+        hostname,
+        displayName: report.displayName || h.displayName || hostname,
+        labels: mergedLabels,
+        lastSeenMs: receivedAtMs,
+        sampledAtMs: timeMs,
+        lastSeq: seq,
+        intervalMs: report.intervalMs || DEFAULT_INTERVAL_MS,
+        metrics,
+        problems: sourceProblems(report),
+      };
+      updateLive({ record, report, receivedAtMs, receivedAtHrMs });
+      const written = deps.writer.add({ machineId: h.machineId, seq, timeMs, metrics });
+      const entry = { seq, written };
+      latest.set(h.machineId, entry);
+      ackAfter(seq, written, true, () => {
+        if (latest.get(h.machineId) === entry) latest.delete(h.machineId);
+      });
+    };
+
+    /** Set once the stream failed or ended (out.fail / out.end called): no further message is handled. */
+    let over = false;
+    const fail = (err: unknown) => {
+      if (over) return;
+      over = true;
+      clearTimeout(helloTimer);
+      if (!hello && err instanceof ConnectError) stats.streamsRefused++;
+      out.fail(err);
+    };
+    // A stream that never says hello holds a slot for nothing.
+    const helloTimer = setTimeout(() => {
+      if (!hello) fail(new ConnectError(`no hello within ${HELLO_TIMEOUT_MS / 1000} s`, Code.DeadlineExceeded));
+    }, HELLO_TIMEOUT_MS);
+    helloTimer.unref();
+    // History is behind: read no more reports until it caught up (the collector waits; nothing is
+    // lost). The hello is always read, so a new stream does not run into the hello timeout.
+    const backlog = () => (hello ? deps.writer.ready?.() : undefined);
+    let closed = false;
+    return {
+      get open() {
+        return !over;
+      },
+      receive(req) {
+        if (over) return undefined;
+        try {
+          const step = decideMessage(req, hello !== undefined);
+          if (typeof step === 'object') throw new ConnectError(step.message, step.code);
+          if (req.kind.case === 'report') handleReport(req.kind.value);
+          else if (req.kind.case === 'hello') {
+            return handleHello(req.kind.value).then(backlog, fail);
+          }
+        } catch (err) {
+          fail(err);
+          return undefined;
+        }
+        return backlog();
+      },
+      fail,
+      finish() {
+        if (over) return;
+        clearTimeout(helloTimer);
+        void (async () => {
+          await allSettled();
+          await sideEffects;
+        })().then(
+          () => {
+            if (over) return;
+            over = true;
+            acksDue.delete(sendAck);
+            sendAck();
+            out.end();
+          },
+          fail,
+        );
+      },
+      close() {
+        if (closed) return;
+        closed = true;
+        over = true;
+        clearTimeout(helloTimer);
+        stats.streamsOpen--;
+        acksDue.delete(sendAck);
+        if (hello && liveStreams.get(hello.machineId) === thisStream) liveStreams.delete(hello.machineId);
+        void sideEffects.finally(release);
+        if (hello) deps.log.info({ machine: hello.machineId, lastAcked }, 'collector disconnected');
+      },
+    };
+  }
+
   return {
     stats,
     machineForgotten(machineId) {
@@ -236,252 +535,32 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
     flushAcks() {
       if (acksScheduled && ackTimer) sendAcks();
     },
+    openStream,
     async *stream(requests: AsyncIterable<StreamRequest>, ctx?: HandlerContext) {
-      let grant;
-      try {
-        grant = deps.auth?.authenticate(ctx?.requestHeader.get('authorization'));
-      } catch (err) {
-        stats.streamsRefused++;
-        deps.log.warn({ err: (err as Error).message, peer: ctx?.requestHeader.get('x-forwarded-for') ?? undefined }, 'collector refused');
-        throw err;
-      }
       const out = createAsyncQueue<StreamResponse>();
-      stats.streamsOpen++;
-      /** This stream reserved a place for a new machine until its first report is in current state. */
-      let reserved = false;
-      const release = () => {
-        if (reserved) admitting.delete(hello!.machineId);
-        reserved = false;
-      };
-      let hello: Hello | undefined;
-      /** What this stream's reports are decided against (ingest-decision.ts); filled in at hello. */
-      const book: ReportBookkeeping = { machineId: '', helloLabels: {}, replaced: false, lastInStream: 0, acceptedSeq: 0, durableSeq: 0 };
-      const thisStream = {
-        close: () => {
-          book.replaced = true;
-          out.fail(new ConnectError('a newer stream for the same machine id replaced this one', Code.Aborted));
-        },
-        // Settings pushed before this stream's Welcome wait for it (the Welcome comes first on a stream).
-        send: (res: StreamResponse) => {
-          if (welcomed) out.push(res);
-          else heldSettings = res;
-        },
-      };
-      let welcomed = false;
-      let heldSettings: StreamResponse | undefined;
-      let lastAcked = 0;
-      /** Acks waiting for their rows to be durable, in arrival order (an ack never overtakes an earlier report). */
-      const waiting: Array<{ seq: number; stored: boolean; done: boolean }> = [];
-      let waitingHead = 0;
-      let writeFailed = false;
-      let whenSettled: (() => void) | undefined;
-      let sideEffects: Promise<unknown> = Promise.resolve();
-      /** Current state and the event are live views: they never hold up durability or acks, and when
-       * they fall behind, a newer report replaces the waiting one instead of queueing without bound. */
-      const updateLive = (u: LiveUpdate) => {
-        const written = live.add(u.record.id, u);
-        stats.liveUpdatesSuperseded = live.stats.superseded;
-        sideEffects = reserved ? written.then(release) : written;
-      };
-
-      /** `stored`: the seq is in history (moves the machine's durable seq); false for a refused report,
-       * acked on this stream only so the collector stops resending it. */
-      let ackSent = 0;
-      const sendAck = () => {
-        if (lastAcked <= ackSent) return;
-        ackSent = lastAcked;
-        out.push(create(StreamResponseSchema, { kind: { case: 'ack', value: { seq: BigInt(ackSent) } } }));
-      };
-      const ack = (seq: number, stored: boolean) => {
-        if (seq <= lastAcked) return;
-        lastAcked = seq;
-        const id = hello!.machineId;
-        if (stored) durableSeq.set(id, Math.max(durableSeq.get(id) ?? 0, seq));
-        // Acks are cumulative: the seqs a history batch made durable go out as one ack per stream.
-        acksDue.add(sendAck);
-        scheduleAcks();
-      };
-      /** Acks the settled prefix of `waiting`. */
-      const drainWaiting = () => {
-        if (writeFailed) return;
-        while (waitingHead < waiting.length && waiting[waitingHead].done) {
-          const w = waiting[waitingHead++];
-          ack(w.seq, w.stored);
-        }
-        if (waitingHead === waiting.length) {
-          waiting.length = 0;
-          waitingHead = 0;
-          whenSettled?.();
-          whenSettled = undefined;
-        } else if (waitingHead > 1024) {
-          waiting.splice(0, waitingHead);
-          waitingHead = 0;
-        }
-      };
-      const writeFailedNow = (err: unknown) => {
-        if (writeFailed) return;
-        writeFailed = true;
-        deps.log.error({ err, machine: hello?.machineId }, 'history write failed; closing the stream so the collector replays');
-        out.fail(new ConnectError('history is unavailable; reconnect and replay', Code.Unavailable));
-        whenSettled?.();
-        whenSettled = undefined;
-      };
-      /** Resolves once every waiting ack is sent, or a write failed (the stream is failed then). */
-      const allSettled = () => (writeFailed || waitingHead === waiting.length ? Promise.resolve() : new Promise<void>((r) => (whenSettled = r)));
-      /** Acks `seq` once everything before it is durable and `durable` has settled (undefined: nothing to wait for). */
-      const ackAfter = (seq: number, durable: Promise<unknown> | undefined, stored = true, onFailed?: () => void) => {
-        const w = { seq, stored, done: false };
-        waiting.push(w);
-        if (!durable) {
-          w.done = true;
-          drainWaiting();
-          return;
-        }
-        durable.then(
-          () => {
-            w.done = true;
-            drainWaiting();
-          },
-          (err: unknown) => {
-            onFailed?.();
-            writeFailedNow(err);
-          },
-        );
-      };
-
-      /** A hello decideMessage validated. */
-      const handleHello = async (h: Hello) => {
-        if (grant) deps.auth!.authorize(grant, h.machineId);
-        reserved = await admitMachine(h.machineId);
-        neutralizeHello(h);
-        hello = h;
-        book.machineId = h.machineId;
-        book.helloLabels = h.labels;
-        const previousStream = liveStreams.get(h.machineId);
-        liveStreams.set(h.machineId, thisStream);
-        if (previousStream) {
-          stats.streamsReplaced++;
-          deps.log.warn({ machine: h.machineId }, 'a second stream for this machine id: the older stream is closed (two collectors with one MACHINE_ID?)');
-          previousStream.close();
-        }
-        const lastSeq = await knownDurableSeq(h.machineId);
-        const intervalMs = (await deps.intervalFor?.(h.machineId)) ?? 0;
-        lastAcked = lastSeq;
-        ackSent = lastSeq;
-        book.lastInStream = lastSeq; // what another stream accepted but did not make durable yet is caught by `latest`
-        out.push(
-          create(StreamResponseSchema, {
-            kind: { case: 'welcome', value: { lastSeq: BigInt(lastSeq), settings: { intervalMs } } },
-          }),
-        );
-        welcomed = true;
-        if (heldSettings) out.push(heldSettings);
-        deps.log.info({ machine: h.machineId, hostname: h.hostname, lastSeq, intervalMs }, 'collector connected');
-      };
-
-      let topProcesses: TopProcessesCarry | undefined;
-      const reject = (report: Report, reason: string, ackable: boolean) => {
-        stats.reportsRejected++;
-        deps.log.warn({ machine: hello!.machineId, seq: String(report.seq), reason }, 'report rejected');
-        out.push(create(StreamResponseSchema, { kind: { case: 'reject', value: { seq: report.seq, reason } } }));
-        if (ackable) ackAfter(Number(report.seq), undefined, false);
-      };
-
-      const handleReport = (report: Report) => {
-        const h = hello!;
-        const receivedAtMs = now();
-        const receivedAtHrMs = performance.now();
-        const previous = latest.get(h.machineId);
-        book.acceptedSeq = previous?.seq ?? 0;
-        book.durableSeq = durableSeq.get(h.machineId) ?? 0;
-        const decision = decideReport(book, report, receivedAtMs, reportCheck);
-        if (decision.verdict === 'fail') throw new ConnectError(decision.message, decision.code);
-        book.lastInStream = decision.lastInStream;
-        if (decision.verdict === 'reject') {
-          reject(report, decision.reason, decision.ackable);
-          return;
-        }
-        const seq = decision.seq;
-        if (decision.verdict === 'duplicate') {
-          stats.reportsDuplicate++;
-          ackAfter(seq, previous?.written);
-          return;
-        }
-        neutralizeReport(report);
-        const mergedLabels = { ...h.labels, ...report.labels };
-        const timeMs = Number(report.timestampMs);
-        stats.reportsAccepted++;
-        topProcesses = carryTopProcesses(topProcesses, report);
-        const metrics = summarize(report);
-        const hostname = report.hostname || h.hostname || h.machineId;
-        const record: MachineRecord = {
-          id: h.machineId,
-          hostname,
-          displayName: report.displayName || h.displayName || hostname,
-          labels: mergedLabels,
-          lastSeenMs: receivedAtMs,
-          sampledAtMs: timeMs,
-          lastSeq: seq,
-          intervalMs: report.intervalMs || DEFAULT_INTERVAL_MS,
-          metrics,
-          problems: sourceProblems(report),
-        };
-        updateLive({ record, report, receivedAtMs, receivedAtHrMs });
-        const written = deps.writer.add({ machineId: h.machineId, seq, timeMs, metrics });
-        const entry = { seq, written };
-        latest.set(h.machineId, entry);
-        ackAfter(seq, written, true, () => {
-          if (latest.get(h.machineId) === entry) latest.delete(h.machineId);
-        });
-      };
-
-      // A stream that never says hello holds a slot for nothing.
-      const helloTimer = setTimeout(() => {
-        if (!hello) out.fail(new ConnectError(`no hello within ${HELLO_TIMEOUT_MS / 1000} s`, Code.DeadlineExceeded));
-      }, HELLO_TIMEOUT_MS);
-      helloTimer.unref();
-      const reading = (async () => {
+      const session = openStream({ authorization: ctx?.requestHeader.get('authorization'), forwardedFor: ctx?.requestHeader.get('x-forwarded-for') }, out);
+      void (async () => {
         const iterator = requests[Symbol.asyncIterator]();
-        for (;;) {
-          // History is behind: read no more reports until it caught up (the collector waits; nothing is
-          // lost). The hello is always read, so a new stream does not run into the hello timeout.
-          const backlog = hello ? deps.writer.ready?.() : undefined;
-          if (backlog) await backlog;
+        while (session.open) {
           let next: IteratorResult<StreamRequest>;
           try {
             next = await iterator.next();
           } catch (err) {
-            throw malformedRequest(err);
+            session.fail(malformedRequest(err));
+            return;
           }
-          if (next.done) break;
-          const req = next.value;
-          const step = decideMessage(req, hello !== undefined);
-          if (typeof step === 'object') throw new ConnectError(step.message, step.code);
-          if (req.kind.case === 'report') handleReport(req.kind.value);
-          else if (req.kind.case === 'hello') await handleHello(req.kind.value);
+          if (next.done) {
+            session.finish();
+            return;
+          }
+          const wait = session.receive(next.value);
+          if (wait) await wait;
         }
-        await allSettled();
-        await sideEffects;
-      })().finally(() => clearTimeout(helloTimer));
-      reading.then(
-        () => {
-          acksDue.delete(sendAck);
-          sendAck();
-          out.end();
-        },
-        (err: unknown) => {
-          if (!hello && err instanceof ConnectError) stats.streamsRefused++;
-          out.fail(err);
-        },
-      );
+      })();
       try {
         yield* out;
       } finally {
-        stats.streamsOpen--;
-        acksDue.delete(sendAck);
-        if (hello && liveStreams.get(hello.machineId) === thisStream) liveStreams.delete(hello.machineId);
-        void sideEffects.finally(release);
-        if (hello) deps.log.info({ machine: hello.machineId, lastAcked }, 'collector disconnected');
+        session.close();
       }
     },
   };
