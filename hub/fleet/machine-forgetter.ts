@@ -44,8 +44,14 @@ export function createMachineForgetter(deps: {
     if (!record && !(await deps.state.forget(id))) return false;
     // Alerts first: when their store (Redis) cannot be reached this throws before anything changed,
     // so a forget either happens whole (state, alerts, the event every replica hears) or not at all.
-    const clearedAlerts = await deps.alerts.machineForgotten(id);
+    let clearedAlerts = await deps.alerts.machineForgotten(id);
     if (record) await deps.state.forget(id);
+    // An offline tick that read the machine before it left state may have fired an alert since the
+    // clear above (it would never resolve: the machine is gone): cleared again, now that state is.
+    clearedAlerts += await deps.alerts.machineForgotten(id).catch((err: unknown) => {
+      deps.log.warn({ machine: id, err: (err as Error).message }, 'could not clear the alerts of a forgotten machine a second time');
+      return 0;
+    });
     const last: MachineRecord = record ?? { id, hostname: id, displayName: id, labels: {}, lastSeenMs: 0, sampledAtMs: 0, lastSeq: 0, intervalMs: 0, metrics: {} as MachineRecord['metrics'] };
     await deps.events.publish({ record: last, receivedAtMs: now(), forgotten: true });
     deps.log.info({ machine: id, reason, clearedAlerts, lastSeenMs: record?.lastSeenMs }, 'machine forgotten');
