@@ -43,6 +43,7 @@ import { adoptOrphanSpools } from './history/orphan-spools.ts';
 import { openHistory } from './history/open-history.ts';
 import { limitConnections } from './connection-limits.ts';
 import { createIngestService } from './ingest-service.ts';
+import { createIngestH2 } from './ingest-h2.ts';
 import { grpcErrorInterceptor } from './grpc-errors.ts';
 import type { Logger } from './log.ts';
 import { createRedisGateway, type RedisGateway } from './redis.ts';
@@ -312,13 +313,19 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
     // Outermost: whatever a service throws leaves as one precise gRPC code (grpc-errors.ts).
     interceptors: [grpcErrorInterceptor(), ...security.interceptors],
   });
+  // The collectors' IngestService.Stream calls take the lean path (ingest-h2.ts); everything else is Connect's.
+  const ingestH2 = createIngestH2({ openStream: ingest.openStream, readMaxBytes: LIMITS.maxMessageBytes, shutdownSignal: shutdown.signal, log });
+  const onGrpcRequest = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    if (ingestH2.accepts(req)) ingestH2.handle(req, res);
+    else grpcHandler(req, res);
+  };
   // GRPC_TLS_CERT/KEY: TLS on the gRPC port (collectors use an https:// hub URL).
   // A collector needs one stream; the cap bounds what a single connection can hold open. Flow control
   // (the backpressure on collectors, and its memory bound): grpc-flow-control.ts.
   const settings = grpcServerSettings;
   const grpcServer = security.tls
-    ? http2.createSecureServer({ ...security.tls, allowHTTP1: false, settings, handshakeTimeout: config.grpcConnections.handshakeTimeoutMs }, grpcHandler)
-    : http2.createServer({ settings }, grpcHandler);
+    ? http2.createSecureServer({ ...security.tls, allowHTTP1: false, settings, handshakeTimeout: config.grpcConnections.handshakeTimeoutMs }, onGrpcRequest)
+    : http2.createServer({ settings }, onGrpcRequest);
   // Handshake and idle timeouts, connection caps per peer and in total (GRPC_* in config.ts).
   const connectionStats = limitConnections(grpcServer, config.grpcConnections, log);
   applyConnectionWindow(grpcServer);

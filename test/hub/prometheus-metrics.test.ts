@@ -68,9 +68,15 @@ beforeAll(async () => {
     r.displayName = 'Web "A" \\ east'; // quote and backslash: label values must be escaped
     return r;
   };
-  for (const seq of [1, 2, 3, 4, 5]) session.send(named(seq));
+  // One at a time, as a collector at its interval sends them: each accepted report gets its own live
+  // update (a burst of one machine's reports coalesces into its newest: ingest-service.ts).
+  for (const seq of [1, 2, 3, 4, 5]) {
+    session.send(named(seq));
+    await waitFor(`seq ${seq} acked`, () => session.acked() >= seq);
+  }
   session.send(named(3)); // a replay: counted as a duplicate
   session.send(named(6, 150)); // CPU 150 %: rejected
+  await waitFor('seq 6 acked', () => session.acked() >= 6);
   session.send(named(7));
   await waitFor('seq 7 acked', () => session.acked() >= 7);
 });
