@@ -1,5 +1,6 @@
 // Current state in Redis, shared by every hub replica: one hash per machine (record JSON + latest
-// encoded report), a set of machine ids, and a capped list as the recent ring. One pipeline per put.
+// encoded report), a set of machine ids, and a capped list as the recent ring. One pipeline per put;
+// a batch of live updates is one server-side script call per PUT_MANY_CHUNK machines.
 // Bringing a machine back up to date after an outage is one server-side script per machine (merge of
 // the missed points into the ring by time), so it needs no read round trip and cannot interleave
 // with a put of the same machine; many machines go out in one pipeline.
@@ -84,6 +85,28 @@ end
 return n
 `;
 
+/**
+ * A batch of live updates in one command (putMany): KEYS = the id set, then each machine's hash and
+ * ring; ARGV = ring size, then per machine its id, record JSON, report and recent point JSON. What the
+ * four commands per machine did in a pipeline (HSET, SADD, RPUSH, LTRIM), without a reply or a client
+ * command object per machine. Returns how many machines were written.
+ */
+const PUT_MANY_SCRIPT = `
+local size = tonumber(ARGV[1])
+local n = (#KEYS - 1) / 2
+for i = 1, n do
+  local a = 2 + (i - 1) * 4
+  redis.call('HSET', KEYS[2 * i], 'record', ARGV[a + 1], 'report', ARGV[a + 2])
+  redis.call('SADD', KEYS[1], ARGV[a])
+  redis.call('RPUSH', KEYS[2 * i + 1], ARGV[a + 3])
+  redis.call('LTRIM', KEYS[2 * i + 1], -size, -1)
+end
+return n
+`;
+
+/** Machines per putMany script call: a huge batch is split so one call never holds Redis long. */
+export const PUT_MANY_CHUNK = 250;
+
 type ResyncCommand = (machineKey: string, idsKey: string, ringKey: string, ...args: Array<string | Buffer>) => Promise<number>;
 
 export function createRedisState(redis: Redis, options: { prefix?: string; ringSize?: number } = {}): RedisStateStore {
@@ -94,6 +117,8 @@ export function createRedisState(redis: Redis, options: { prefix?: string; ringS
   const ringKey = (id: string) => `${prefix}recent:${id}`;
   // EVALSHA with EVAL when the script is not loaded (ioredis), on the connection and its pipelines.
   if (!('sysmonstmResync' in redis)) redis.defineCommand('sysmonstmResync', { numberOfKeys: 3, lua: RESYNC_SCRIPT });
+  // The number of keys is given per call (the first argument): a batch has two keys per machine.
+  if (!('sysmonstmPutMany' in redis)) redis.defineCommand('sysmonstmPutMany', { lua: PUT_MANY_SCRIPT });
   const resyncArgs = ({ record, report, points }: ResyncItem): [string, string, string, ...Array<string | Buffer>] => [
     machineKey(record.id),
     idsKey,
@@ -121,15 +146,18 @@ export function createRedisState(redis: Redis, options: { prefix?: string; ringS
     },
     async putMany(items) {
       if (items.length === 0) return;
-      // One pipeline for the whole batch (not a transaction: each machine's keys are its own).
-      const pipeline = redis.pipeline();
-      for (const { record, report } of items) {
-        const ring = ringKey(record.id);
-        pipeline
-          .hset(machineKey(record.id), 'record', recordJson(record), 'report', Buffer.from(report.buffer, report.byteOffset, report.byteLength))
-          .sadd(idsKey, record.id)
-          .rpush(ring, JSON.stringify({ t: record.sampledAtMs, metrics: record.metrics } satisfies RecentPoint))
-          .ltrim(ring, -ringSize, -1);
+      // One script call per PUT_MANY_CHUNK machines, all in one pipeline (not a transaction: each
+      // machine's keys are its own).
+      const pipeline = redis.pipeline() as unknown as { sysmonstmPutMany(...args: Array<string | number | Buffer>): unknown; exec(): Promise<Array<[Error | null, unknown]> | null> };
+      for (let from = 0; from < items.length; from += PUT_MANY_CHUNK) {
+        const chunk = items.slice(from, from + PUT_MANY_CHUNK);
+        const keys: string[] = [idsKey];
+        const args: Array<string | Buffer> = [String(ringSize)];
+        for (const { record, report } of chunk) {
+          keys.push(machineKey(record.id), ringKey(record.id));
+          args.push(record.id, recordJson(record), Buffer.from(report.buffer, report.byteOffset, report.byteLength), JSON.stringify({ t: record.sampledAtMs, metrics: record.metrics } satisfies RecentPoint));
+        }
+        pipeline.sysmonstmPutMany(keys.length, ...keys, ...args);
       }
       const results = (await pipeline.exec()) ?? [];
       const failed = results.find(([err]) => err);

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { pino } from 'pino';
 import { createFallbackState } from '../../../hub/state/fallback-state.ts';
 import { createMemoryState } from '../../../hub/state/memory-state.ts';
-import { createRedisState } from '../../../hub/state/redis-state.ts';
+import { createRedisState, PUT_MANY_CHUNK } from '../../../hub/state/redis-state.ts';
 import type { MachineRecord, StateStore } from '../../../hub/state/state-store.ts';
 import { METRIC_NAMES, type Metrics } from '../../../proto/metrics.ts';
 
@@ -62,6 +62,24 @@ function contract(name: string, make: () => Promise<StateStore>) {
       expect(await s.latestReport('pm-b')).toEqual(new Uint8Array([4]));
       expect(await s.latestReport('pm-a')).toEqual(new Uint8Array([5, 6]));
       expect((await s.recent('pm-a')).map((p) => p.metrics.cpu_percent)).toEqual([10, 30]);
+    });
+
+    test('putMany: a batch larger than one script call, a machine twice in it, the ring trimmed', async () => {
+      const s = await make();
+      const ids = Array.from({ length: 2 * PUT_MANY_CHUNK + 7 }, (_, i) => `pmb-${i}`);
+      const items = ids.map((id, i) => ({ record: record(id, 1, i % 100), report: new Uint8Array([i % 256]) }));
+      // pmb-0 again at the end of the batch, then six more points of it: the newest wins, the ring keeps five.
+      items.push({ record: record('pmb-0', 2, 50), report: new Uint8Array([200]) });
+      await s.putMany!(items);
+      await s.putMany!([3, 4, 5, 6, 7, 8].map((seq) => ({ record: record('pmb-0', seq, seq), report: new Uint8Array([seq]) })));
+      expect(await s.count()).toBeGreaterThanOrEqual(ids.length);
+      const listed = new Set((await s.list()).map((r) => r.id));
+      expect(ids.every((id) => listed.has(id))).toBe(true);
+      expect(await s.get(ids.at(-1)!)).toEqual(record(ids.at(-1)!, 1, (ids.length - 1) % 100));
+      expect(await s.latestReport(ids[PUT_MANY_CHUNK])).toEqual(new Uint8Array([PUT_MANY_CHUNK % 256]));
+      expect(await s.get('pmb-0')).toEqual(record('pmb-0', 8, 8));
+      expect(await s.latestReport('pmb-0')).toEqual(new Uint8Array([8]));
+      expect((await s.recent('pmb-0')).map((p) => p.metrics.cpu_percent)).toEqual([4, 5, 6, 7, 8]);
     });
 
     test('recent ring keeps the newest points, oldest first', async () => {
