@@ -88,9 +88,9 @@ interface Served {
   viaConnect: string[];
 }
 
-async function serve(options: { state?: StateStore; writer?: HistorySink; responseBufferMaxBytes?: number } = {}): Promise<Served> {
+async function serve(options: { state?: StateStore; writer?: HistorySink; responseBufferMaxBytes?: number; maxMachines?: number } = {}): Promise<Served> {
   const state = options.state ?? createMemoryState();
-  const ingest = createIngestService({ state, events: createMemoryEvents(log), history: { lastSeq: async () => 0 }, writer: options.writer ?? { add: async () => {} }, log, maxMachines: 100 });
+  const ingest = createIngestService({ state, events: createMemoryEvents(log), history: { lastSeq: async () => 0 }, writer: options.writer ?? { add: async () => {} }, log, maxMachines: options.maxMachines ?? 100 });
   const shutdown = new AbortController();
   const connect = connectNodeAdapter({
     routes: createRoutes({ ingest, fleet: createFleetService(createFleetQuery({ state, history: { lastSeq: async () => 0 } as never })) }),
@@ -262,5 +262,19 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     expect([code, message]).toEqual(['Unavailable', 'the hub is shutting down; reconnect']);
     expect(ackedSeq(responses)).toBe(1);
     expect(s.ingest.stats.streamsOpen).toBe(0);
+  });
+
+  it('a stream that fails while its hello is being checked (a bad frame right behind it) keeps no MAX_MACHINES place and no live stream', async () => {
+    const s = await serve({ maxMachines: 1 });
+    const helloFrame = frameMessage(toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'ghost-1', hostname: 'ghost-1' } } })));
+    const garbage = frameMessage(Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x01]));
+    const bad = await rawGrpcCall(s.url, '/sysmonstm.v1.IngestService/Stream', Buffer.concat([helloFrame, garbage]));
+    expect([bad.grpcStatus, bad.grpcMessage]).toEqual([Code.InvalidArgument, expect.stringMatching(/malformed request: parse binary/)]);
+    await expect.poll(() => s.ingest.stats.streamsOpen).toBe(0);
+    await new Promise((r) => setTimeout(r, 50));
+    // The ghost holds no place: a real machine still fits under MAX_MACHINES 1, and settings for the ghost go nowhere.
+    const real = await call(createGrpcTransport({ baseUrl: s.url }), hello('real-1', 1));
+    expect([real.code, real.message, ackedSeq(real.responses)]).toEqual(['OK', '', 1]);
+    expect(s.ingest.pushSettings('ghost-1', { intervalMs: 5000 })).toBe(false);
   });
 });
