@@ -236,10 +236,20 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
           pump();
         });
       };
+      /** A request-side error (a bad frame, a cut envelope) behind messages still held: raised once they are handled, in order. */
+      let broken: { err: unknown } | undefined;
+      const breakWith = (err: unknown) => {
+        if (waiting || queued.length > 0) broken ??= { err };
+        else session!.fail(err);
+      };
       const pump = () => {
         while (!waiting && queued.length > 0 && session!.open) {
           const wait = session!.receive(queued.shift()!);
           if (wait) hold(wait);
+        }
+        if (broken) {
+          if (!waiting && queued.length === 0) session!.fail(broken.err);
+          return;
         }
         if (!waiting && queued.length === 0 && requestEnded && !finished) {
           finished = true;
@@ -261,17 +271,17 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
       };
       const read = createFrameReader(options.readMaxBytes, deliver);
       stream.on('data', (chunk: Buffer) => {
-        if (done) return;
+        if (done || broken) return;
         try {
           read(chunk);
         } catch (err) {
-          session!.fail(err);
+          breakWith(err);
         }
       });
       stream.once('end', () => {
         requestEnded = true;
-        if (done) return;
-        if (read.partial()) session.fail(new ConnectError('malformed request: protocol error: incomplete envelope', Code.InvalidArgument));
+        if (done || broken) return;
+        if (read.partial()) breakWith(new ConnectError('malformed request: protocol error: incomplete envelope', Code.InvalidArgument));
         else pump();
       });
       // The client reset the stream or the connection went away.

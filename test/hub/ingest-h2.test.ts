@@ -6,7 +6,7 @@
 // a Redis that cannot be reached (UNAVAILABLE, as on the Connect path), and the hub closing.
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
 import { compressionGzip, connectNodeAdapter, createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { pino } from 'pino';
@@ -23,7 +23,7 @@ import { createMemoryState } from '../../hub/state/memory-state.ts';
 import { createRedisState } from '../../hub/state/redis-state.ts';
 import type { StateStore } from '../../hub/state/state-store.ts';
 import { ProcessInfoSchema } from '../../proto/gen/sysmonstm/v1/report_pb.js';
-import { IngestService, StreamRequestSchema, type StreamRequest, type StreamResponse } from '../../proto/gen/sysmonstm/v1/ingest_pb.js';
+import { IngestService, StreamRequestSchema, StreamResponseSchema, type StreamRequest, type StreamResponse } from '../../proto/gen/sysmonstm/v1/ingest_pb.js';
 import { freePort } from '../support/servers.ts';
 import { syntheticReport } from '../support/synthetic-collector.ts';
 import { requestQueue } from '../support/request-queue.ts';
@@ -276,5 +276,40 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     const real = await call(createGrpcTransport({ baseUrl: s.url }), hello('real-1', 1));
     expect([real.code, real.message, ackedSeq(real.responses)]).toEqual(['OK', '', 1]);
     expect(s.ingest.pushSettings('ghost-1', { intervalMs: 5000 })).toBe(false);
+  });
+
+  it('a broken frame behind messages the hub holds (hello checks, history backpressure) ends the stream only after they are handled, as on the Connect path', async () => {
+    let release!: () => void;
+    let gate: Promise<void> | undefined;
+    const stored: string[] = [];
+    const s = await serve({ writer: { add: async (row) => void stored.push(`${row.machineId}:${row.seq}`), ready: () => gate } });
+    const frame = (req: MessageInitShape<typeof StreamRequestSchema>) => frameMessage(toBinary(StreamRequestSchema, create(StreamRequestSchema, req)));
+    const garbage = frameMessage(Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x01]));
+    const kinds = (body: Buffer) => {
+      const out: string[] = [];
+      for (let at = 0; at < body.length; at += 5 + body.readUInt32BE(at + 1)) out.push(String(fromBinary(StreamResponseSchema, body.subarray(at + 5, at + 5 + body.readUInt32BE(at + 1))).kind.case));
+      return out;
+    };
+    const results = [];
+    // grpc-encoding set (messages left uncompressed): Connect serves the call; without it, the lean path.
+    for (const [id, headers] of [['broken-connect', { 'grpc-encoding': 'gzip' }], ['broken-lean', undefined]] as const) {
+      gate = new Promise<void>((r) => (release = r)); // history is behind once the hello is in
+      const body = Buffer.concat([
+        frame({ kind: { case: 'hello', value: { machineId: id, hostname: id } } }),
+        frame({ kind: { case: 'report', value: syntheticReport(id, 1, Date.now()) } }),
+        frame({ kind: { case: 'report', value: syntheticReport(id, 2, Date.now()) } }),
+        garbage,
+      ]);
+      const answer = rawGrpcCall(s.url, '/sysmonstm.v1.IngestService/Stream', body, { headers });
+      await new Promise((r) => setTimeout(r, 200));
+      gate = undefined;
+      release();
+      const res = await answer;
+      results.push([res.grpcStatus, res.grpcMessage, kinds(res.body)]);
+    }
+    expect(s.viaConnect).toEqual(['application/grpc+proto']);
+    expect(results[1]).toEqual(results[0]);
+    expect(results[1]).toEqual([Code.InvalidArgument, expect.stringMatching(/^malformed request: parse binary/), ['welcome']]);
+    expect(stored).toEqual(['broken-connect:1', 'broken-connect:2', 'broken-lean:1', 'broken-lean:2']);
   });
 });
