@@ -24,7 +24,7 @@ import { createRedisState } from '../../hub/state/redis-state.ts';
 import type { StateStore } from '../../hub/state/state-store.ts';
 import { ProcessInfoSchema } from '../../proto/gen/sysmonstm/v1/report_pb.js';
 import { IngestService, StreamRequestSchema, StreamResponseSchema, type StreamRequest, type StreamResponse } from '../../proto/gen/sysmonstm/v1/ingest_pb.js';
-import { freePort } from '../support/servers.ts';
+import { freePort, REDIS_URL, redisPrefix } from '../support/servers.ts';
 import { syntheticReport } from '../support/synthetic-collector.ts';
 import { requestQueue } from '../support/request-queue.ts';
 import { rawGrpcCall } from '../bad-input/raw-grpc.ts';
@@ -276,6 +276,28 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     const real = await call(createGrpcTransport({ baseUrl: s.url }), hello('real-1', 1));
     expect([real.code, real.message, ackedSeq(real.responses)]).toEqual(['OK', '', 1]);
     expect(s.ingest.pushSettings('ghost-1', { intervalMs: 5000 })).toBe(false);
+  });
+
+  it('a client that resets right after its hello (state in Redis: the checks take a round trip) keeps no MAX_MACHINES place', async () => {
+    const redis = createRedisGateway(REDIS_URL, log);
+    const keys = redisPrefix();
+    closers.push(async () => {
+      await keys.cleanup();
+      await redis.close();
+    });
+    const s = await serve({ state: createRedisState(redis.command, { prefix: keys.prefix }), maxMachines: 1 });
+    const client = http2.connect(s.url);
+    closers.push(() => void client.destroy());
+    const req = client.request({ ':method': 'POST', ':path': '/sysmonstm.v1.IngestService/Stream', 'content-type': 'application/grpc', te: 'trailers' });
+    req.on('error', () => {});
+    req.write(frameMessage(toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'reset-1', hostname: 'reset-1' } } }))));
+    setImmediate(() => req.close(http2.constants.NGHTTP2_CANCEL));
+    await new Promise((r) => req.once('close', r));
+    await expect.poll(() => s.ingest.stats.streamsOpen).toBe(0);
+    await new Promise((r) => setTimeout(r, 200));
+    const real = await call(createGrpcTransport({ baseUrl: s.url }), hello('real-2', 1));
+    expect([real.code, real.message, ackedSeq(real.responses)]).toEqual(['OK', '', 1]);
+    expect(s.ingest.pushSettings('reset-1', { intervalMs: 5000 })).toBe(false);
   });
 
   it('a broken frame behind messages the hub holds (hello checks, history backpressure) ends the stream only after they are handled, as on the Connect path', async () => {
