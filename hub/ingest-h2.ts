@@ -32,6 +32,7 @@ const LINGER_AFTER_STATUS_MS = 5000;
 
 const CONTENT_TYPES = new Set(['application/grpc', 'application/grpc+proto']);
 const FRAME_HEADER_BYTES = 5;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface IngestH2Options {
   openStream(caller: StreamCaller, out: StreamOutput): IngestStreamSession;
@@ -210,8 +211,11 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
           out.fail(new ConnectError(ms.error, Code.InvalidArgument));
           return;
         }
-        deadline = setTimeout(() => out.fail(new ConnectError('the operation timed out', Code.DeadlineExceeded)), ms);
-        deadline.unref();
+        // A Node timer holds at most 2^31-1 ms (~24.8 days); a longer one would fire after 1 ms.
+        if (ms <= MAX_TIMER_MS) {
+          deadline = setTimeout(() => out.fail(new ConnectError('the operation timed out', Code.DeadlineExceeded)), ms);
+          deadline.unref();
+        }
       }
       try {
         session = options.openStream({ authorization: header(req, 'authorization'), forwardedFor: header(req, 'x-forwarded-for') }, out);

@@ -173,6 +173,21 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     expect(s.viaConnect).toEqual([]);
   });
 
+  it('a grpc-timeout past what a Node timer holds (600H: 25 days) is no deadline now', async () => {
+    const s = await serve();
+    const client = http2.connect(s.url);
+    closers.push(() => void client.destroy());
+    const req = client.request({ ':method': 'POST', ':path': '/sysmonstm.v1.IngestService/Stream', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '600H' });
+    req.on('error', () => {});
+    req.resume();
+    const trailers = new Promise<http2.IncomingHttpHeaders>((r) => req.once('trailers', r));
+    req.write(frameMessage(toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'patient-1', hostname: 'patient-1' } } }))));
+    const early = await Promise.race([trailers, new Promise((r) => setTimeout(() => r('still open'), 300))]);
+    expect(early).toBe('still open');
+    req.end();
+    expect((await trailers)['grpc-status']).toBe('0');
+  });
+
   it('history backpressure pauses the stream (HTTP/2 flow control holds the sender) and every report goes through once released', async () => {
     let release!: () => void;
     let gate: Promise<void> | undefined = new Promise<void>((r) => (release = r));
