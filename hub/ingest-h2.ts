@@ -32,6 +32,7 @@ const LINGER_AFTER_STATUS_MS = 5000;
 
 const CONTENT_TYPES = new Set(['application/grpc', 'application/grpc+proto']);
 const FRAME_HEADER_BYTES = 5;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface IngestH2Options {
   openStream(caller: StreamCaller, out: StreamOutput): IngestStreamSession;
@@ -210,8 +211,11 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
           out.fail(new ConnectError(ms.error, Code.InvalidArgument));
           return;
         }
-        deadline = setTimeout(() => out.fail(new ConnectError('the operation timed out', Code.DeadlineExceeded)), ms);
-        deadline.unref();
+        // A Node timer holds at most 2^31-1 ms (~24.8 days); a longer one would fire after 1 ms.
+        if (ms <= MAX_TIMER_MS) {
+          deadline = setTimeout(() => out.fail(new ConnectError('the operation timed out', Code.DeadlineExceeded)), ms);
+          deadline.unref();
+        }
       }
       try {
         session = options.openStream({ authorization: header(req, 'authorization'), forwardedFor: header(req, 'x-forwarded-for') }, out);
@@ -236,10 +240,20 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
           pump();
         });
       };
+      /** A request-side error (a bad frame, a cut envelope) behind messages still held: raised once they are handled, in order. */
+      let broken: { err: unknown } | undefined;
+      const breakWith = (err: unknown) => {
+        if (waiting || queued.length > 0) broken ??= { err };
+        else session!.fail(err);
+      };
       const pump = () => {
         while (!waiting && queued.length > 0 && session!.open) {
           const wait = session!.receive(queued.shift()!);
           if (wait) hold(wait);
+        }
+        if (broken) {
+          if (!waiting && queued.length === 0) session!.fail(broken.err);
+          return;
         }
         if (!waiting && queued.length === 0 && requestEnded && !finished) {
           finished = true;
@@ -261,17 +275,17 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
       };
       const read = createFrameReader(options.readMaxBytes, deliver);
       stream.on('data', (chunk: Buffer) => {
-        if (done) return;
+        if (done || broken) return;
         try {
           read(chunk);
         } catch (err) {
-          session!.fail(err);
+          breakWith(err);
         }
       });
       stream.once('end', () => {
         requestEnded = true;
-        if (done) return;
-        if (read.partial()) session.fail(new ConnectError('malformed request: protocol error: incomplete envelope', Code.InvalidArgument));
+        if (done || broken) return;
+        if (read.partial()) breakWith(new ConnectError('malformed request: protocol error: incomplete envelope', Code.InvalidArgument));
         else pump();
       });
       // The client reset the stream or the connection went away.

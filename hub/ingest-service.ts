@@ -370,6 +370,13 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
     const handleHello = async (h: Hello) => {
       if (grant) deps.auth!.authorize(grant, h.machineId);
       reserved = await admitMachine(h.machineId);
+      if (over) {
+        // The stream failed or closed meanwhile (a bad frame behind the hello, a reset, shutdown): it
+        // must not become the machine's live stream nor keep the place it reserved.
+        if (reserved) admitting.delete(h.machineId);
+        reserved = false;
+        return;
+      }
       neutralizeHello(h);
       hello = h;
       book.machineId = h.machineId;

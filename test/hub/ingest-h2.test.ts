@@ -6,7 +6,7 @@
 // a Redis that cannot be reached (UNAVAILABLE, as on the Connect path), and the hub closing.
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
 import { compressionGzip, connectNodeAdapter, createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { pino } from 'pino';
@@ -23,8 +23,8 @@ import { createMemoryState } from '../../hub/state/memory-state.ts';
 import { createRedisState } from '../../hub/state/redis-state.ts';
 import type { StateStore } from '../../hub/state/state-store.ts';
 import { ProcessInfoSchema } from '../../proto/gen/sysmonstm/v1/report_pb.js';
-import { IngestService, StreamRequestSchema, type StreamRequest, type StreamResponse } from '../../proto/gen/sysmonstm/v1/ingest_pb.js';
-import { freePort } from '../support/servers.ts';
+import { IngestService, StreamRequestSchema, StreamResponseSchema, type StreamRequest, type StreamResponse } from '../../proto/gen/sysmonstm/v1/ingest_pb.js';
+import { freePort, REDIS_URL, redisPrefix } from '../support/servers.ts';
 import { syntheticReport } from '../support/synthetic-collector.ts';
 import { requestQueue } from '../support/request-queue.ts';
 import { rawGrpcCall } from '../bad-input/raw-grpc.ts';
@@ -88,9 +88,9 @@ interface Served {
   viaConnect: string[];
 }
 
-async function serve(options: { state?: StateStore; writer?: HistorySink; responseBufferMaxBytes?: number } = {}): Promise<Served> {
+async function serve(options: { state?: StateStore; writer?: HistorySink; responseBufferMaxBytes?: number; maxMachines?: number } = {}): Promise<Served> {
   const state = options.state ?? createMemoryState();
-  const ingest = createIngestService({ state, events: createMemoryEvents(log), history: { lastSeq: async () => 0 }, writer: options.writer ?? { add: async () => {} }, log, maxMachines: 100 });
+  const ingest = createIngestService({ state, events: createMemoryEvents(log), history: { lastSeq: async () => 0 }, writer: options.writer ?? { add: async () => {} }, log, maxMachines: options.maxMachines ?? 100 });
   const shutdown = new AbortController();
   const connect = connectNodeAdapter({
     routes: createRoutes({ ingest, fleet: createFleetService(createFleetQuery({ state, history: { lastSeq: async () => 0 } as never })) }),
@@ -171,6 +171,21 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     const bad = await rawGrpcCall(s.url, '/sysmonstm.v1.IngestService/Stream', frameMessage(new Uint8Array()), { headers: { 'grpc-timeout': 'soon' } });
     expect([bad.grpcStatus, bad.grpcMessage]).toEqual([Code.InvalidArgument, 'protocol error: invalid grpc timeout value: soon']);
     expect(s.viaConnect).toEqual([]);
+  });
+
+  it('a grpc-timeout past what a Node timer holds (600H: 25 days) is no deadline now', async () => {
+    const s = await serve();
+    const client = http2.connect(s.url);
+    closers.push(() => void client.destroy());
+    const req = client.request({ ':method': 'POST', ':path': '/sysmonstm.v1.IngestService/Stream', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '600H' });
+    req.on('error', () => {});
+    req.resume();
+    const trailers = new Promise<http2.IncomingHttpHeaders>((r) => req.once('trailers', r));
+    req.write(frameMessage(toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'patient-1', hostname: 'patient-1' } } }))));
+    const early = await Promise.race([trailers, new Promise((r) => setTimeout(() => r('still open'), 300))]);
+    expect(early).toBe('still open');
+    req.end();
+    expect((await trailers)['grpc-status']).toBe('0');
   });
 
   it('history backpressure pauses the stream (HTTP/2 flow control holds the sender) and every report goes through once released', async () => {
@@ -262,5 +277,76 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     expect([code, message]).toEqual(['Unavailable', 'the hub is shutting down; reconnect']);
     expect(ackedSeq(responses)).toBe(1);
     expect(s.ingest.stats.streamsOpen).toBe(0);
+  });
+
+  it('a stream that fails while its hello is being checked (a bad frame right behind it) keeps no MAX_MACHINES place and no live stream', async () => {
+    const s = await serve({ maxMachines: 1 });
+    const helloFrame = frameMessage(toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'ghost-1', hostname: 'ghost-1' } } })));
+    const garbage = frameMessage(Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x01]));
+    const bad = await rawGrpcCall(s.url, '/sysmonstm.v1.IngestService/Stream', Buffer.concat([helloFrame, garbage]));
+    expect([bad.grpcStatus, bad.grpcMessage]).toEqual([Code.InvalidArgument, expect.stringMatching(/malformed request: parse binary/)]);
+    await expect.poll(() => s.ingest.stats.streamsOpen).toBe(0);
+    await new Promise((r) => setTimeout(r, 50));
+    // The ghost holds no place: a real machine still fits under MAX_MACHINES 1, and settings for the ghost go nowhere.
+    const real = await call(createGrpcTransport({ baseUrl: s.url }), hello('real-1', 1));
+    expect([real.code, real.message, ackedSeq(real.responses)]).toEqual(['OK', '', 1]);
+    expect(s.ingest.pushSettings('ghost-1', { intervalMs: 5000 })).toBe(false);
+  });
+
+  it('a client that resets right after its hello (state in Redis: the checks take a round trip) keeps no MAX_MACHINES place', async () => {
+    const redis = createRedisGateway(REDIS_URL, log);
+    const keys = redisPrefix();
+    closers.push(async () => {
+      await keys.cleanup();
+      await redis.close();
+    });
+    const s = await serve({ state: createRedisState(redis.command, { prefix: keys.prefix }), maxMachines: 1 });
+    const client = http2.connect(s.url);
+    closers.push(() => void client.destroy());
+    const req = client.request({ ':method': 'POST', ':path': '/sysmonstm.v1.IngestService/Stream', 'content-type': 'application/grpc', te: 'trailers' });
+    req.on('error', () => {});
+    req.write(frameMessage(toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'reset-1', hostname: 'reset-1' } } }))));
+    setImmediate(() => req.close(http2.constants.NGHTTP2_CANCEL));
+    await new Promise((r) => req.once('close', r));
+    await expect.poll(() => s.ingest.stats.streamsOpen).toBe(0);
+    await new Promise((r) => setTimeout(r, 200));
+    const real = await call(createGrpcTransport({ baseUrl: s.url }), hello('real-2', 1));
+    expect([real.code, real.message, ackedSeq(real.responses)]).toEqual(['OK', '', 1]);
+    expect(s.ingest.pushSettings('reset-1', { intervalMs: 5000 })).toBe(false);
+  });
+
+  it('a broken frame behind messages the hub holds (hello checks, history backpressure) ends the stream only after they are handled, as on the Connect path', async () => {
+    let release!: () => void;
+    let gate: Promise<void> | undefined;
+    const stored: string[] = [];
+    const s = await serve({ writer: { add: async (row) => void stored.push(`${row.machineId}:${row.seq}`), ready: () => gate } });
+    const frame = (req: MessageInitShape<typeof StreamRequestSchema>) => frameMessage(toBinary(StreamRequestSchema, create(StreamRequestSchema, req)));
+    const garbage = frameMessage(Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x01]));
+    const kinds = (body: Buffer) => {
+      const out: string[] = [];
+      for (let at = 0; at < body.length; at += 5 + body.readUInt32BE(at + 1)) out.push(String(fromBinary(StreamResponseSchema, body.subarray(at + 5, at + 5 + body.readUInt32BE(at + 1))).kind.case));
+      return out;
+    };
+    const results = [];
+    // grpc-encoding set (messages left uncompressed): Connect serves the call; without it, the lean path.
+    for (const [id, headers] of [['broken-connect', { 'grpc-encoding': 'gzip' }], ['broken-lean', undefined]] as const) {
+      gate = new Promise<void>((r) => (release = r)); // history is behind once the hello is in
+      const body = Buffer.concat([
+        frame({ kind: { case: 'hello', value: { machineId: id, hostname: id } } }),
+        frame({ kind: { case: 'report', value: syntheticReport(id, 1, Date.now()) } }),
+        frame({ kind: { case: 'report', value: syntheticReport(id, 2, Date.now()) } }),
+        garbage,
+      ]);
+      const answer = rawGrpcCall(s.url, '/sysmonstm.v1.IngestService/Stream', body, { headers });
+      await new Promise((r) => setTimeout(r, 200));
+      gate = undefined;
+      release();
+      const res = await answer;
+      results.push([res.grpcStatus, res.grpcMessage, kinds(res.body)]);
+    }
+    expect(s.viaConnect).toEqual(['application/grpc+proto']);
+    expect(results[1]).toEqual(results[0]);
+    expect(results[1]).toEqual([Code.InvalidArgument, expect.stringMatching(/^malformed request: parse binary/), ['welcome']]);
+    expect(stored).toEqual(['broken-connect:1', 'broken-connect:2', 'broken-lean:1', 'broken-lean:2']);
   });
 });
