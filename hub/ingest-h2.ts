@@ -203,6 +203,10 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
         },
       };
       const shut = () => out.fail(new ConnectError('the hub is shutting down; reconnect', Code.Unavailable));
+      if (options.shutdownSignal.aborted) {
+        shut(); // opened while the hub closes its connections
+        return;
+      }
 
       const timeout = header(req, 'grpc-timeout');
       if (timeout !== undefined) {

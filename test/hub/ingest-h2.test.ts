@@ -277,6 +277,10 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     expect([code, message]).toEqual(['Unavailable', 'the hub is shutting down; reconnect']);
     expect(ackedSeq(responses)).toBe(1);
     expect(s.ingest.stats.streamsOpen).toBe(0);
+    // A stream opened while the hub closes its connections gets the same answer at once.
+    const late = await call(createGrpcTransport({ baseUrl: s.url }), hello('bye-2', 1));
+    expect([late.code, late.message]).toEqual(['Unavailable', 'the hub is shutting down; reconnect']);
+    expect(s.ingest.stats.streamsOpen).toBe(0);
   });
 
   it('a stream that fails while its hello is being checked (a bad frame right behind it) keeps no MAX_MACHINES place and no live stream', async () => {
