@@ -19,7 +19,7 @@ import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { IngestService, StreamRequestSchema, StreamResponseSchema, type StreamRequest, type StreamResponse } from '../proto/gen/sysmonstm/v1/ingest_pb.js';
 import { toConnectError } from './errors.ts';
-import type { IngestStreamSession, StreamCaller, StreamOutput } from './ingest-service.ts';
+import { hubShuttingDown, type IngestStreamSession, type StreamCaller, type StreamOutput } from './ingest-service.ts';
 import type { Logger } from './log.ts';
 
 export const INGEST_STREAM_PATH = `/${IngestService.typeName}/${IngestService.method.stream.name}`;
@@ -202,7 +202,7 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
           finishWith({ 'grpc-status': '0' });
         },
       };
-      const shut = () => out.fail(new ConnectError('the hub is shutting down; reconnect', Code.Unavailable));
+      const shut = () => out.fail(hubShuttingDown());
       if (options.shutdownSignal.aborted) {
         shut(); // opened while the hub closes its connections
         return;

@@ -119,6 +119,11 @@ export interface IngestStreamSession {
   close(): void;
 }
 
+/** What every open stream is ended with when the hub closes (the collector reconnects to the next hub). */
+export function hubShuttingDown(): ConnectError {
+  return new ConnectError('the hub is shutting down; reconnect', Code.Unavailable);
+}
+
 /** A stream must start with its Hello within this time. */
 export const HELLO_TIMEOUT_MS = 10_000;
 
@@ -546,6 +551,11 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
     async *stream(requests: AsyncIterable<StreamRequest>, ctx?: HandlerContext) {
       const out = createAsyncQueue<StreamResponse>();
       const session = openStream({ authorization: ctx?.requestHeader.get('authorization'), forwardedFor: ctx?.requestHeader.get('x-forwarded-for') }, out);
+      // The call's deadline (grpc-timeout), the hub closing, or the client gone: the stream ends with it.
+      const signal = ctx?.signal;
+      const onAbort = () => session.fail(signal!.reason instanceof ConnectError ? signal!.reason : hubShuttingDown());
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
       void (async () => {
         const iterator = requests[Symbol.asyncIterator]();
         while (session.open) {
@@ -567,6 +577,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
       try {
         yield* out;
       } finally {
+        signal?.removeEventListener('abort', onAbort);
         session.close();
       }
     },

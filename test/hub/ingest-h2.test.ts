@@ -264,6 +264,32 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     expect(res.message).toMatch(/Redis is unavailable/);
   });
 
+  it("on Connect's path too (a compressed call), a deadline ends the stream DEADLINE_EXCEEDED and the hub closing UNAVAILABLE", async () => {
+    const s = await serve();
+    const gzip = createGrpcTransport({ baseUrl: s.url, sendCompression: compressionGzip });
+    const open = (machineId: string, timeoutMs?: number) => {
+      const { requests, push } = requestQueue<StreamRequest>();
+      push(create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId, hostname: machineId } } }));
+      const responses: StreamResponse[] = [];
+      return (async () => {
+        for await (const r of createClient(IngestService, gzip).stream(requests(), { timeoutMs })) responses.push(r);
+        return { code: 'OK', responses };
+      })().catch((e: unknown) => ({ code: Code[ConnectError.from(e).code], message: ConnectError.from(e).rawMessage, responses }));
+    };
+    const started = Date.now();
+    const late = await open('slow-1', 400);
+    expect(late.code).toBe('DeadlineExceeded');
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(late.responses[0]?.kind.case).toBe('welcome');
+
+    const pending = open('bye-3');
+    await expect.poll(() => s.ingest.stats.streamsOpen).toBe(1);
+    s.shutdown.abort();
+    expect(await pending).toMatchObject({ code: 'Unavailable', message: 'the hub is shutting down; reconnect' });
+    expect(s.viaConnect.length).toBe(2);
+    await expect.poll(() => s.ingest.stats.streamsOpen).toBe(0);
+  });
+
   it('the hub closing ends every open stream UNAVAILABLE, after what was acked', async () => {
     const s = await serve();
     const { requests, push } = requestQueue<StreamRequest>();
