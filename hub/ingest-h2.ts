@@ -152,11 +152,16 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
         headersSent = true;
         res.writeHead(200, { 'content-type': 'application/grpc+proto' });
       };
-      const finishWith = (trailers: Record<string, string>) => {
-        if (done) return;
+      /** The call is over for whatever reason: no more reading or writing, the session cleaned up. */
+      const settle = () => {
         done = true;
         if (deadline) clearTimeout(deadline);
         open.delete(shut);
+        session?.close();
+      };
+      const finishWith = (trailers: Record<string, string>) => {
+        if (done) return;
+        settle();
         if (!stream.destroyed) {
           sendHeaders();
           res.addTrailers(trailers);
@@ -172,7 +177,6 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
             stream.once('close', () => clearTimeout(reset));
           }
         }
-        session?.close();
       };
       const out: StreamOutput = {
         push(message: StreamResponse) {
@@ -180,10 +184,8 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
           sendHeaders();
           if (stream.writableLength > responseBufferMaxBytes) {
             options.log.warn({ unread: stream.writableLength }, 'collector does not read its responses; stream reset');
-            done = true;
-            open.delete(shut);
+            settle();
             stream.close(0x0b); // ENHANCE_YOUR_CALM
-            session?.close();
             return;
           }
           res.write(frameMessage(toBinary(StreamResponseSchema, message)));
@@ -271,11 +273,8 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
         } catch (err) {
           throw new ConnectError(`malformed request: parse binary: ${(err as Error).message}`, Code.InvalidArgument);
         }
-        if (waiting || queued.length > 0) queued.push(message);
-        else {
-          const wait = session!.receive(message);
-          if (wait) hold(wait);
-        }
+        queued.push(message);
+        pump();
       };
       const read = createFrameReader(options.readMaxBytes, deliver);
       stream.on('data', (chunk: Buffer) => {
@@ -293,12 +292,7 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
         else pump();
       });
       // The client reset the stream or the connection went away.
-      stream.once('close', () => {
-        done = true;
-        if (deadline) clearTimeout(deadline);
-        open.delete(shut);
-        session!.close();
-      });
+      stream.once('close', settle);
     },
   };
 }

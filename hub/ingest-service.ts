@@ -269,11 +269,11 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
       throw err;
     }
     stats.streamsOpen++;
-    /** This stream reserved a place for a new machine until its first report is in current state. */
-    let reserved = false;
+    /** The new machine this stream reserved a place for, until its first report is in current state. */
+    let reserved: string | undefined;
     const release = () => {
-      if (reserved) admitting.delete(hello!.machineId);
-      reserved = false;
+      if (reserved) admitting.delete(reserved);
+      reserved = undefined;
     };
     let hello: Hello | undefined;
     /** What this stream's reports are decided against (ingest-decision.ts); filled in at hello. */
@@ -374,12 +374,11 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
     /** A hello decideMessage validated. */
     const handleHello = async (h: Hello) => {
       if (grant) deps.auth!.authorize(grant, h.machineId);
-      reserved = await admitMachine(h.machineId);
+      if (await admitMachine(h.machineId)) reserved = h.machineId;
       if (over) {
         // The stream failed or closed meanwhile (a bad frame behind the hello, a reset, shutdown): it
         // must not become the machine's live stream nor keep the place it reserved.
-        if (reserved) admitting.delete(h.machineId);
-        reserved = false;
+        release();
         return;
       }
       neutralizeHello(h);
