@@ -18,7 +18,7 @@ import { FleetMirror } from '../edge/edge-clients.ts';
 import { runCli, type CliProcess } from '../support/hub-process.ts';
 import { writeEverythingViewFile } from '../support/public-views.ts';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-servers.ts';
-import { createTestDatabase, freePort, tempDir, waitFor } from '../support/servers.ts';
+import { createTestDatabase, freePort, processAlive, tempDir, waitFor } from '../support/servers.ts';
 
 let redis: PrivateRedis;
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -59,15 +59,6 @@ function logLines(): LogLine[] {
 const listeningPids = () => [...new Set(logLines().filter((l) => l.msg === 'hub listening').map((l) => l.pid!))];
 /** The pid of the process the machine's latest stream went to. */
 const streamPid = (machine: string) => logLines().filter((l) => l.msg === 'collector connected' && l.machine === machine).at(-1)?.pid;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function startCollector(machine: string): void {
   const dir = tempDir(`hub-processes-${machine}`);
@@ -143,7 +134,7 @@ afterAll(async () => {
   const pids = listeningPids();
   await hub?.stop('SIGTERM', 20_000);
   await new Promise((resolve) => relay?.close(resolve));
-  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of pids) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
   await pool?.end();
   await db?.drop();
   await redis?.remove();
@@ -281,7 +272,7 @@ describe('HUB_PROCESSES=2', () => {
 
     // The lease holder killed (if the kill above did not already take it): the other process takes the forwarder over.
     const holder = leaseHolder()!;
-    if (alive(holder)) {
+    if (processAlive(holder)) {
       const connectsBefore = relayConnects;
       process.kill(holder, 'SIGKILL');
       await waitFor('the forwarder in another process', () => relayConnects > connectsBefore && relaySockets.size === 1, 30_000, 50);
@@ -299,11 +290,11 @@ describe('HUB_PROCESSES=2', () => {
     }
 
     // One SIGTERM to the primary: every process closes in order, the primary exits 0.
-    await waitFor('two processes again', () => listeningPids().filter(alive).length === 2, 60_000, 200);
-    const pids = listeningPids().filter(alive);
+    await waitFor('two processes again', () => listeningPids().filter(processAlive).length === 2, 60_000, 200);
+    const pids = listeningPids().filter(processAlive);
     expect(pids.length).toBe(2);
     expect(await hub.stop('SIGTERM', 30_000)).toBe(0);
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const pid of pids) expect(processAlive(pid)).toBe(false);
     expect(logLines().filter((l) => l.msg === 'hub stopped').length).toBeGreaterThanOrEqual(2);
   }, 240_000);
 

@@ -11,19 +11,11 @@ import { spawn, type SpawnOptions } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { processAlive } from './servers.ts';
 
 export const DOCKER_CACHE_DIR = process.env.TEST_DOCKER_CACHE ?? path.join(homedir(), '.cache', 'sysmonstm-docker');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function onPath(binary: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin'])) {
@@ -117,7 +109,7 @@ async function lock(file: string, waitMs: number): Promise<(() => void) | string
     }
     // An empty file just being written: give its writer a moment before calling it stale.
     if (!owner && Date.now() - statSync(file).mtimeMs < 5_000) owner = -1;
-    if (owner > 0 && !alive(owner)) {
+    if (owner > 0 && !processAlive(owner)) {
       rmSync(file, { force: true });
       continue;
     }
@@ -161,7 +153,7 @@ async function start(options: { lockWaitMs?: number; startTimeoutMs?: number }):
   const existing = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
   let pid: number;
   let started: boolean;
-  if (existing > 0 && alive(existing)) {
+  if (existing > 0 && processAlive(existing)) {
     if (!(await answers())) {
       release();
       return { ok: false, reason: `a dockerd (pid ${existing}) runs on ${runDir} but does not answer on ${socket}` };
@@ -198,7 +190,7 @@ async function start(options: { lockWaitMs?: number; startTimeoutMs?: number }):
     started = true;
     const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
     let up = false;
-    while (Date.now() < deadline && alive(pid)) {
+    while (Date.now() < deadline && processAlive(pid)) {
       if (await answers()) {
         up = true;
         break;
@@ -206,7 +198,7 @@ async function start(options: { lockWaitMs?: number; startTimeoutMs?: number }):
       await sleep(250);
     }
     if (!up) {
-      if (alive(pid)) process.kill(pid, 'SIGKILL');
+      if (processAlive(pid)) process.kill(pid, 'SIGKILL');
       const lastLine = readFileSync(logFile, 'utf8').trim().split('\n').filter((l) => /level=(error|fatal)|failed|error/i.test(l)).at(-1) ?? 'no error logged';
       release();
       return { ok: false, reason: `dockerd did not start (${lastLine.slice(0, 300)}; log: ${logFile})` };
@@ -229,11 +221,11 @@ async function start(options: { lockWaitMs?: number; startTimeoutMs?: number }):
     },
     async stop() {
       try {
-        if (started && alive(pid)) {
+        if (started && processAlive(pid)) {
           process.kill(pid, 'SIGTERM');
           const deadline = Date.now() + 30_000;
-          while (alive(pid) && Date.now() < deadline) await sleep(200);
-          if (alive(pid)) process.kill(pid, 'SIGKILL');
+          while (processAlive(pid) && Date.now() < deadline) await sleep(200);
+          if (processAlive(pid)) process.kill(pid, 'SIGKILL');
         }
       } finally {
         release();

@@ -15,20 +15,11 @@ import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { freePort } from './servers.ts';
+import { freePort, processAlive } from './servers.ts';
 
 const PG_BIN = process.env.TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitUntil(what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -122,14 +113,14 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
         if (pid) process.kill(pid, 'SIGTERM');
         const timer = setTimeout(() => {
           const p = postmasterPid();
-          if (p && alive(p)) process.kill(p, 'SIGINT');
+          if (p && processAlive(p)) process.kill(p, 'SIGINT');
         }, graceMs);
         await exited;
         clearTimeout(timer);
       }
       await exited;
       // Backends notice the postmaster's death by themselves; wait until none is left on the data dir.
-      await waitUntil('the old PostgreSQL processes to exit', () => !(child!.pid && alive(child!.pid)), 10_000);
+      await waitUntil('the old PostgreSQL processes to exit', () => !(child!.pid && processAlive(child!.pid)), 10_000);
     },
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
@@ -138,7 +129,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     async remove() {
       if (server.running) {
         const pid = postmasterPid();
-        if (pid && alive(pid)) process.kill(pid, 'SIGINT');
+        if (pid && processAlive(pid)) process.kill(pid, 'SIGINT');
         const timer = setTimeout(() => child?.pid && process.kill(-child.pid, 'SIGKILL'), 10_000);
         await exited;
         clearTimeout(timer);
@@ -190,14 +181,14 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     },
     async kill(signal) {
       const p = pid();
-      if (p === undefined || !alive(p)) return;
+      if (p === undefined || !processAlive(p)) return;
       process.kill(p, signal);
-      await waitUntil('Redis to exit', () => !alive(p), 10_000);
+      await waitUntil('Redis to exit', () => !processAlive(p), 10_000);
       rmSync(pidFile, { force: true });
     },
     get running() {
       const p = pid();
-      return p !== undefined && alive(p);
+      return p !== undefined && processAlive(p);
     },
     async remove() {
       await server.kill('SIGKILL');

@@ -1,4 +1,5 @@
-// Test support: free ports, temp dirs, a fresh PostgreSQL database per suite, and Redis key cleanup.
+// Test support: free ports, temp dirs, a fresh PostgreSQL database per suite, Redis key cleanup, and
+// whether a process still runs.
 // Everything talks to the real local servers (PostgreSQL 127.0.0.1:5432, Redis 127.0.0.1:6379).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -81,5 +82,15 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Whether a process with this pid still runs (signal 0: nothing is sent). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
