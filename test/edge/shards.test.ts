@@ -80,6 +80,11 @@ it('takes one hub socket per shard (/ingest?shard=i), without the coordinator, a
     hub.sendSnapshot([machine('d1', { cpu_percent: 1 }, { lastSeen: ts })], ts);
     hubs.push(hub);
   }
+  // a viewer of a view its shard has no config for yet is refused 404 (no such view): wait for both
+  await waitFor('both shards hold the direct view', async () => {
+    const stats = await relayStats(dev.url, dev.hubToken, ['direct']);
+    return stats.filter((s) => s.role === 'relay' && s.machines === 1).length === 2;
+  });
   const viewers: TestViewer[] = [];
   for (let i = 0; i < 4; i++) {
     const v = await TestViewer.open(dev.viewerUrl.replace(/\/ws$/, '/v/direct/ws'));
