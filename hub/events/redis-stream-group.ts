@@ -29,6 +29,8 @@ export interface StreamGroupOptions {
   /** Entries pending this long are claimed from whoever holds them. */
   claimIdleMs: number;
   batchSize?: number;
+  /** After a read that did not fill batchSize, wait this long before the next so entries gather (default 0). */
+  gatherMs?: number;
   log: Logger;
   /** Handles a batch in stream order. Resolving acknowledges every entry; throwing leaves them pending. */
   handle(entries: StreamEntry[]): Promise<void>;
@@ -68,6 +70,7 @@ function toEntries(raw: RawEntry[]): StreamEntry[] {
 export function startStreamGroupReader(options: StreamGroupOptions): StreamGroupReader {
   const { command, blocking, stream, group, consumer, log } = options;
   const batchSize = options.batchSize ?? 200;
+  const gatherMs = options.gatherMs ?? 0;
   const claimEveryMs = Math.max(100, Math.min(5000, Math.floor(options.claimIdleMs / 2)));
   const blockMs = Math.max(50, Math.min(1000, claimEveryMs));
   const stats = { handled: 0, claimed: 0, failedBatches: 0 };
@@ -148,7 +151,12 @@ export function startStreamGroupReader(options: StreamGroupOptions): StreamGroup
           | [string, RawEntry[]][]
           | null;
         if (!res) continue;
-        for (const [, raw] of res) await handleBatch(toEntries(raw));
+        let read = 0;
+        for (const [, raw] of res) {
+          read += raw.length;
+          await handleBatch(toEntries(raw));
+        }
+        if (gatherMs > 0 && read < batchSize && !closed) await new Promise((r) => setTimeout(r, gatherMs));
       } catch (err) {
         if (closed) break;
         const message = (err as Error).message;

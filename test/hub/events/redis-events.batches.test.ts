@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ReportEvent } from '../../../hub/events/event-bus.ts';
 import { createMemoryEvents } from '../../../hub/events/memory-events.ts';
-import { createRedisEvents } from '../../../hub/events/redis-events.ts';
+import { createRedisEvents, GROUP_GATHER_MS, TAIL_GATHER_MS } from '../../../hub/events/redis-events.ts';
 import { record } from './report-events.ts';
 
 const log = pino({ level: 'silent' });
@@ -72,5 +72,46 @@ describe('redis events, batched', () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(seen).toEqual([2]);
     await memory.close();
+  });
+
+  it('a trickle of publishes is read in gathered batches: the tail and the group read at most once per gather time', async () => {
+    // The blocking connections are real; each counts the reads it is asked for.
+    const reads = { xread: 0, xreadgroup: 0 };
+    const openBlocking = () => {
+      const conn = new Redis(REDIS_URL);
+      for (const name of ['xread', 'xreadgroup'] as const) {
+        const original = conn[name].bind(conn) as (...args: unknown[]) => Promise<unknown>;
+        (conn as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+          reads[name]++;
+          return original(...args);
+        };
+      }
+      return conn;
+    };
+    const bus = createRedisEvents(redis, openBlocking, log, { prefix: `${prefix}gather:` });
+    const tailed: number[] = [];
+    const grouped: number[] = [];
+    const unsubscribe = bus.subscribe((e) => void tailed.push(e.record.lastSeq));
+    const stop = bus.consume('g', async (events) => void grouped.push(...events.map((e) => e.record.lastSeq)));
+    await new Promise((r) => setTimeout(r, 300)); // the tail and the group are reading
+    const before = { ...reads };
+    const started = performance.now();
+    const COUNT = 100;
+    for (let seq = 1; seq <= COUNT; seq++) {
+      await bus.publish({ record: record('t', seq), receivedAtMs: seq });
+      await new Promise((r) => setTimeout(r, 4));
+    }
+    const want = Array.from({ length: COUNT }, (_, i) => i + 1);
+    for (let i = 0; i < 100 && (tailed.length < COUNT || grouped.length < COUNT); i++) await new Promise((r) => setTimeout(r, 50));
+    const elapsed = performance.now() - started;
+    expect(tailed).toEqual(want);
+    expect(grouped).toEqual(want);
+    // one read per publish (~100) without gathering; with it, one per gather time (+ the one blocked at the start)
+    expect(reads.xread - before.xread).toBeLessThanOrEqual(Math.ceil(elapsed / TAIL_GATHER_MS) + 2);
+    expect(reads.xreadgroup - before.xreadgroup).toBeLessThanOrEqual(Math.ceil(elapsed / GROUP_GATHER_MS) + 2);
+    expect(reads.xread - before.xread).toBeLessThan(COUNT / 2);
+    unsubscribe();
+    await stop();
+    await bus.close();
   });
 });
