@@ -36,6 +36,25 @@ end
 return 1
 `;
 
+/**
+ * KEYS: the state hashes of a batch's machines. Returns their version and state JSON, two entries per
+ * machine (nil where absent): what one HMGET per machine did, as one command per LOAD_CHUNK machines.
+ */
+const LOAD_SCRIPT = `
+local out = {}
+for i = 1, #KEYS do
+  local r = redis.call('HMGET', KEYS[i], 'v', 's')
+  out[2 * i - 1] = r[1]
+  out[2 * i] = r[2]
+end
+return out
+`;
+
+/** Machines per load script call. */
+export const LOAD_CHUNK = 250;
+
+type LoadCommand = (keyCount: number, ...keys: string[]) => unknown;
+
 type CommitCommand = (
   stateKey: string,
   activeKey: string,
@@ -61,6 +80,8 @@ export function createRedisRuleState(command: Redis, openBlocking: () => Redis, 
     command.defineCommand('sysmonstmAlertCommitV2', { numberOfKeys: 4, lua: COMMIT_SCRIPT });
   }
   const commit = (command as unknown as { sysmonstmAlertCommitV2: CommitCommand }).sysmonstmAlertCommitV2.bind(command);
+  // The number of keys is given per call: one per machine of the chunk.
+  if (!('sysmonstmAlertLoad' in command)) command.defineCommand('sysmonstmAlertLoad', { lua: LOAD_SCRIPT });
   let reader: StreamGroupReader | undefined;
   // The group exists before the first transition is written, so no entry is ever missed by it.
   const groupReady = ensureGroup(command, outboxKey, RECORDER_GROUP, '0').catch((err: unknown) => {
@@ -73,13 +94,18 @@ export function createRedisRuleState(command: Redis, openBlocking: () => Redis, 
     async load(machines) {
       const out = new Map<string, MachineRuleStates>();
       if (machines.length === 0) return out;
-      const pipeline = command.pipeline();
-      for (const m of machines) pipeline.hmget(stateKey(m), 'v', 's');
+      const pipeline = command.pipeline() as unknown as { sysmonstmAlertLoad: LoadCommand; exec(): Promise<Array<[Error | null, unknown]> | null> };
+      for (let from = 0; from < machines.length; from += LOAD_CHUNK) {
+        const keys = machines.slice(from, from + LOAD_CHUNK).map(stateKey);
+        pipeline.sysmonstmAlertLoad(keys.length, ...keys);
+      }
       const results = (await pipeline.exec()) ?? [];
       machines.forEach((m, i) => {
-        const [err, value] = results[i] ?? [new Error('no reply'), null];
+        const [err, value] = results[Math.floor(i / LOAD_CHUNK)] ?? [new Error('no reply'), null];
         if (err) throw err;
-        const [v, s] = value as [string | null, string | null];
+        const at = 2 * (i % LOAD_CHUNK);
+        const v = (value as Array<string | null>)[at] ?? null;
+        const s = (value as Array<string | null>)[at + 1] ?? null;
         let rules: Record<string, RuleState> = {};
         if (s) {
           try {

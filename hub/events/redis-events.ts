@@ -19,6 +19,20 @@ export const TAIL_GATHER_MS = 25;
 /** The same for the consumer group (alert evaluation): its rules hold for seconds, not milliseconds. */
 export const GROUP_GATHER_MS = 100;
 const TAIL_COUNT = 1000;
+/** Events per script call of publishEach: a large batch is split so one call never holds Redis long. */
+export const PUBLISH_CHUNK = 250;
+
+/**
+ * KEYS[1] = the stream; ARGV[1] = MAXLEN, then one event JSON per entry. What a pipeline of XADDs
+ * did, as one command: the client builds and parses one command per batch instead of one per event.
+ */
+const PUBLISH_SCRIPT = `
+for i = 2, #ARGV do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i])
+end
+return #ARGV - 1
+`;
+type PublishCommand = (stream: string, maxLen: number, ...events: string[]) => unknown;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -73,18 +87,29 @@ export function createRedisEvents(
     }
   }
 
-  /** One pipeline of XADDs; per event, null when it is on the stream, else why not. */
+  if (!('sysmonstmPublish' in command)) command.defineCommand('sysmonstmPublish', { numberOfKeys: 1, lua: PUBLISH_SCRIPT });
+
+  /**
+   * One script call per PUBLISH_CHUNK events, all in one pipeline; per event, null when it is on the
+   * stream, else why not (a failed call fails every event of its chunk: they are delivered in this
+   * hub instead, fallback-events.ts, and a few may then be seen twice, never lost).
+   */
   async function publishEach(events: readonly ReportEvent[]): Promise<Array<Error | null>> {
     if (events.length === 0) return [];
-    const pipeline = command.pipeline();
-    for (const event of events) pipeline.xadd(streamKey, 'MAXLEN', '~', EVENTS_STREAM_MAXLEN, '*', 'e', eventJson(event));
+    const pipeline = command.pipeline() as unknown as { sysmonstmPublish: PublishCommand; exec(): Promise<Array<[Error | null, unknown]> | null> };
+    for (let from = 0; from < events.length; from += PUBLISH_CHUNK) {
+      pipeline.sysmonstmPublish(streamKey, EVENTS_STREAM_MAXLEN, ...events.slice(from, from + PUBLISH_CHUNK).map(eventJson));
+    }
     let results: Array<[Error | null, unknown]>;
     try {
       results = (await pipeline.exec()) ?? [];
     } catch (err) {
       return events.map(() => err as Error);
     }
-    return events.map((_, i) => results[i]?.[0] ?? (results[i] ? null : new Error('no reply from Redis')));
+    return events.map((_, i) => {
+      const result = results[Math.floor(i / PUBLISH_CHUNK)];
+      return result ? result[0] : new Error('no reply from Redis');
+    });
   }
 
   return {

@@ -72,6 +72,17 @@ export function describeRuleStateStoreContract(name: string, harness: RuleStateS
       expect((await s.load(['m1', 'm2'])).get('m2')!.version).toBe(1);
     }));
 
+    test('a load of more machines than one script call takes (600) returns each its own states, in order', withStore(async (s) => {
+      const ids = Array.from({ length: 600 }, (_, i) => `many-${i}`);
+      for (const i of [0, 249, 250, 251, 599]) expect(await s.commit(ids[i], 0, { r1: firing(i) }, [], [])).toBe(true);
+      const loaded = await s.load(ids);
+      expect([...loaded.keys()]).toEqual(ids);
+      ids.forEach((id, i) => {
+        const want = [0, 249, 250, 251, 599].includes(i) ? { version: 1, rules: { r1: firing(i) } } : { version: 0, rules: {} };
+        expect(loaded.get(id), id).toEqual(want);
+      });
+    }));
+
     test('what load returns is a copy', withStore(async (s) => {
       const rules = { r1: firing(50) };
       await s.commit('m1', 0, rules, [], []);

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ReportEvent } from '../../../hub/events/event-bus.ts';
 import { createMemoryEvents } from '../../../hub/events/memory-events.ts';
-import { createRedisEvents, GROUP_GATHER_MS, TAIL_GATHER_MS } from '../../../hub/events/redis-events.ts';
+import { createRedisEvents, GROUP_GATHER_MS, PUBLISH_CHUNK, TAIL_GATHER_MS } from '../../../hub/events/redis-events.ts';
 import { record } from './report-events.ts';
 
 const log = pino({ level: 'silent' });
@@ -32,6 +32,23 @@ describe('redis events, batched', () => {
     const written = entries.map(([, fields]) => fields[1]);
     expect(written).toEqual([JSON.stringify({ record: record('single', 9), receivedAtMs: 1 }), ...events.map((e) => JSON.stringify(e))]);
     await bus.close();
+  });
+
+  it(`a batch larger than PUBLISH_CHUNK (${PUBLISH_CHUNK}) goes out whole and in order, one script call per chunk`, async () => {
+    const bus = createRedisEvents(redis, () => new Redis(REDIS_URL), log, { prefix: `${prefix}chunks:` });
+    const events: ReportEvent[] = Array.from({ length: 2 * PUBLISH_CHUNK + 7 }, (_, i) => ({ record: record(`c-${i % 5}`, i + 1), receivedAtMs: i }));
+    expect(await bus.publishEach(events)).toEqual(events.map(() => null));
+    const entries = await redis.xrange(bus.streamKey, '-', '+');
+    expect(entries.map(([, fields]) => fields)).toEqual(events.map((e) => ['e', JSON.stringify(e)]));
+    await bus.close();
+    // Redis refusing the calls: every event says why (the caller delivers them itself, fallback-events.ts)
+    const broken = new Redis(REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    const refused = createRedisEvents(broken, () => new Redis(REDIS_URL), log, { prefix: `${prefix}refused:` });
+    const results = await refused.publishEach(events.slice(0, PUBLISH_CHUNK + 1));
+    expect(results).toHaveLength(PUBLISH_CHUNK + 1);
+    expect(results.every((r) => r instanceof Error)).toBe(true);
+    await refused.close();
+    broken.disconnect();
   });
 
   it('a consumer group member that is idle acknowledges batches without handling them, then handles again', async () => {
