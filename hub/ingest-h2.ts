@@ -59,27 +59,6 @@ export function parseGrpcTimeout(value: string): number | { error: string } {
   return Number(m[1]) * unitMs;
 }
 
-/** StreamRequest.report (field 2, length-delimited): its tag byte on the wire. */
-const REPORT_FIELD_TAG = (2 << 3) | 2;
-
-/**
- * The bytes of the Report inside an encoded StreamRequest that holds that one field and nothing else
- * (the collector's messages); undefined for any other layout (a repeated field merges, other fields
- * or unknowns may follow), whose Report is then encoded again where needed. Pure.
- */
-export function loneReportBytes(request: Uint8Array): Uint8Array | undefined {
-  if (request.length < 2 || request[0] !== REPORT_FIELD_TAG) return undefined;
-  let length = 0;
-  let at = 1;
-  for (let shift = 0; shift < 35; shift += 7) {
-    if (at >= request.length) return undefined;
-    const b = request[at++];
-    length += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) return at + length === request.length ? request.subarray(at) : undefined;
-  }
-  return undefined;
-}
-
 /** The 5-byte gRPC message prefix and the message. */
 export function frameMessage(bytes: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bytes.length);
@@ -254,8 +233,7 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
       open.add(shut);
 
       // Messages of one chunk wait here while the session holds the stream (hello checks, backpressure).
-      /** Decoded messages not handled yet, each with its Report's bytes when it is a lone report. */
-      const queued: Array<{ message: StreamRequest; reportBytes: Uint8Array | undefined }> = [];
+      const queued: StreamRequest[] = [];
       let waiting = false;
       let finished = false;
       const hold = (wait: Promise<void>) => {
@@ -276,8 +254,7 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
       };
       const pump = () => {
         while (!waiting && queued.length > 0 && session!.open) {
-          const next = queued.shift()!;
-          const wait = session!.receive(next.message, next.reportBytes);
+          const wait = session!.receive(queued.shift()!);
           if (wait) hold(wait);
         }
         if (broken) {
@@ -296,7 +273,7 @@ export function createIngestH2(options: IngestH2Options): IngestH2 {
         } catch (err) {
           throw new ConnectError(`malformed request: parse binary: ${(err as Error).message}`, Code.InvalidArgument);
         }
-        queued.push({ message, reportBytes: message.kind.case === 'report' ? loneReportBytes(bytes) : undefined });
+        queued.push(message);
         pump();
       };
       const read = createFrameReader(options.readMaxBytes, deliver);

@@ -57,8 +57,6 @@ interface LiveUpdate {
   record: MachineRecord;
   /** Encoded (and bounded) only when its batch is written: a superseded update is never encoded. */
   report: Report;
-  /** The report's bytes as received, when `report` is still exactly what they decode to (bound-report.ts). */
-  received?: Uint8Array;
   receivedAtMs: number;
   receivedAtHrMs: number;
 }
@@ -114,8 +112,7 @@ export interface StreamOutput {
 export interface IngestStreamSession {
   /** False once the stream failed or ended: deliver nothing more. */
   readonly open: boolean;
-  /** `reportBytes`: the request's Report as it came on the wire, when the transport has it (ingest-h2.ts). */
-  receive(req: StreamRequest, reportBytes?: Uint8Array): Promise<void> | undefined;
+  receive(req: StreamRequest): Promise<void> | undefined;
   /** The request side broke (a frame that does not parse, a message over the size cap). */
   fail(err: unknown): void;
   finish(): void;
@@ -185,7 +182,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
       const items = updates.map((u) => {
         // Unknown fields are not kept: what a collector invents is not stored. Big lists are trimmed to
         // the state byte cap (the full report is ~1 MiB at worst; current state keeps one per machine).
-        const bounded = boundReportForState(u.report, deps.stateReportMaxBytes, u.received);
+        const bounded = boundReportForState(u.report, deps.stateReportMaxBytes);
         if (bounded.trimmed) stats.reportsTrimmedForState++;
         return { record: u.record, report: bounded.bytes };
       });
@@ -418,7 +415,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
       if (ackable) ackAfter(Number(report.seq), undefined, false);
     };
 
-    const handleReport = (report: Report, received: Uint8Array | undefined) => {
+    const handleReport = (report: Report) => {
       const h = hello!;
       const receivedAtMs = now();
       const receivedAtHrMs = performance.now();
@@ -438,14 +435,11 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         ackAfter(seq, previous?.written);
         return;
       }
-      const neutralized = neutralizeReport(report);
+      neutralizeReport(report);
       const mergedLabels = { ...h.labels, ...report.labels };
       const timeMs = Number(report.timestampMs);
       stats.reportsAccepted++;
-      const sentProcesses = report.topProcesses;
       topProcesses = carryTopProcesses(topProcesses, report);
-      // The received bytes are the state copy only while the report is what they decode to.
-      const asReceived = neutralized || report.topProcesses !== sentProcesses ? undefined : received;
       const metrics = summarize(report);
       const hostname = report.hostname || h.hostname || h.machineId;
       const record: MachineRecord = {
@@ -460,7 +454,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
         metrics,
         problems: sourceProblems(report),
       };
-      updateLive({ record, report, received: asReceived, receivedAtMs, receivedAtHrMs });
+      updateLive({ record, report, receivedAtMs, receivedAtHrMs });
       const written = deps.writer.add({ machineId: h.machineId, seq, timeMs, metrics });
       const entry = { seq, written };
       latest.set(h.machineId, entry);
@@ -491,12 +485,12 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
       get open() {
         return !over;
       },
-      receive(req, reportBytes) {
+      receive(req) {
         if (over) return undefined;
         try {
           const step = decideMessage(req, hello !== undefined);
           if (typeof step === 'object') throw new ConnectError(step.message, step.code);
-          if (req.kind.case === 'report') handleReport(req.kind.value, reportBytes);
+          if (req.kind.case === 'report') handleReport(req.kind.value);
           else if (req.kind.case === 'hello') {
             return handleHello(req.kind.value).then(backlog, fail);
           }

@@ -49,46 +49,34 @@ export function neutralizeHello(hello: Hello): void {
   hello.labels = neutralizeLabels(hello.labels);
 }
 
-/**
- * Neutralises every name and label of a report in place (control characters were refused before).
- * Returns true when it changed anything (false: the report is as the collector sent it).
- */
-export function neutralizeReport(report: Report): boolean {
-  let changed = false;
-  const n = (text: string) => {
-    const out = neutralizeText(text);
-    if (out !== text) changed = true;
-    return out;
-  };
-  report.hostname = n(report.hostname);
-  report.displayName = n(report.displayName);
-  const labels = neutralizeLabels(report.labels);
-  if (labels !== report.labels) changed = true;
-  report.labels = labels;
+/** Neutralises every name and label of a report in place (control characters were refused before). */
+export function neutralizeReport(report: Report): void {
+  report.hostname = neutralizeText(report.hostname);
+  report.displayName = neutralizeText(report.displayName);
+  report.labels = neutralizeLabels(report.labels);
   for (const fs of report.filesystems) {
-    fs.mount = n(fs.mount);
-    fs.device = n(fs.device);
-    fs.fsType = n(fs.fsType);
+    fs.mount = neutralizeText(fs.mount);
+    fs.device = neutralizeText(fs.device);
+    fs.fsType = neutralizeText(fs.fsType);
   }
-  for (const d of report.disks) d.device = n(d.device);
-  for (const x of report.network) x.name = n(x.name);
-  for (const t of report.temperatures) t.sensor = n(t.sensor);
+  for (const d of report.disks) d.device = neutralizeText(d.device);
+  for (const n of report.network) n.name = neutralizeText(n.name);
+  for (const t of report.temperatures) t.sensor = neutralizeText(t.sensor);
   for (const c of report.containers) {
-    c.id = n(c.id);
-    c.name = n(c.name);
-    c.state = n(c.state);
-    c.image = n(c.image);
-    c.health = n(c.health);
+    c.id = neutralizeText(c.id);
+    c.name = neutralizeText(c.name);
+    c.state = neutralizeText(c.state);
+    c.image = neutralizeText(c.image);
+    c.health = neutralizeText(c.health);
   }
   for (const p of report.topProcesses) {
-    p.name = n(p.name);
-    p.user = n(p.user);
+    p.name = neutralizeText(p.name);
+    p.user = neutralizeText(p.user);
   }
-  for (const g of report.gpus) g.name = n(g.name);
+  for (const g of report.gpus) g.name = neutralizeText(g.name);
   for (const d of report.diskHealth) {
-    d.device = n(d.device);
-    d.model = n(d.model);
+    d.device = neutralizeText(d.device);
+    d.model = neutralizeText(d.model);
   }
-  for (const v of report.services) v.name = n(v.name);
-  return changed;
+  for (const v of report.services) v.name = neutralizeText(v.name);
 }

@@ -7,9 +7,6 @@
 // keeping the first entries in the collector's order; the report's own labels go first (the machine
 // record keeps the merged labels anyway). History is not affected: it stores the headline metrics,
 // computed from the full report before this. Pure.
-// When ingest changed nothing in the report and it carries no unknown field, the bytes the collector
-// sent are that encoding already (decoding either gives the same message): they are copied instead of
-// encoding the report again.
 import { toBinary } from '@bufbuild/protobuf';
 import { ReportSchema, type Report } from '../../proto/gen/sysmonstm/v1/report_pb.js';
 
@@ -35,31 +32,8 @@ function lengths(r: Report): Record<ListName, number> {
   };
 }
 
-/** True when `message` or any message inside it (lists, maps, oneofs) holds fields its schema does not know. */
-export function hasUnknownFields(message: unknown): boolean {
-  if (typeof message !== 'object' || message === null || ArrayBuffer.isView(message)) return false;
-  if (Array.isArray(message)) {
-    for (const item of message) if (typeof item === 'object' && item !== null && hasUnknownFields(item)) return true;
-    return false;
-  }
-  const fields = message as Record<string, unknown>;
-  if (Array.isArray(fields.$unknown) && fields.$unknown.length > 0) return true;
-  for (const key in fields) {
-    const value = fields[key];
-    if (typeof value === 'object' && value !== null && hasUnknownFields(value)) return true;
-  }
-  return false;
-}
-
-/**
- * The encoded report, trimmed to at most `maxBytes` when it is larger (`trimmed` then true).
- * `received`: the report's bytes as the collector sent them, given only when `report` is exactly what
- * they decode to (nothing neutralised or carried into it); used when they hold no unknown field.
- */
-export function boundReportForState(report: Report, maxBytes = STATE_REPORT_MAX_BYTES, received?: Uint8Array): { bytes: Uint8Array; trimmed: boolean } {
-  // A copy (Uint8Array's slice: a Buffer's slice is a view): `received` is a view into the stream's
-  // read buffer, which must not stay referenced.
-  if (received && received.length <= maxBytes && !hasUnknownFields(report)) return { bytes: Uint8Array.prototype.slice.call(received), trimmed: false };
+/** The encoded report, trimmed to at most `maxBytes` when it is larger (`trimmed` then true). */
+export function boundReportForState(report: Report, maxBytes = STATE_REPORT_MAX_BYTES): { bytes: Uint8Array; trimmed: boolean } {
   let bytes = encode(report);
   if (bytes.length <= maxBytes) return { bytes, trimmed: false };
   // A shallow copy: the caller's report (and its lists) stay whole.

@@ -12,8 +12,7 @@ import { compressionGzip, connectNodeAdapter, createConnectTransport, createGrpc
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryEvents } from '../../hub/events/memory-events.ts';
-import { createFrameReader, createIngestH2, frameMessage, loneReportBytes, parseGrpcTimeout } from '../../hub/ingest-h2.ts';
-import { boundReportForState, hasUnknownFields, STATE_REPORT_MAX_BYTES } from '../../hub/state/bound-report.ts';
+import { createFrameReader, createIngestH2, frameMessage, parseGrpcTimeout } from '../../hub/ingest-h2.ts';
 import { createIngestService, type HistorySink } from '../../hub/ingest-service.ts';
 import { createRedisGateway } from '../../hub/redis.ts';
 import { createRoutes } from '../../hub/routes.ts';
@@ -23,7 +22,7 @@ import { grpcErrorInterceptor } from '../../hub/grpc-errors.ts';
 import { createMemoryState } from '../../hub/state/memory-state.ts';
 import { createRedisState } from '../../hub/state/redis-state.ts';
 import type { StateStore } from '../../hub/state/state-store.ts';
-import { FilesystemSchema, ProcessInfoSchema, ReportSchema } from '../../proto/gen/sysmonstm/v1/report_pb.js';
+import { ProcessInfoSchema } from '../../proto/gen/sysmonstm/v1/report_pb.js';
 import { IngestService, StreamRequestSchema, StreamResponseSchema, type StreamRequest, type StreamResponse } from '../../proto/gen/sysmonstm/v1/ingest_pb.js';
 import { freePort, REDIS_URL, redisPrefix } from '../support/servers.ts';
 import { syntheticReport } from '../support/synthetic-collector.ts';
@@ -379,79 +378,5 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     expect(results[1]).toEqual(results[0]);
     expect(results[1]).toEqual([Code.InvalidArgument, expect.stringMatching(/^malformed request: parse binary/), ['welcome']]);
     expect(stored).toEqual(['broken-connect:1', 'broken-connect:2', 'broken-lean:1', 'broken-lean:2']);
-  });
-});
-
-describe('the state copy of a report: the received bytes when nothing changed them', () => {
-  const requestBytes = (value: ReturnType<typeof syntheticReport>) => toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'report', value } }));
-
-  it('loneReportBytes finds the Report of a request that holds it alone, and nothing in any other layout', () => {
-    const report = syntheticReport('lone-1', 1, 1_700_000_000_000);
-    const one = requestBytes(report);
-    expect(Buffer.from(loneReportBytes(one)!)).toEqual(Buffer.from(toBinary(ReportSchema, report)));
-    expect(loneReportBytes(toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'x' } } })))).toBeUndefined();
-    expect(loneReportBytes(Buffer.concat([one, one]))).toBeUndefined(); // two report fields merge when decoded
-    expect(loneReportBytes(Buffer.concat([one, Buffer.from([0xfa, 0x3e, 0x01, 0x68])]))).toBeUndefined(); // an unknown field behind it
-    expect(loneReportBytes(one.subarray(0, one.length - 1))).toBeUndefined();
-    expect(loneReportBytes(Buffer.from([0x12, 0xff, 0xff]))).toBeUndefined(); // a cut length
-    expect(loneReportBytes(new Uint8Array([0x12, 0]))).toEqual(new Uint8Array(0));
-  });
-
-  it('boundReportForState copies the received bytes unless the report holds an unknown field anywhere', () => {
-    const report = syntheticReport('copy-1', 1, 1_700_000_000_000);
-    const sent = toBinary(ReportSchema, report);
-    const chunk = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), sent]); // as read: a view into a larger Buffer
-    const kept = boundReportForState(fromBinary(ReportSchema, sent), STATE_REPORT_MAX_BYTES, chunk.subarray(5));
-    expect(kept.trimmed).toBe(false);
-    expect(Buffer.from(kept.bytes)).toEqual(Buffer.from(sent));
-    expect(kept.bytes.buffer).not.toBe(chunk.buffer); // a copy, not a view into the read buffer
-    expect(kept.bytes.byteLength).toBe(kept.bytes.buffer.byteLength);
-    // field 999 inside the first filesystem entry: decoded into that entry's $unknown
-    const fsBytes = toBinary(FilesystemSchema, report.filesystems[0]);
-    const withNested = toBinary(ReportSchema, { ...report, filesystems: [] });
-    const fsField = (13 << 3) | 2; // Report.filesystems = 13
-    const fsWithUnknown = Buffer.concat([fsBytes, Buffer.from([0xfa, 0x3e, 0x05, 0x68, 0x65, 0x6c, 0x6c, 0x6f])]);
-    const hostile = Buffer.concat([withNested, Buffer.from([fsField, fsWithUnknown.length]), fsWithUnknown]);
-    const decoded = fromBinary(ReportSchema, hostile);
-    expect(hasUnknownFields(decoded)).toBe(true);
-    expect(hasUnknownFields(report)).toBe(false);
-    const stored = boundReportForState(decoded, STATE_REPORT_MAX_BYTES, hostile);
-    expect(Buffer.from(stored.bytes).includes(Buffer.from('hello'))).toBe(false);
-    expect(fromBinary(ReportSchema, stored.bytes).filesystems[0].mount).toBe(report.filesystems[0].mount);
-    // over the cap: trimmed as before, whatever was received
-    expect(boundReportForState(report, 64, sent).trimmed).toBe(true);
-  });
-
-  it('over the lean path: what state keeps is what the hub made of the report (neutralised names, carried processes)', async () => {
-    const state = createMemoryState();
-    const s = await serve({ state });
-    const now = Date.now();
-    const first = syntheticReport('kept-1', 1, now - 2000);
-    first.topProcesses = [create(ProcessInfoSchema, { pid: 7, name: 'postgres', user: 'pg', cpuPercent: 3, rssBytes: 1e6, state: 'S' })];
-    const second = syntheticReport('kept-1', 2, now - 1000); // no processes: the first's are carried into it
-    const third = syntheticReport('kept-1', 3, now);
-    third.filesystems[0].mount = '/da\u200bta'; // neutralised: the received bytes are not what state keeps
-    third.topProcesses = [create(ProcessInfoSchema, { pid: 8, name: 'nginx', user: 'www', cpuPercent: 1, rssBytes: 1e6, state: 'S' })];
-    const latest = async () => fromBinary(ReportSchema, (await state.latestReport('kept-1'))!);
-    const { push, end, requests } = requestQueue<StreamRequest>();
-    push(create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'kept-1', hostname: 'kept-1' } } }));
-    const done = call(createGrpcTransport({ baseUrl: s.url }), requests());
-    const settled = async (seq: number) => {
-      for (let i = 0; i < 100 && (await state.get('kept-1'))?.lastSeq !== seq; i++) await new Promise((r) => setTimeout(r, 20));
-    };
-    push(create(StreamRequestSchema, { kind: { case: 'report', value: first } }));
-    await settled(1);
-    expect((await latest()).topProcesses.map((p) => p.name)).toEqual(['postgres']);
-    push(create(StreamRequestSchema, { kind: { case: 'report', value: second } }));
-    await settled(2);
-    expect((await latest()).seq).toBe(2n);
-    expect((await latest()).topProcesses.map((p) => p.name)).toEqual(['postgres']);
-    push(create(StreamRequestSchema, { kind: { case: 'report', value: third } }));
-    await settled(3);
-    expect((await latest()).filesystems[0].mount).toBe('/data');
-    expect((await latest()).topProcesses.map((p) => p.name)).toEqual(['nginx']);
-    end();
-    expect((await done).code).toBe('OK');
-    expect(s.viaConnect).toEqual([]);
   });
 });
