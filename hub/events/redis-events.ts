@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import { eventJson } from '../state/record-json.ts';
 import { deliver, type EventBus, type ReportEvent, type ReportEventHandler } from './event-bus.ts';
+import { createPause } from './pause.ts';
 import { consumerName, startStreamGroupReader, type StreamGroupReader } from './redis-stream-group.ts';
 
 export const EVENTS_STREAM_MAXLEN = 100_000;
@@ -34,8 +35,6 @@ return #ARGV - 1
 `;
 type PublishCommand = (stream: string, maxLen: number, ...events: string[]) => unknown;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export function createRedisEvents(
   command: Redis,
   openBlocking: () => Redis,
@@ -52,6 +51,8 @@ export function createRedisEvents(
   let tail: Promise<void> | undefined;
   let reader: Redis | undefined;
   let closed = false;
+  /** The tail's waits (gathering, retrying): close() ends them. */
+  const pause = createPause();
 
   async function tailLoop(): Promise<void> {
     reader = openBlocking();
@@ -78,11 +79,11 @@ export function createRedisEvents(
             deliver(handlers, event, (err) => log.error({ err }, 'event handler failed'));
           }
         }
-        if (read < TAIL_COUNT && !closed) await sleep(TAIL_GATHER_MS);
+        if (read < TAIL_COUNT && !closed) await pause.sleep(TAIL_GATHER_MS);
       } catch (err) {
         if (closed) break;
         log.warn({ err: (err as Error).message }, 'event stream read failed; retrying');
-        await sleep(500);
+        await pause.sleep(500);
       }
     }
   }
@@ -161,6 +162,7 @@ export function createRedisEvents(
     },
     async close() {
       closed = true;
+      pause.stop();
       handlers.clear();
       reader?.disconnect();
       await Promise.all([...groupReaders].map((r) => r.close()));

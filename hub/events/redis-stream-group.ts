@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
+import { createPause } from './pause.ts';
 
 export interface StreamEntry {
   id: string;
@@ -75,6 +76,8 @@ export function startStreamGroupReader(options: StreamGroupOptions): StreamGroup
   const blockMs = Math.max(50, Math.min(1000, claimEveryMs));
   const stats = { handled: 0, claimed: 0, failedBatches: 0 };
   let closed = false;
+  /** The loop's waits (gathering, retrying): close() ends them. */
+  const pause = createPause();
   let nextClaimAt = 0;
   let nextCleanupAt = Date.now() + 60_000;
 
@@ -130,7 +133,7 @@ export function startStreamGroupReader(options: StreamGroupOptions): StreamGroup
         break;
       } catch (err) {
         log.warn({ err: (err as Error).message, stream, group }, 'could not create the consumer group; retrying');
-        await new Promise((r) => setTimeout(r, 1000));
+        await pause.sleep(1000);
       }
     }
     while (!closed) {
@@ -156,7 +159,7 @@ export function startStreamGroupReader(options: StreamGroupOptions): StreamGroup
           read += raw.length;
           await handleBatch(toEntries(raw));
         }
-        if (gatherMs > 0 && read < batchSize && !closed) await new Promise((r) => setTimeout(r, gatherMs));
+        if (gatherMs > 0 && read < batchSize && !closed) await pause.sleep(gatherMs);
       } catch (err) {
         if (closed) break;
         const message = (err as Error).message;
@@ -166,7 +169,7 @@ export function startStreamGroupReader(options: StreamGroupOptions): StreamGroup
           continue;
         }
         log.warn({ err: message, stream, group }, 'stream group read failed; retrying');
-        await new Promise((r) => setTimeout(r, 500));
+        await pause.sleep(500);
       }
     }
   })();
@@ -176,6 +179,7 @@ export function startStreamGroupReader(options: StreamGroupOptions): StreamGroup
     stats,
     async close() {
       closed = true;
+      pause.stop();
       blocking.disconnect();
       await loop.catch(() => {});
     },

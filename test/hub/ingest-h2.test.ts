@@ -22,7 +22,7 @@ import { grpcErrorInterceptor } from '../../hub/grpc-errors.ts';
 import { createMemoryState } from '../../hub/state/memory-state.ts';
 import { createRedisState } from '../../hub/state/redis-state.ts';
 import type { StateStore } from '../../hub/state/state-store.ts';
-import { ProcessInfoSchema } from '../../proto/gen/sysmonstm/v1/report_pb.js';
+import { ProcessInfoSchema, ReportSchema } from '../../proto/gen/sysmonstm/v1/report_pb.js';
 import { IngestService, StreamRequestSchema, StreamResponseSchema, type StreamRequest, type StreamResponse } from '../../proto/gen/sysmonstm/v1/ingest_pb.js';
 import { freePort, REDIS_URL, redisPrefix } from '../support/servers.ts';
 import { syntheticReport } from '../support/synthetic-collector.ts';
@@ -378,5 +378,61 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     expect(results[1]).toEqual(results[0]);
     expect(results[1]).toEqual([Code.InvalidArgument, expect.stringMatching(/^malformed request: parse binary/), ['welcome']]);
     expect(stored).toEqual(['broken-connect:1', 'broken-connect:2', 'broken-lean:1', 'broken-lean:2']);
+  });
+});
+
+describe('the state copy of a report over the lean path', () => {
+  /** Tag bytes, a varint length, the payload. */
+  const field = (tag: number[], payload: Uint8Array) => {
+    const len: number[] = [];
+    for (let n = payload.length; ; n >>>= 7) {
+      if (n < 0x80) {
+        len.push(n);
+        break;
+      }
+      len.push((n & 0x7f) | 0x80);
+    }
+    return Buffer.concat([Buffer.from(tag), Buffer.from(len), payload]);
+  };
+  const text = (s: string) => Buffer.from(s, 'utf8');
+
+  /** Streams the hello and the given StreamRequest payloads (raw bytes) over plain gRPC; waits for the end. */
+  async function send(url: string, machineId: string, requests: Uint8Array[]): Promise<void> {
+    const helloBytes = toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId, hostname: machineId } } }));
+    const raw = await rawGrpcCall(url, '/sysmonstm.v1.IngestService/Stream', Buffer.concat([helloBytes, ...requests].map((b) => frameMessage(b))));
+    expect(raw.grpcStatus, raw.grpcMessage).toBe(0); // OK
+  }
+
+  it('keeps what the hub made of the report: neutralised names, carried processes', async () => {
+    const state = createMemoryState();
+    const s = await serve({ state });
+    const now = Date.now();
+    const first = syntheticReport('kept-1', 1, now - 2000);
+    first.topProcesses = [create(ProcessInfoSchema, { pid: 7, name: 'postgres', user: 'pg', cpuPercent: 3, rssBytes: 1e6, state: 'S' })];
+    const second = syntheticReport('kept-1', 2, now - 1000); // no processes: the first's are carried into it
+    second.filesystems[0].mount = '/da\u200bta'; // neutralised
+    const request = (r: ReturnType<typeof syntheticReport>) => toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'report', value: r } }));
+    await send(s.url, 'kept-1', [request(first), request(second)]);
+    const latest = fromBinary(ReportSchema, (await state.latestReport('kept-1'))!);
+    expect(latest.seq).toBe(2n);
+    expect(latest.filesystems[0].mount).toBe('/data');
+    expect(latest.topProcesses.map((p) => p.name)).toEqual(['postgres']);
+  });
+
+  it('keeps nothing that decoding drops: a third field in a map entry, the earlier value of a field sent twice', async () => {
+    const state = createMemoryState();
+    const s = await serve({ state });
+    const SECRET = 'collector-invented-0123456789';
+    const base = toBinary(ReportSchema, syntheticReport('junk-1', 1, Date.now()));
+    // Report.labels (field 20) entry {1: "env", 2: "prod", 3: SECRET}; Report.hostname (field 4) sent first with a BEL, then the real one
+    const entry = Buffer.concat([field([0x0a], text('env')), field([0x12], text('prod')), field([0x1a], text(SECRET))]);
+    const report = Buffer.concat([field([0x22], text(`evil\u202e\u0007${SECRET}`)), base, field([0xa2, 0x01], entry)]);
+    await send(s.url, 'junk-1', [field([0x12], report)]);
+    const stored = await state.latestReport('junk-1');
+    expect(stored).toBeDefined();
+    expect(Buffer.from(stored!).includes(text(SECRET))).toBe(false);
+    const kept = fromBinary(ReportSchema, stored!);
+    expect(kept.hostname).toBe('junk-1.local');
+    expect(kept.labels).toEqual({ env: 'prod' });
   });
 });

@@ -131,4 +131,19 @@ describe('redis events, batched', () => {
     await stop();
     await bus.close();
   });
+
+  it('closing does not wait for a gather pause: a group reader stops at once after a read', async () => {
+    const bus = createRedisEvents(redis, () => new Redis(REDIS_URL), log, { prefix: `${prefix}close:` });
+    const grouped: number[] = [];
+    const stop = bus.consume('g', async (events) => void grouped.push(...events.map((e) => e.record.lastSeq)));
+    await new Promise((r) => setTimeout(r, 300));
+    await bus.publish({ record: record('c', 1), receivedAtMs: 1 });
+    for (let i = 0; i < 100 && grouped.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(grouped).toEqual([1]);
+    await new Promise((r) => setTimeout(r, 20)); // acknowledged; the reader is in its 100 ms gather pause
+    const started = performance.now();
+    await stop();
+    expect(performance.now() - started).toBeLessThan(GROUP_GATHER_MS / 2);
+    await bus.close();
+  });
 });
