@@ -79,7 +79,7 @@ export function createRedisEvents(
             deliver(handlers, event, (err) => log.error({ err }, 'event handler failed'));
           }
         }
-        if (read < TAIL_COUNT && !closed) await pause.sleep(TAIL_GATHER_MS);
+        if (read < TAIL_COUNT) await pause.sleep(TAIL_GATHER_MS); // at once once closed
       } catch (err) {
         if (closed) break;
         log.warn({ err: (err as Error).message }, 'event stream read failed; retrying');

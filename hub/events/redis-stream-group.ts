@@ -159,7 +159,7 @@ export function startStreamGroupReader(options: StreamGroupOptions): StreamGroup
           read += raw.length;
           await handleBatch(toEntries(raw));
         }
-        if (gatherMs > 0 && read < batchSize && !closed) await pause.sleep(gatherMs);
+        if (gatherMs > 0 && read < batchSize) await pause.sleep(gatherMs); // at once once closed
       } catch (err) {
         if (closed) break;
         const message = (err as Error).message;
