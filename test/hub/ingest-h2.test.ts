@@ -119,8 +119,13 @@ async function serve(options: { state?: StateStore; writer?: HistorySink; respon
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, ingest, shutdown, viaConnect };
 }
 
+/** The Hello a collector for `machineId` opens its stream with. */
+const helloRequest = (machineId: string) => create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId, hostname: machineId } } });
+/** The same as a gRPC frame, for streams written by hand. */
+const helloFrame = (machineId: string) => frameMessage(toBinary(StreamRequestSchema, helloRequest(machineId)));
+
 async function* hello(machineId: string, reports = 0): AsyncGenerator<StreamRequest> {
-  yield create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId, hostname: machineId } } });
+  yield helloRequest(machineId);
   for (let seq = 1; seq <= reports; seq++) yield create(StreamRequestSchema, { kind: { case: 'report', value: syntheticReport(machineId, seq, Date.now()) } });
 }
 
@@ -136,6 +141,18 @@ async function call(transport: Transport, requests: AsyncIterable<StreamRequest>
 }
 
 const ackedSeq = (responses: StreamResponse[]) => Math.max(0, ...responses.filter((r) => r.kind.case === 'ack').map((r) => Number((r.kind.value as { seq: bigint }).seq)));
+
+/**
+ * After a stream for `ghost` ended during its hello: it holds no place (a real machine still fits
+ * under MAX_MACHINES 1, once `settleMs` passed) and settings for the ghost go nowhere.
+ */
+async function expectNoPlaceKept(s: Served, ghost: string, real: string, settleMs: number): Promise<void> {
+  await expect.poll(() => s.ingest.stats.streamsOpen).toBe(0);
+  await new Promise((r) => setTimeout(r, settleMs));
+  const answer = await call(createGrpcTransport({ baseUrl: s.url }), hello(real, 1));
+  expect([answer.code, answer.message, ackedSeq(answer.responses)]).toEqual(['OK', '', 1]);
+  expect(s.ingest.pushSettings(ghost, { intervalMs: 5000 })).toBe(false);
+}
 
 describe('the lean ingest path on a real HTTP/2 server', () => {
   it("serves the collector's gRPC transport; Connect-protocol and compressed calls still reach Connect", async () => {
@@ -156,7 +173,7 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
   it('a grpc-timeout ends the stream DEADLINE_EXCEEDED; a malformed one is INVALID_ARGUMENT', async () => {
     const s = await serve();
     const { requests, push } = requestQueue<StreamRequest>();
-    push(create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'late-1', hostname: 'late-1' } } }));
+    push(helloRequest('late-1'));
     const started = Date.now();
     const responses: StreamResponse[] = [];
     const err = await (async () => {
@@ -181,7 +198,7 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     req.on('error', () => {});
     req.resume();
     const trailers = new Promise<http2.IncomingHttpHeaders>((r) => req.once('trailers', r));
-    req.write(frameMessage(toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'patient-1', hostname: 'patient-1' } } }))));
+    req.write(helloFrame('patient-1'));
     const early = await Promise.race([trailers, new Promise((r) => setTimeout(() => r('still open'), 300))]);
     expect(early).toBe('still open');
     req.end();
@@ -195,7 +212,7 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     const writer: HistorySink = { add: async (row) => void stored.push(row.seq), ready: () => gate };
     const s = await serve({ writer });
     const { requests, push, end } = requestQueue<StreamRequest>();
-    push(create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'held-1', hostname: 'held-1' } } }));
+    push(helloRequest('held-1'));
     const big = (seq: number) => {
       const r = syntheticReport('held-1', seq, Date.now());
       r.topProcesses = Array.from({ length: 20 }, (_, i) => create(ProcessInfoSchema, { pid: i + 1, name: `proc-${'x'.repeat(60)}-${i}`, user: 'root', cpuPercent: 1, rssBytes: 1e6, state: 'S' }));
@@ -226,7 +243,7 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     req.pause(); // never reads: the responses (a reject and an ack per report) pile up at the hub
     const closed = new Promise<number>((r) => req.once('close', () => r(req.rstCode)));
     req.on('error', () => {});
-    req.write(frameMessage(toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'deaf-1', hostname: 'deaf-1' } } }))));
+    req.write(helloFrame('deaf-1'));
     for (let seq = 1; seq <= 6000; seq++) {
       const r = syntheticReport('deaf-1', seq, Date.now());
       r.cpu!.totalPercent = 500; // rejected with a reason: ~70 bytes of response each
@@ -248,7 +265,7 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     const req = client.request({ ':method': 'POST', ':path': '/sysmonstm.v1.IngestService/Stream', 'content-type': 'application/grpc', te: 'trailers' });
     req.on('error', () => {});
     const answered = new Promise((r) => req.once('response', r));
-    req.write(frameMessage(toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'gone-1', hostname: 'gone-1' } } }))));
+    req.write(helloFrame('gone-1'));
     await answered; // the welcome's headers
     expect(s.ingest.stats.streamsOpen).toBe(1);
     req.close(http2.constants.NGHTTP2_CANCEL);
@@ -269,7 +286,7 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     const gzip = createGrpcTransport({ baseUrl: s.url, sendCompression: compressionGzip });
     const open = (machineId: string, timeoutMs?: number) => {
       const { requests, push } = requestQueue<StreamRequest>();
-      push(create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId, hostname: machineId } } }));
+      push(helloRequest(machineId));
       const responses: StreamResponse[] = [];
       return (async () => {
         for await (const r of createClient(IngestService, gzip).stream(requests(), { timeoutMs })) responses.push(r);
@@ -293,7 +310,7 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
   it('the hub closing ends every open stream UNAVAILABLE, after what was acked', async () => {
     const s = await serve();
     const { requests, push } = requestQueue<StreamRequest>();
-    push(create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'bye-1', hostname: 'bye-1' } } }));
+    push(helloRequest('bye-1'));
     push(create(StreamRequestSchema, { kind: { case: 'report', value: syntheticReport('bye-1', 1, Date.now()) } }));
     const result = call(createGrpcTransport({ baseUrl: s.url }), requests());
     await expect.poll(() => s.ingest.stats.reportsAccepted).toBe(1);
@@ -311,16 +328,10 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
 
   it('a stream that fails while its hello is being checked (a bad frame right behind it) keeps no MAX_MACHINES place and no live stream', async () => {
     const s = await serve({ maxMachines: 1 });
-    const helloFrame = frameMessage(toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'ghost-1', hostname: 'ghost-1' } } })));
     const garbage = frameMessage(Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x01]));
-    const bad = await rawGrpcCall(s.url, '/sysmonstm.v1.IngestService/Stream', Buffer.concat([helloFrame, garbage]));
+    const bad = await rawGrpcCall(s.url, '/sysmonstm.v1.IngestService/Stream', Buffer.concat([helloFrame('ghost-1'), garbage]));
     expect([bad.grpcStatus, bad.grpcMessage]).toEqual([Code.InvalidArgument, expect.stringMatching(/malformed request: parse binary/)]);
-    await expect.poll(() => s.ingest.stats.streamsOpen).toBe(0);
-    await new Promise((r) => setTimeout(r, 50));
-    // The ghost holds no place: a real machine still fits under MAX_MACHINES 1, and settings for the ghost go nowhere.
-    const real = await call(createGrpcTransport({ baseUrl: s.url }), hello('real-1', 1));
-    expect([real.code, real.message, ackedSeq(real.responses)]).toEqual(['OK', '', 1]);
-    expect(s.ingest.pushSettings('ghost-1', { intervalMs: 5000 })).toBe(false);
+    await expectNoPlaceKept(s, 'ghost-1', 'real-1', 50);
   });
 
   it('a client that resets right after its hello (state in Redis: the checks take a round trip) keeps no MAX_MACHINES place', async () => {
@@ -335,14 +346,10 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     closers.push(() => void client.destroy());
     const req = client.request({ ':method': 'POST', ':path': '/sysmonstm.v1.IngestService/Stream', 'content-type': 'application/grpc', te: 'trailers' });
     req.on('error', () => {});
-    req.write(frameMessage(toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'reset-1', hostname: 'reset-1' } } }))));
+    req.write(helloFrame('reset-1'));
     setImmediate(() => req.close(http2.constants.NGHTTP2_CANCEL));
     await new Promise((r) => req.once('close', r));
-    await expect.poll(() => s.ingest.stats.streamsOpen).toBe(0);
-    await new Promise((r) => setTimeout(r, 200));
-    const real = await call(createGrpcTransport({ baseUrl: s.url }), hello('real-2', 1));
-    expect([real.code, real.message, ackedSeq(real.responses)]).toEqual(['OK', '', 1]);
-    expect(s.ingest.pushSettings('reset-1', { intervalMs: 5000 })).toBe(false);
+    await expectNoPlaceKept(s, 'reset-1', 'real-2', 200);
   });
 
   it('a broken frame behind messages the hub holds (hello checks, history backpressure) ends the stream only after they are handled, as on the Connect path', async () => {
@@ -362,7 +369,7 @@ describe('the lean ingest path on a real HTTP/2 server', () => {
     for (const [id, headers] of [['broken-connect', { 'grpc-encoding': 'gzip' }], ['broken-lean', undefined]] as const) {
       gate = new Promise<void>((r) => (release = r)); // history is behind once the hello is in
       const body = Buffer.concat([
-        frame({ kind: { case: 'hello', value: { machineId: id, hostname: id } } }),
+        helloFrame(id),
         frame({ kind: { case: 'report', value: syntheticReport(id, 1, Date.now()) } }),
         frame({ kind: { case: 'report', value: syntheticReport(id, 2, Date.now()) } }),
         garbage,
@@ -398,8 +405,7 @@ describe('the state copy of a report over the lean path', () => {
 
   /** Streams the hello and the given StreamRequest payloads (raw bytes) over plain gRPC; waits for the end. */
   async function send(url: string, machineId: string, requests: Uint8Array[]): Promise<void> {
-    const helloBytes = toBinary(StreamRequestSchema, create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId, hostname: machineId } } }));
-    const raw = await rawGrpcCall(url, '/sysmonstm.v1.IngestService/Stream', Buffer.concat([helloBytes, ...requests].map((b) => frameMessage(b))));
+    const raw = await rawGrpcCall(url, '/sysmonstm.v1.IngestService/Stream', Buffer.concat([helloFrame(machineId), ...requests.map((b) => frameMessage(b))]));
     expect(raw.grpcStatus, raw.grpcMessage).toBe(0); // OK
   }
 
