@@ -1,10 +1,11 @@
 // Current state and report events written per batch instead of per report: every accepted report
-// hands its live update here, and once per turn of the event loop (or after `delayMs`) the batch goes
-// out as one state write (one Redis pipeline) and one event publish (one pipeline of XADDs). Per
+// hands its live update here, and `delayMs` after the first one (the hub's LIVE_BATCH_DELAY_MS; 0: on the
+// next turn of the event loop) the batch goes out as one state write and one event publish. Per
 // machine only the newest update of a batch is written: an older one waiting in the same batch is
 // superseded (counted), which is what the per-stream "newest wins" did before, now across the hub.
-// One flush runs at a time; updates that arrive meanwhile wait for the next one, so under overload the
-// batch grows instead of the number of writes in flight. A second update of a machine while no flush
+// One flush runs at a time; updates that arrive meanwhile wait for the next one (which starts when the
+// running one ends if their delay is up by then), so under overload the batch grows instead of the number
+// of writes in flight. A second update of a machine while no flush
 // runs sends the batch at once, so nothing is superseded while the writes keep up. History is not here: it has its own writer,
 // and acks never wait for this.
 //
@@ -49,6 +50,8 @@ export function createLiveBatcher<T>(options: LiveBatcherOptions<T>): LiveBatche
   const maxItems = options.maxItems ?? 5000;
   const stats = { batches: 0, items: 0, superseded: 0, largestBatch: 0 };
   let pending = new Map<string, T>();
+  /** When the oldest waiting item came (performance.now()): it goes out at most delayMs later, or as soon as the running flush ends. */
+  let pendingSinceMs = 0;
   let pendingDone: { promise: Promise<void>; resolve: () => void } | undefined;
   let running: Promise<void> | undefined;
   let scheduled = false;
@@ -62,7 +65,7 @@ export function createLiveBatcher<T>(options: LiveBatcherOptions<T>): LiveBatche
   function schedule(): void {
     if (scheduled || running) return; // a running flush picks the batch up when it ends
     scheduled = true;
-    if (delayMs > 0) setTimeout(run, delayMs);
+    if (delayMs > 0) setTimeout(run, Math.max(0, pendingSinceMs + delayMs - performance.now()));
     else setImmediate(run);
   }
 
@@ -96,6 +99,7 @@ export function createLiveBatcher<T>(options: LiveBatcherOptions<T>): LiveBatche
       // A machine's second update while nothing is being written: the batch has waited long enough
       // (no update is dropped while the writes keep up).
       if (!running && pending.has(machineId)) run();
+      if (pending.size === 0) pendingSinceMs = performance.now();
       if (mergeLive(pending, machineId, value)) stats.superseded++;
       pendingDone ??= deferred();
       const promise = pendingDone.promise;

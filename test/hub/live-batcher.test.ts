@@ -108,4 +108,24 @@ describe('createLiveBatcher', () => {
     expect(batches).toEqual([[1]]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(25);
   });
+
+  it('with delayMs, an update that came during a slow flush goes out when that flush ends, not a full delay later', async () => {
+    const flushes: Array<{ items: number[]; startMs: number; endMs: number }> = [];
+    const b = createLiveBatcher<number>({
+      flush: async (items) => {
+        const startMs = performance.now();
+        await new Promise((r) => setTimeout(r, items[0] === 1 ? 80 : 0));
+        flushes.push({ items: [...items], startMs, endMs: performance.now() });
+      },
+      onError: () => {},
+      delayMs: 40,
+    });
+    void b.add('a', 1); // written at ~40 ms, until ~120 ms
+    await new Promise((r) => setTimeout(r, 50));
+    void b.add('b', 2); // due at ~90 ms, while the first flush still runs
+    await b.drain();
+    expect(flushes.map((f) => f.items)).toEqual([[1], [2]]);
+    // Before: the second batch waited another full delay after the first flush ended (~40 ms).
+    expect(flushes[1].startMs - flushes[0].endMs).toBeLessThan(25);
+  });
 });
