@@ -16,6 +16,8 @@
 //      [--max-streams 100] [--max-window 200] [--max-seconds 60] [--max-reports 2000000]
 //      [--workers N] [--profile | --no-profile] [--profile-seconds 30] [--profile-rate N]  (--quick: small)
 //      [--hub-processes N]  (HUB_PROCESSES of the hub: N processes sharing its ports; RSS and CPU are summed over them)
+//      [--slot-ms 1]  (1 Hz steps: each stream sends at its own millisecond of the second, as collectors with their
+//      own clocks do; 10 groups ten streams of a 1,000-stream step into each 10 ms slot, as runs before 2026-12-02 did)
 //      (--profile-rate N: the profiling pass runs N streams × 1 Hz instead of the load that missed)
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -58,6 +60,7 @@ const maxReports = numberFlag(args, 'max-reports', 2_000_000, 100_000);
 const profileSeconds = numberFlag(args, 'profile-seconds', 30, 8);
 const workersFlag = args.flags.workers === undefined ? undefined : numberFlag(args, 'workers', 1, 1);
 const hubProcesses = numberFlag(args, 'hub-processes', 1, 1);
+const slotMs = numberFlag(args, 'slot-ms', 1, 1);
 /** Before a step: how long the hub may take to work off what the previous step left (history backlog, Redis resync). */
 const SETTLE_TIMEOUT_MS = 90_000;
 const STREAMS_PER_WORKER = 2500;
@@ -171,7 +174,7 @@ async function main(): Promise<void> {
   let raw: { insert: LoadTiming; copy: LoadTiming } | undefined;
   let profileText = '';
   console.log(
-    `hub ingest: steps ${steps.join(', ')} streams at 1 Hz (${warmupSeconds} s warm-up + ${stepSeconds} s each), then unthrottled ${maxStreams} streams × window ${maxWindow} for ${maxSeconds} s (≤ ${maxReports} reports)${args.quick ? ' (quick)' : ''}`,
+    `hub ingest: steps ${steps.join(', ')} streams at 1 Hz (sends in ${slotMs} ms slots; ${warmupSeconds} s warm-up + ${stepSeconds} s each), then unthrottled ${maxStreams} streams × window ${maxWindow} for ${maxSeconds} s (≤ ${maxReports} reports)${args.quick ? ' (quick)' : ''}`,
   );
   try {
     hub = await startHubProcess({ env: hubEnv(path.join(dir.path, 'hub')), redisPrefix });
@@ -242,6 +245,7 @@ async function main(): Promise<void> {
         durationMs: durationS * 1000,
         maxReportsPerStream: mode === 'max' ? Math.ceil(maxReports / streams) : Number.MAX_SAFE_INTEGER,
         drainTimeoutMs: 60_000,
+        slotMs,
       });
       let outcome: RunOutcome | undefined;
       const finished = done.then((o) => (outcome = o));
@@ -413,6 +417,7 @@ async function main(): Promise<void> {
         durationMs: profileSeconds * 1000,
         maxReportsPerStream: Math.ceil(maxReports / streams),
         drainTimeoutMs: 60_000,
+        slotMs,
       });
       await done;
       await load.close();

@@ -43,6 +43,8 @@ export interface RunCommand {
   startAtMs: number;
   /** rate: the global index range all workers share, to spread sends evenly over the period. */
   totalStreams: number;
+  /** rate: sends are grouped into slots this long (1: each stream at its own millisecond, as independent collectors). */
+  slotMs: number;
 }
 
 export interface LoadCounters {
@@ -185,7 +187,7 @@ async function open(cmd: OpenCommand): Promise<void> {
 
 async function runRate(cmd: RunCommand): Promise<void> {
   // Stream with global index g sends at startAtMs + k·period + offset(g), offsets spread evenly over the period.
-  const slotMs = 10;
+  const slotMs = Math.max(1, cmd.slotMs);
   const slots = Math.max(1, Math.round(cmd.periodMs / slotMs));
   const bySlot: StreamState[][] = Array.from({ length: slots }, () => []);
   for (const s of streams) bySlot[Math.floor((s.index / Math.max(1, cmd.totalStreams)) * slots) % slots].push(s);

@@ -25,6 +25,11 @@ export interface RunPlan {
   drainTimeoutMs?: number;
   /** Delay before the first send, so every worker starts on the same clock tick. */
   startInMs?: number;
+  /**
+   * rate: sends are grouped into slots this long (default 10: ten streams of a 1,000-stream step send in
+   * the same millisecond; 1: each at its own, as independent collectors do).
+   */
+  slotMs?: number;
 }
 
 export interface RunOutcome {
@@ -115,6 +120,7 @@ export async function startLoad(plan: LoadPlan): Promise<LoadGenerator> {
           drainTimeoutMs: runPlan.drainTimeoutMs ?? 30_000,
           startAtMs,
           totalStreams: plan.streams,
+          slotMs: runPlan.slotMs ?? 10,
         };
         w.send(msg);
       }
