@@ -480,6 +480,7 @@ export async function startHub(config: HubConfig, options: HubOptions): Promise<
             for (const s of sessions) s.destroy();
           }, 2000).unref();
         });
+        await step('write waiting live updates', () => ingest.drainLive());
         await step('close viewers', () => live.close());
         await step('close forwarder', async () => {
           await edgeLease?.close();

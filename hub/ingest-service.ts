@@ -159,6 +159,8 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
   pushSettings(machineId: string, settings: { intervalMs: number }): boolean;
   /** Sends every ack waiting for ACK_DELAY now (the hub is closing). */
   flushAcks(): void;
+  /** Resolves once the live updates waiting for their batch (LIVE_BATCH_DELAY_MS) are written (the hub is closing). */
+  drainLive(): Promise<void>;
   /** A stream without Connect's async iterables (ingest-h2.ts); throws when the caller's token is refused. */
   openStream(caller: StreamCaller, out: StreamOutput): IngestStreamSession;
 } {
@@ -557,6 +559,7 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
     flushAcks() {
       if (acksScheduled && ackTimer) sendAcks();
     },
+    drainLive: () => live.drain(),
     openStream,
     async *stream(requests: AsyncIterable<StreamRequest>, ctx?: HandlerContext) {
       const out = createAsyncQueue<StreamResponse>();

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { StreamRequestSchema, type StreamRequest } from '../../proto/gen/sysmonstm/v1/ingest_pb.js';
 import type { ReportEvent } from '../../hub/events/event-bus.ts';
 import { createMemoryEvents } from '../../hub/events/memory-events.ts';
-import { createIngestService, type HistorySink } from '../../hub/ingest-service.ts';
+import { createIngestService, LIVE_BATCH_DELAY_MS, type HistorySink } from '../../hub/ingest-service.ts';
 import { createMemoryState } from '../../hub/state/memory-state.ts';
 import { syntheticReport } from '../support/synthetic-collector.ts';
 
@@ -86,5 +86,35 @@ describe('ingest under a slow live path', () => {
     for await (const _ of run(ingest, paced())) void _;
     expect(published).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(ingest.stats.liveUpdatesSuperseded).toBe(0);
+  });
+
+  it('gathers the reports of different machines that come within LIVE_BATCH_DELAY_MS into one write; drainLive writes what waits', async () => {
+    const memory = createMemoryState();
+    const batches: string[][] = [];
+    const state = {
+      ...memory,
+      async putMany(items: Parameters<NonNullable<typeof memory.putMany>>[0]) {
+        batches.push(items.map((i) => i.record.id));
+        return memory.putMany!(items);
+      },
+    };
+    const events = createMemoryEvents(log);
+    const writer: HistorySink = { add: async () => {} };
+    const ingest = createIngestService({ state, events, history: { lastSeq: async () => 0 }, writer, log, maxMachines: 10 });
+    const out = { push: () => {}, fail: (err: unknown) => { throw err; }, end: () => {} };
+    const ids = ['gather-a', 'gather-b', 'gather-c'];
+    const sessions = ids.map((id) => ingest.openStream({ authorization: undefined }, out));
+    await Promise.all(sessions.map((s, i) => s.receive(create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: ids[i], hostname: ids[i] } } }))));
+    const t0 = Date.now() - 1000;
+    const started = performance.now();
+    sessions.forEach((s, i) => s.receive(create(StreamRequestSchema, { kind: { case: 'report', value: syntheticReport(ids[i], 1, t0) } })));
+    await new Promise((r) => setImmediate(r));
+    // One turn later nothing is written yet: the batch waits for others (before: one write per turn).
+    expect(batches).toEqual([]);
+    await ingest.drainLive();
+    expect(batches).toEqual([ids]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(LIVE_BATCH_DELAY_MS - 5);
+    for (const id of ids) expect((await memory.get(id))?.lastSeq).toBe(1);
+    for (const s of sessions) s.close();
   });
 });
