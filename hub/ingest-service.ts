@@ -79,8 +79,8 @@ export interface IngestDeps {
   /** Byte cap of the latest report kept in current state (default STATE_REPORT_MAX_BYTES). */
   stateReportMaxBytes?: number;
   /**
-   * Live updates (current state + events) are written in batches at most this long after the first
-   * (default LIVE_BATCH_DELAY_MS; 0: next turn of the event loop).
+   * Live updates (current state + events) are written in batches this long after the first (default
+   * LIVE_BATCH_DELAY_MS; 0: next turn of the event loop); live-batcher.ts says when sooner or later.
    */
   liveBatchDelayMs?: number;
   /**

@@ -5,9 +5,9 @@
 // superseded (counted), which is what the per-stream "newest wins" did before, now across the hub.
 // One flush runs at a time; updates that arrive meanwhile wait for the next one (which starts when the
 // running one ends if their delay is up by then), so under overload the batch grows instead of the number
-// of writes in flight. A second update of a machine while no flush
-// runs sends the batch at once, so nothing is superseded while the writes keep up. History is not here: it has its own writer,
-// and acks never wait for this.
+// of writes in flight. A second update of a machine while no flush runs sends the batch at once (once
+// it is half its delay old), so nothing is superseded while the writes keep up. History is not here: it
+// has its own writer, and acks never wait for this.
 //
 // The merging is pure (`mergeLive`); the timer and the I/O are the shell around it.
 
@@ -31,7 +31,10 @@ export interface LiveBatcherOptions<T> {
   /** Writes one batch; a throw is logged by the caller's `onError`, the batch is not retried (live views only). */
   flush(items: readonly T[]): Promise<void>;
   onError(err: unknown, items: readonly T[]): void;
-  /** 0: flush on the next turn of the event loop (setImmediate); > 0: at most this long after the first item. */
+  /**
+   * 0: flush on the next turn of the event loop (setImmediate); > 0: this long after the batch's first
+   * item (sooner at maxItems or a machine's second update, later while the previous flush still runs).
+   */
   delayMs?: number;
   /** Above this many machines waiting, flush at once. */
   maxItems?: number;
@@ -40,7 +43,7 @@ export interface LiveBatcherOptions<T> {
 export interface LiveBatcher<T> {
   /** Queues the update; resolves once the batch it ended up in was written (or failed, logged). */
   add(machineId: string, value: T): Promise<void>;
-  /** Resolves once everything queued so far is written. */
+  /** Writes what waits now (without its delay) and resolves once everything queued so far is written. */
   drain(): Promise<void>;
   readonly stats: { batches: number; items: number; superseded: number; largestBatch: number };
 }
@@ -55,6 +58,9 @@ export function createLiveBatcher<T>(options: LiveBatcherOptions<T>): LiveBatche
   let pendingDone: { promise: Promise<void>; resolve: () => void } | undefined;
   let running: Promise<void> | undefined;
   let scheduled = false;
+  /** The wake-up of the waiting batch; cancelled when the batch goes out sooner (a forced run), so it never fires into the next one. */
+  let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
 
   const deferred = () => {
     let resolve!: () => void;
@@ -65,12 +71,15 @@ export function createLiveBatcher<T>(options: LiveBatcherOptions<T>): LiveBatche
   function schedule(): void {
     if (scheduled || running) return; // a running flush picks the batch up when it ends
     scheduled = true;
-    if (delayMs > 0) setTimeout(run, Math.max(0, pendingSinceMs + delayMs - performance.now()));
-    else setImmediate(run);
+    if (delayMs > 0) timer = setTimeout(run, Math.max(0, pendingSinceMs + delayMs - performance.now()));
+    else immediate = setImmediate(run);
   }
 
   function run(): void {
     scheduled = false;
+    if (timer) clearTimeout(timer);
+    if (immediate) clearImmediate(immediate);
+    timer = immediate = undefined;
     if (running || pending.size === 0) return;
     const batch = pending;
     const done = pendingDone!;
@@ -97,8 +106,10 @@ export function createLiveBatcher<T>(options: LiveBatcherOptions<T>): LiveBatche
     stats,
     add(machineId, value) {
       // A machine's second update while nothing is being written: the batch has waited long enough
-      // (no update is dropped while the writes keep up).
-      if (!running && pending.has(machineId)) run();
+      // (no update is dropped while the writes keep up) — once it is half its delay old. Updates of one
+      // machine closer together than that supersede each other, so a collector sending as fast as it
+      // can (a replay, or one that wants to) cannot turn batching off for the whole hub.
+      if (!running && pending.has(machineId) && performance.now() - pendingSinceMs >= delayMs / 2) run();
       if (pending.size === 0) pendingSinceMs = performance.now();
       if (mergeLive(pending, machineId, value)) stats.superseded++;
       pendingDone ??= deferred();
@@ -110,11 +121,7 @@ export function createLiveBatcher<T>(options: LiveBatcherOptions<T>): LiveBatche
     async drain() {
       while (running || pending.size > 0) {
         if (running) await running;
-        else if (pendingDone) {
-          const p = pendingDone.promise;
-          schedule();
-          await p;
-        }
+        else run(); // what waits for its delay goes out now
       }
     },
   };

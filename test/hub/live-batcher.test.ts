@@ -27,16 +27,43 @@ describe('createLiveBatcher', () => {
     expect(b.stats).toMatchObject({ batches: 1, items: 3, superseded: 0, largestBatch: 3 });
   });
 
-  it('with a delay, a second update of a machine sends the waiting batch at once instead of superseding', async () => {
+  it('with a delay, a second update of a machine sends the waiting batch at once once it is half its delay old; sooner, it supersedes', async () => {
     const batches: number[][] = [];
     const b = createLiveBatcher<number>({ flush: async (items) => void batches.push([...items]), onError: () => {}, delayMs: 200 });
     void b.add('a', 1);
     void b.add('b', 2);
-    void b.add('a', 3); // a's second update: [1, 2] goes now
-    expect(batches).toEqual([[1, 2]]);
+    void b.add('a', 3); // at once: supersedes 1 (a collector sending as fast as it can does not turn batching off)
+    expect(batches).toEqual([]);
+    expect(b.stats.superseded).toBe(1);
+    await new Promise((r) => setTimeout(r, 110));
+    void b.add('a', 4); // the batch is half its delay old: [3, 2] goes now, 4 waits
+    expect(batches).toEqual([[3, 2]]);
     await b.drain();
-    expect(batches).toEqual([[1, 2], [3]]);
-    expect(b.stats.superseded).toBe(0);
+    expect(batches).toEqual([[3, 2], [4]]);
+    expect(b.stats.superseded).toBe(1);
+  });
+
+  it('a batch sent early (a second update) cancels its wake-up: the next batch still waits its own delay', async () => {
+    const flushedAt: number[] = [];
+    const started = performance.now();
+    const b = createLiveBatcher<number>({ flush: async () => void flushedAt.push(performance.now() - started), onError: () => {}, delayMs: 100 });
+    void b.add('a', 1);
+    await new Promise((r) => setTimeout(r, 60));
+    void b.add('a', 2); // [1] goes now; [2] is due ~100 ms later
+    await new Promise((r) => setTimeout(r, 250));
+    expect(flushedAt).toHaveLength(2);
+    // Before: the first batch's timer, still armed, sent [2] at ~100 ms.
+    expect(flushedAt[1]).toBeGreaterThanOrEqual(150);
+  });
+
+  it('drain() writes a waiting batch at once, without its delay', async () => {
+    const batches: number[][] = [];
+    const b = createLiveBatcher<number>({ flush: async (items) => void batches.push([...items]), onError: () => {}, delayMs: 10_000 });
+    const started = performance.now();
+    void b.add('a', 1);
+    await b.drain();
+    expect(batches).toEqual([[1]]);
+    expect(performance.now() - started).toBeLessThan(5_000);
   });
 
   it('runs one flush at a time; what arrives meanwhile goes out in the next batch, in order', async () => {
@@ -100,13 +127,13 @@ describe('createLiveBatcher', () => {
   it('with delayMs, waits that long after the first item', async () => {
     const batches: number[][] = [];
     const b = createLiveBatcher<number>({ flush: async (items) => void batches.push([...items]), onError: () => {}, delayMs: 30 });
-    const started = Date.now();
-    void b.add('a', 1);
+    const started = performance.now();
+    const written = b.add('a', 1);
     await tick();
     expect(batches).toEqual([]);
-    await b.drain();
+    await written;
     expect(batches).toEqual([[1]]);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(28);
   });
 
   it('with delayMs, an update that came during a slow flush goes out when that flush ends, not a full delay later', async () => {
@@ -114,18 +141,18 @@ describe('createLiveBatcher', () => {
     const b = createLiveBatcher<number>({
       flush: async (items) => {
         const startMs = performance.now();
-        await new Promise((r) => setTimeout(r, items[0] === 1 ? 80 : 0));
+        await new Promise((r) => setTimeout(r, items[0] === 1 ? 300 : 0));
         flushes.push({ items: [...items], startMs, endMs: performance.now() });
       },
       onError: () => {},
-      delayMs: 40,
+      delayMs: 100,
     });
-    void b.add('a', 1); // written at ~40 ms, until ~120 ms
-    await new Promise((r) => setTimeout(r, 50));
-    void b.add('b', 2); // due at ~90 ms, while the first flush still runs
-    await b.drain();
+    void b.add('a', 1); // written at ~100 ms, until ~400 ms
+    await new Promise((r) => setTimeout(r, 150));
+    void b.add('b', 2); // due at ~250 ms, while the first flush still runs
+    await new Promise((r) => setTimeout(r, 500));
     expect(flushes.map((f) => f.items)).toEqual([[1], [2]]);
-    // Before: the second batch waited another full delay after the first flush ended (~40 ms).
-    expect(flushes[1].startMs - flushes[0].endMs).toBeLessThan(25);
+    // Before: the second batch waited another full delay (100 ms) after the first flush ended.
+    expect(flushes[1].startMs - flushes[0].endMs).toBeLessThan(60);
   });
 });
