@@ -5,9 +5,9 @@
 // superseded (counted), which is what the per-stream "newest wins" did before, now across the hub.
 // One flush runs at a time; updates that arrive meanwhile wait for the next one (which starts when the
 // running one ends if their delay is up by then), so under overload the batch grows instead of the number
-// of writes in flight. A second update of a machine while no flush runs sends the batch at once (once
-// it is half its delay old), so nothing is superseded while the writes keep up. History is not here: it
-// has its own writer, and acks never wait for this.
+// of writes in flight. A second update of a machine while no flush runs sends the batch at once, so
+// nothing is superseded while the writes keep up. History is not here: it has its own writer, and acks
+// never wait for this.
 //
 // The merging is pure (`mergeLive`); the timer and the I/O are the shell around it.
 
@@ -106,10 +106,9 @@ export function createLiveBatcher<T>(options: LiveBatcherOptions<T>): LiveBatche
     stats,
     add(machineId, value) {
       // A machine's second update while nothing is being written: the batch has waited long enough
-      // (no update is dropped while the writes keep up) — once it is half its delay old. Updates of one
-      // machine closer together than that supersede each other, so a collector sending as fast as it
-      // can (a replay, or one that wants to) cannot turn batching off for the whole hub.
-      if (!running && pending.has(machineId) && performance.now() - pendingSinceMs >= delayMs / 2) run();
+      // (no update is dropped while the writes keep up: a collector replaying its buffer after a
+      // reconnect gets every point into the recent ring).
+      if (!running && pending.has(machineId)) run();
       if (pending.size === 0) pendingSinceMs = performance.now();
       if (mergeLive(pending, machineId, value)) stats.superseded++;
       pendingDone ??= deferred();

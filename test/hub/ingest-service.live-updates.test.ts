@@ -68,7 +68,7 @@ describe('ingest under a slow live path', () => {
     expect(order).toEqual([...order].sort((a, b) => a - b));
   });
 
-  it('runs every live update when the live path keeps up and a machine reports at most every LIVE_BATCH_DELAY_MS / 2', async () => {
+  it('runs every live update when the live path keeps up', async () => {
     const state = createMemoryState();
     const events = createMemoryEvents(log);
     const published: number[] = [];
@@ -79,7 +79,7 @@ describe('ingest under a slow live path', () => {
       const t0 = Date.now() - 10_000;
       yield create(StreamRequestSchema, { kind: { case: 'hello', value: { machineId: 'calm-1', hostname: 'calm-1' } } });
       for (let seq = 1; seq <= 20; seq++) {
-        await new Promise((r) => setTimeout(r, LIVE_BATCH_DELAY_MS / 2 + 5));
+        await new Promise((r) => setTimeout(r, 5));
         yield create(StreamRequestSchema, { kind: { case: 'report', value: syntheticReport('calm-1', seq, t0 + seq * 10) } });
       }
     }
