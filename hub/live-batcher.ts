@@ -57,8 +57,7 @@ export function createLiveBatcher<T>(options: LiveBatcherOptions<T>): LiveBatche
   let pendingSinceMs = 0;
   let pendingDone: { promise: Promise<void>; resolve: () => void } | undefined;
   let running: Promise<void> | undefined;
-  let scheduled = false;
-  /** The wake-up of the waiting batch; cancelled when the batch goes out sooner (a forced run), so it never fires into the next one. */
+  /** The wake-up of the waiting batch (set: it is scheduled); cancelled when the batch goes out sooner (a forced run), so it never fires into the next one. */
   let timer: NodeJS.Timeout | undefined;
   let immediate: NodeJS.Immediate | undefined;
 
@@ -69,14 +68,12 @@ export function createLiveBatcher<T>(options: LiveBatcherOptions<T>): LiveBatche
   };
 
   function schedule(): void {
-    if (scheduled || running) return; // a running flush picks the batch up when it ends
-    scheduled = true;
+    if (timer || immediate || running) return; // a running flush picks the batch up when it ends
     if (delayMs > 0) timer = setTimeout(run, Math.max(0, pendingSinceMs + delayMs - performance.now()));
     else immediate = setImmediate(run);
   }
 
   function run(): void {
-    scheduled = false;
     if (timer) clearTimeout(timer);
     if (immediate) clearImmediate(immediate);
     timer = immediate = undefined;
