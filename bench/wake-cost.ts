@@ -7,10 +7,11 @@
 //      On a machine whose caches and TLB stay warm the figure barely moves with S.
 //   2. A Node TCP reader (its own process) that only counts 1-byte messages from 100 loopback sockets,
 //      at R messages/s spread evenly over the second: the reader's CPU µs per message.
-// Bounded: each sleep level at most --seconds (default 4) or 4,000 runs; each rate --seconds; 127.0.0.1 only.
+// Bounded: each sleep level at most --seconds (default 4) and 4,000 runs (20,000 back to back); each rate
+// --seconds; 127.0.0.1 only. The reader is this file again (WAKE_COST_ROLE=reader, forked with ipc-child.ts).
 // Run: node bench/wake-cost.ts [--seconds 4] [--rates 50,250,1000,5000]
-import { fork, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { forkChild } from './ipc-child.ts';
 import { markdownTable, parseBenchArgs, listFlag, numberFlag, sleep } from './results.ts';
 
 const SOCKETS = 100;
@@ -18,12 +19,13 @@ const SLEEPS_MS = [0, 0.05, 0.2, 1, 5, 20];
 const MAX_RUNS = 4000;
 
 const line = new Float64Array(1 << 16);
+/** Where each pass's sum goes, so that the reads are not optimised away. */
+let sink = 0;
 /** The fixed work: one read per cache line of 512 KiB. */
-function pass(): number {
+function pass(): void {
   let s = 0;
   for (let i = 0; i < line.length; i += 8) s += line[i]!;
-  line[0] = s * 0;
-  return s;
+  sink += s;
 }
 
 const cpuUs = () => {
@@ -45,21 +47,21 @@ function fixedWork(seconds: number): Array<Record<string, string | number>> {
   });
 }
 
-/** The reader process: counts messages, answers {messages, cpuUs} on request. */
+/** The reader process: counts messages, answers {type:'count', messages, cpuUs} on request; gone with its parent. */
 function reader(): void {
   let messages = 0;
   const server = net.createServer((s) => s.on('data', (b) => (messages += b.length)));
-  server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as net.AddressInfo).port }));
+  server.listen(0, '127.0.0.1', () => process.send!({ type: 'ready', port: (server.address() as net.AddressInfo).port }));
   process.on('message', (m) => {
-    if (m === 'count') process.send!({ messages, cpuUs: cpuUs() });
+    if (m === 'count') process.send!({ type: 'count', messages, cpuUs: cpuUs() });
     if (m === 'exit') process.exit(0);
   });
+  process.on('disconnect', () => process.exit(0));
 }
 
 async function tcpReads(rates: number[], seconds: number): Promise<Array<Record<string, string | number>>> {
-  const child: ChildProcess = fork(import.meta.filename, ['--role', 'reader'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = <T>() => new Promise<T>((resolve) => child.once('message', (m) => resolve(m as T)));
-  const { port } = await next<{ port: number }>();
+  const child = forkChild('wake-cost.ts', { env: { ...process.env, WAKE_COST_ROLE: 'reader' } });
+  const { port } = await child.next<{ port: number }>('ready');
   const sockets = await Promise.all(
     Array.from({ length: SOCKETS }, () => new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect(port, '127.0.0.1', () => resolve(s));
@@ -73,7 +75,7 @@ async function tcpReads(rates: number[], seconds: number): Promise<Array<Record<
       const gapMs = 1000 / rate;
       const start = performance.now();
       let sent = 0;
-      const count = () => (child.send('count'), next<{ messages: number; cpuUs: number }>());
+      const count = () => (child.send('count'), child.next<{ messages: number; cpuUs: number }>('count'));
       let first: { messages: number; cpuUs: number } | undefined;
       // One message per gap, round robin over the sockets; a busy-wait-free pace of 1 ms ticks.
       while (performance.now() - start < seconds * 1000 + 500) {
@@ -88,7 +90,7 @@ async function tcpReads(rates: number[], seconds: number): Promise<Array<Record<
     }
   } finally {
     for (const s of sockets) s.destroy();
-    child.send('exit');
+    await child.close('exit', 5000);
   }
   return rows;
 }
@@ -103,5 +105,5 @@ async function main(): Promise<void> {
   console.log(markdownTable(await tcpReads(rates, seconds)));
 }
 
-if (process.argv.includes('--role')) reader();
+if (process.env.WAKE_COST_ROLE === 'reader') reader();
 else await main();
